@@ -1,0 +1,42 @@
+"""Engine.IO server options that shape the protocol (not the I/O).
+
+Times are seconds (floats) because ``now`` is seconds; the handshake converts
+them to the milliseconds the wire uses. Defaults are the reference server's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Config", "TRANSPORTS"]
+
+TRANSPORTS = ("polling", "websocket")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    ping_interval: float = 25.0
+    ping_timeout: float = 20.0
+    #: Bytes accepted in one polling POST or WebSocket message; announced in the handshake.
+    max_payload: int = 1_000_000
+    #: Time a probing WebSocket has to send the ``5`` upgrade packet.
+    upgrade_timeout: float = 10.0
+    #: Time a closing polling session waits for the client to collect its close packet.
+    close_timeout: float = 30.0
+    transports: tuple[str, ...] = TRANSPORTS
+    allow_upgrades: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.transports) - set(TRANSPORTS)
+        if unknown or not self.transports:
+            raise ValueError(f"transports must be a non-empty subset of {TRANSPORTS}")
+        if self.ping_interval <= 0 or self.ping_timeout <= 0:
+            raise ValueError("ping_interval and ping_timeout must be positive")
+        if self.max_payload < 1:
+            raise ValueError("max_payload must be positive")
+
+    def upgrades_for(self, transport: str) -> list[str]:
+        """Transports a session on ``transport`` may upgrade to (handshake ``upgrades``)."""
+        if transport == "polling" and self.allow_upgrades and "websocket" in self.transports:
+            return ["websocket"]
+        return []

@@ -1,0 +1,422 @@
+"""The per-connection Engine.IO v4 state machine ([EIO4] "Heartbeat", "Upgrade").
+
+Strategy, after h11 and the sans-IO guide: the session never reads a socket or
+a clock. The I/O layer feeds it what arrived (a polling POST body, a WebSocket
+message, a frame on a probing WebSocket), tells it the time, and asks it for
+what to write (:meth:`drain_polling`, :meth:`drain_frames`,
+:meth:`drain_probe`) and when to call back (:meth:`next_deadline`). Whatever
+the session has to tell the layer above comes out of :meth:`next_event`.
+
+Timers are deadlines, not callbacks, so one scheduler can drive thousands of
+sessions: a ping is due ``ping_interval`` after the session opens (or after the
+last pong); a missing pong closes the session ``ping_timeout`` after the ping.
+A silent client is therefore closed exactly ``ping_interval + ping_timeout``
+after the handshake, as the spec and the conformance suite expect.
+
+State changes only through :func:`engineio._state.next_state`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ._config import Config
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._events import (
+    CloseReason,
+    Event,
+    MessageReceived,
+    SessionClosed,
+    UpgradeAborted,
+    Upgraded,
+)
+from ._handshake import open_packet
+from ._packets import PacketType, Wire, decode_packet, encoded_size, encode_payload, iter_payload
+from ._state import Input, State, next_state
+
+__all__ = ["Session"]
+
+_MESSAGE = "4"
+_PING = "2"
+_CLOSE = "1"
+_NOOP = "6"
+_PROBE = "probe"
+_SEPARATOR_BYTES = 1
+
+
+class Session:
+    """One Engine.IO session, whichever transport carries it.
+
+    ``transport`` is the transport of the handshake (``"polling"`` or
+    ``"websocket"``); the OPEN packet is the first thing drained.
+    """
+
+    __slots__ = (
+        "sid",
+        "transport",
+        "config",
+        "state",
+        "_buffer",
+        "_events",
+        "_ping_due",
+        "_pong_due",
+        "_upgrade_due",
+        "_close_due",
+        "_noop_owed",
+        "_probe_out",
+        "_final",
+        "_get_pending",
+        "_post_pending",
+        "_close_reason",
+    )
+
+    def __init__(self, sid: str, transport: str, config: Config, now: float) -> None:
+        if transport not in config.transports:
+            raise LocalProtocolError(f"transport {transport!r} is not enabled")
+        self.sid = sid
+        self.transport = transport
+        self.config = config
+        self.state = State.OPENING
+        self._buffer: list[Wire] = [open_packet(sid, transport, config)]
+        self._events: deque[Event] = deque()
+        self._ping_due: float | None = now + config.ping_interval
+        self._pong_due: float | None = None
+        self._upgrade_due: float | None = None
+        self._close_due: float | None = None
+        # A pending poll must be released with a noop once the probe succeeded.
+        self._noop_owed = False
+        self._probe_out: list[str] = []
+        # What a poll still waiting on a closed session gets: "1" or "6".
+        self._final: str | None = None
+        self._get_pending = False
+        self._post_pending = False
+        self._close_reason = CloseReason.FORCED_CLOSE
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    @property
+    def has_output(self) -> bool:
+        """True when a drain would return something for the current transport."""
+        if self.state is State.CLOSED:
+            return self._final is not None
+        if self.transport == "polling":
+            if self.state is State.UPGRADING:
+                return self._noop_owed
+            return bool(self._buffer)
+        return bool(self._buffer)
+
+    @property
+    def buffered(self) -> int:
+        """Packets waiting to be written (a measure for backpressure and stats)."""
+        return len(self._buffer)
+
+    def _move(self, event: Input) -> None:
+        self.state = next_state(self.state, event)
+
+    def next_event(self) -> Event | None:
+        """Pop the oldest pending event, or None."""
+        return self._events.popleft() if self._events else None
+
+    # ------------------------------------------------------------------ input
+
+    def receive_payload(self, body: bytes, now: float, *, binary: bool = False) -> None:
+        """Take the body of a polling POST.
+
+        Packets before a malformed record are delivered, then the session
+        closes ("parse error"), as the reference server does. ``binary`` is
+        True when the request said ``Content-Type: application/octet-stream``,
+        which v4 polling never uses.
+
+        Raises RemoteProtocolError (HTTP 400) when the body was refused; the
+        session is closed by then.
+        """
+        self._require_transport("polling")
+        if binary:
+            self._abort(CloseReason.TRANSPORT_ERROR, "binary content type on a v4 POST")
+            raise RemoteProtocolError("binary payloads are not used in Engine.IO v4")
+        if len(body) > self.config.max_payload:
+            self._abort(CloseReason.TRANSPORT_ERROR, "payload too large")
+            raise RemoteProtocolError("payload too large", http_status=413)
+        try:
+            for packet in iter_payload(body):
+                if not self._on_packet(packet.type, packet.data, now):
+                    break
+        except RemoteProtocolError as exc:
+            self._abort(CloseReason.PARSE_ERROR, str(exc))
+            exc.close_reason = CloseReason.PARSE_ERROR.value
+            raise
+
+    def receive_message(self, wire: str | bytes, now: float) -> None:
+        """Take one WebSocket message on the session's (upgraded or native) WebSocket.
+
+        Raises RemoteProtocolError for a malformed packet; the session is closed by then.
+        """
+        if type(wire) is str and wire[:1] == _MESSAGE:
+            # Hot path: a text message, no Packet object, one slice.
+            if self.state is State.CLOSED:
+                return
+            self._events.append(MessageReceived(data=wire[1:]))
+            return
+        self._require_transport("websocket")
+        try:
+            packet = decode_packet(wire)
+        except RemoteProtocolError as exc:
+            self._abort(CloseReason.PARSE_ERROR, str(exc))
+            raise
+        self._on_packet(packet.type, packet.data, now)
+
+    def _on_packet(self, ptype: PacketType, data: str | bytes, now: float) -> bool:
+        """Act on one received packet; False means "stop reading this payload"."""
+        if self.state is State.CLOSED:
+            return False
+        if ptype is PacketType.MESSAGE:
+            self._events.append(MessageReceived(data=data))
+        elif ptype is PacketType.PONG:
+            self._pong_due = None
+            if self.state is not State.CLOSING:
+                self._ping_due = now + self.config.ping_interval
+        elif ptype is PacketType.CLOSE:
+            # The client closes: a poll still waiting is released with a noop.
+            self._abort(CloseReason.TRANSPORT_CLOSE, "client sent close", final=_NOOP)
+            return False
+        elif ptype is PacketType.PING:
+            self._abort(CloseReason.TRANSPORT_ERROR, "invalid heartbeat direction")
+            return False
+        # open, upgrade, noop from a client on the live transport carry no meaning: ignored.
+        return True
+
+    def begin_upgrade(self, now: float) -> None:
+        """A WebSocket with this session's sid arrived: start probing it.
+
+        Raises RemoteProtocolError when the session cannot upgrade (not on
+        polling, upgrading already, upgrades disabled); the I/O layer then
+        closes that WebSocket and the session carries on.
+        """
+        if (
+            self.state is not State.OPEN
+            or self.transport != "polling"
+            or "websocket" not in self.config.upgrades_for("polling")
+        ):
+            raise RemoteProtocolError(
+                f"cannot upgrade a {self.transport} session in state {self.state.value}"
+            )
+        self._move(Input.PROBE_ATTACHED)
+        self._upgrade_due = now + self.config.upgrade_timeout
+
+    def receive_probe(self, wire: str | bytes, now: float) -> None:
+        """Take one message from the probing WebSocket during an upgrade.
+
+        ``2probe`` is answered with ``3probe`` (see :meth:`drain_probe`) and
+        makes the pending poll end with a noop; ``5`` completes the upgrade.
+        Anything else aborts the upgrade (the session stays on polling).
+        """
+        if self.state is not State.UPGRADING:
+            return
+        if wire == "2" + _PROBE:
+            self._probe_out.append("3" + _PROBE)
+            self._noop_owed = True
+        elif wire == "5":
+            self._move(Input.UPGRADE_DONE)
+            self.transport = "websocket"
+            self._upgrade_due = None
+            self._noop_owed = False
+            self._events.append(Upgraded())
+        else:
+            self.abort_upgrade("unexpected packet during upgrade")
+
+    def abort_upgrade(self, description: str) -> None:
+        """The probe failed (its WebSocket closed, or it misbehaved): stay on polling."""
+        if self.state is not State.UPGRADING:
+            return
+        self._move(Input.UPGRADE_FAILED)
+        self._upgrade_due = None
+        self._noop_owed = False
+        self._probe_out.clear()
+        self._events.append(UpgradeAborted(description=description))
+
+    def poll_started(self) -> None:
+        """A polling GET arrived. A second concurrent GET closes the session.
+
+        Raises RemoteProtocolError (HTTP 400) on overlap.
+        """
+        self._require_transport("polling")
+        if self._get_pending:
+            self._abort(CloseReason.TRANSPORT_ERROR, "overlapping GET", final=_CLOSE)
+            raise RemoteProtocolError("overlapping GET requests")
+        self._get_pending = True
+
+    def poll_finished(self) -> None:
+        self._get_pending = False
+
+    def post_started(self) -> None:
+        """A polling POST arrived. A second concurrent POST closes the session.
+
+        Raises RemoteProtocolError (HTTP 400) on overlap.
+        """
+        self._require_transport("polling")
+        if self._post_pending:
+            self._abort(CloseReason.TRANSPORT_ERROR, "overlapping POST", final=_CLOSE)
+            raise RemoteProtocolError("overlapping POST requests")
+        self._post_pending = True
+
+    def post_finished(self) -> None:
+        self._post_pending = False
+
+    def transport_closed(self, reason: CloseReason = CloseReason.TRANSPORT_CLOSE) -> None:
+        """The session's connection went away (TCP closed, WebSocket closed, I/O error)."""
+        self._abort(reason, "transport went away")
+
+    def _require_transport(self, transport: str) -> None:
+        if self.transport != transport and self.state is not State.CLOSED:
+            raise RemoteProtocolError(
+                f"{transport} request on a {self.transport} session", close_reason=None
+            )
+
+    # ----------------------------------------------------------------- output
+
+    def send_message(self, data: str | bytes) -> None:
+        """Queue a ``message`` packet (text or binary).
+
+        Raises LocalProtocolError once the session is closing or closed.
+        """
+        if self.state is State.CLOSING or self.state is State.CLOSED:
+            raise LocalProtocolError(f"cannot send on a {self.state.value} session")
+        self._buffer.append(_MESSAGE + data if type(data) is str else data)
+
+    def send_encoded(self, wire: Wire) -> None:
+        """Queue a packet already encoded for the wire (``"42[...]"`` or raw bytes).
+
+        Lets a broadcast encode once and hand the same object to every session.
+        Raises LocalProtocolError once the session is closing or closed.
+        """
+        if self.state is State.CLOSING or self.state is State.CLOSED:
+            raise LocalProtocolError(f"cannot send on a {self.state.value} session")
+        self._buffer.append(wire)
+
+    def close(self, now: float, reason: CloseReason = CloseReason.FORCED_CLOSE) -> None:
+        """Close from our side: flush what is buffered, then a close packet.
+
+        A polling client that never collects it is let go after
+        ``close_timeout``. Idempotent.
+        """
+        if self.state in (State.CLOSING, State.CLOSED):
+            return
+        if self.state is State.UPGRADING:
+            self.abort_upgrade("session closing")
+        self._move(Input.CLOSE_REQUESTED)
+        self._close_reason = reason
+        self._buffer.append(_CLOSE)
+        self._ping_due = self._pong_due = None
+        self._close_due = now + self.config.close_timeout
+
+    def _abort(self, reason: CloseReason, description: str, final: str | None = _CLOSE) -> None:
+        if self.state is State.CLOSED:
+            return
+        self._move(Input.ABORT)
+        self._closed(reason, description, final)
+
+    def _closed(self, reason: CloseReason, description: str, final: str | None) -> None:
+        self._buffer.clear()
+        self._probe_out.clear()
+        self._final = final if self._get_pending else None
+        self._ping_due = self._pong_due = self._upgrade_due = self._close_due = None
+        self._noop_owed = False
+        self._events.append(SessionClosed(reason=reason, description=description))
+
+    def drain_polling(self) -> bytes | None:
+        """The body for the pending polling GET, or None to keep it waiting.
+
+        One payload per GET, at most ``max_payload`` bytes unless a single
+        packet is larger (a packet is never split). During an upgrade only the
+        noop that ends the polling cycle goes out; messages wait for the
+        WebSocket.
+        """
+        state = self.state
+        if state is State.CLOSED:
+            final, self._final = self._final, None
+            return final.encode() if final is not None else None
+        if self.transport != "polling":
+            return _NOOP.encode()  # a poll that outlived the upgrade
+        if state is State.UPGRADING:
+            if not self._noop_owed:
+                return None
+            self._noop_owed = False
+            return _NOOP.encode()
+        buffer = self._buffer
+        if not buffer:
+            return None
+        if state is State.OPENING:
+            # The handshake response carries the OPEN packet alone.
+            self._move(Input.OPEN_SENT)
+            return encode_payload([buffer.pop(0)])
+        limit = self.config.max_payload
+        size = 0
+        count = 0
+        for item in buffer:
+            size += encoded_size(item) + (_SEPARATOR_BYTES if count else 0)
+            if count and size > limit:
+                break
+            count += 1
+        if count == len(buffer):
+            items, self._buffer = buffer, []
+        else:
+            items, self._buffer = buffer[:count], buffer[count:]
+        body = encode_payload(items)
+        if state is State.CLOSING and not self._buffer:
+            self._delivered_close()
+        return body
+
+    def drain_frames(self) -> list[Wire]:
+        """Every buffered packet, one per WebSocket message, on a WebSocket session.
+
+        Text packets are ``str`` (type digit included), binary messages raw ``bytes``.
+        """
+        if self.transport != "websocket" or not self._buffer:
+            return []
+        items, self._buffer = self._buffer, []
+        if self.state is State.OPENING:
+            self._move(Input.OPEN_SENT)
+        elif self.state is State.CLOSING:
+            self._delivered_close()
+        return items
+
+    def drain_probe(self) -> list[str]:
+        """Packets for the probing WebSocket (``3probe``) during an upgrade."""
+        items, self._probe_out = self._probe_out, []
+        return items
+
+    def _delivered_close(self) -> None:
+        self._move(Input.CLOSE_DELIVERED)
+        self._closed(self._close_reason, "closed by the server", None)
+
+    # ------------------------------------------------------------------- time
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called, or None."""
+        best: float | None = None
+        for due in (self._ping_due, self._pong_due, self._upgrade_due, self._close_due):
+            if due is not None and (best is None or due < best):
+                best = due
+        return best
+
+    def handle_timeout(self, now: float) -> None:
+        """Act on every deadline that has passed at ``now``."""
+        if self.state is State.CLOSED:
+            return
+        if self._pong_due is not None and now >= self._pong_due:
+            self._abort(CloseReason.PING_TIMEOUT, "no pong within ping timeout")
+            return
+        if self._close_due is not None and now >= self._close_due:
+            self._move(Input.ABORT)
+            self._closed(self._close_reason, "close packet never collected", None)
+            return
+        if self._upgrade_due is not None and now >= self._upgrade_due:
+            self.abort_upgrade("upgrade timeout")
+        if self._ping_due is not None and now >= self._ping_due:
+            self._ping_due = None
+            self._pong_due = now + self.config.ping_timeout
+            self._buffer.append(_PING)
