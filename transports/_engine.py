@@ -1,0 +1,595 @@
+"""Drives :class:`engineio.Session` objects over real connections.
+
+Strategy, after httpcore: this module translates and waits, it decides nothing
+about the protocol. Each request or WebSocket message is handed to the
+session; then :meth:`EngineSocket.pump` dispatches the session's events to the
+application, writes whatever output is ready to the current transport (the
+WebSocket, or the waiting long-poll) and hands the next deadline to the shared
+:class:`Scheduler`. Everything runs in gevent greenlets of one thread, and the
+session's methods never yield, so no lock is needed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import secrets
+import zlib
+from time import monotonic
+from typing import Any, Callable, Protocol, Union
+
+import gevent
+from gevent.event import Event
+
+from engineio import (
+    CloseReason,
+    Config,
+    MessageReceived,
+    RemoteProtocolError,
+    RequestRejected,
+    Session,
+    SessionClosed,
+    State,
+    UpgradeAborted,
+    Upgraded,
+    check_request,
+)
+
+from ._cors import AllowedOrigins, CorsPolicy
+from ._http import BodyTooLarge, ClientGone, HttpConnection, HttpRequest
+from ._scheduler import Scheduler
+from ._websocket import HandshakeFailed, WebSocket, accept_websocket, reject_websocket
+
+__all__ = ["EngineHandler", "EngineSocket", "EngineServer"]
+
+log = logging.getLogger("transports.engine")
+
+Wire = Union[str, bytes]
+_CLOSING = (State.CLOSING, State.CLOSED)
+_TEXT_HEADERS = [("Content-Type", "text/plain; charset=UTF-8"), ("Cache-Control", "no-store")]
+_JSON_HEADERS = [("Content-Type", "application/json")]
+
+
+class EngineHandler(Protocol):
+    """What the layer above (Socket.IO, or the bare echo) implements."""
+
+    def on_connect(self, socket: "EngineSocket") -> None: ...
+
+    def on_message(self, socket: "EngineSocket", data: str | bytes) -> None: ...
+
+    def on_disconnect(self, socket: "EngineSocket", reason: str) -> None: ...
+
+
+class EngineSocket:
+    """One live Engine.IO session and the connection(s) currently carrying it."""
+
+    __slots__ = (
+        "sid",
+        "session",
+        "server",
+        "request",
+        "scheduled_at",
+        "ws",
+        "context",
+        "_probe",
+        "_poll_waiter",
+        "_flushing",
+        "_pumping",
+        "__weakref__",
+    )
+
+    def __init__(self, server: "EngineServer", session: Session, request: HttpRequest) -> None:
+        self.sid = session.sid
+        self.session = session
+        self.server = server
+        #: The handshake request (headers, query, remote address).
+        self.request = request
+        self.scheduled_at: float | None = None
+        self.ws: WebSocket | None = None
+        #: Free slot for the layer above (the Socket.IO client state).
+        self.context: Any = None
+        self._probe: WebSocket | None = None
+        self._poll_waiter: Event | None = None
+        self._flushing = False
+        self._pumping = False
+
+    @property
+    def transport(self) -> str:
+        return self.session.transport
+
+    @property
+    def closed(self) -> bool:
+        return self.session.state in _CLOSING
+
+    # ------------------------------------------------------------- sending
+
+    def send(self, data: str | bytes) -> bool:
+        """Queue a message and write it out if the transport can take it now.
+
+        Returns False (and drops the message) once the session is closing.
+        """
+        session = self.session
+        if session.state in _CLOSING:
+            return False
+        session.send_message(data)
+        self._output_ready()
+        return True
+
+    def send_encoded(self, wire: Wire) -> bool:
+        """Like :meth:`send` for a packet already encoded (``"42[...]"``)."""
+        session = self.session
+        if session.state in _CLOSING:
+            return False
+        session.send_encoded(wire)
+        self._output_ready()
+        return True
+
+    def send_many(self, wires: list[Wire]) -> bool:
+        """Queue encoded packets that must travel back to back (attachments)."""
+        session = self.session
+        if session.state in _CLOSING:
+            return False
+        for wire in wires:
+            session.send_encoded(wire)
+        self._output_ready()
+        return True
+
+    def close(self, reason: CloseReason = CloseReason.FORCED_CLOSE) -> None:
+        """Close from the server side: flush, send a close packet, end the session."""
+        self.session.close(monotonic(), reason)
+        self.pump()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _output_ready(self) -> None:
+        if self.ws is not None:
+            self._flush_ws()
+        elif self._poll_waiter is not None:
+            self._poll_waiter.set()
+
+    def _flush_ws(self) -> None:
+        if self._flushing:
+            return  # the greenlet already writing picks the new packets up
+        ws = self.ws
+        session = self.session
+        assert ws is not None
+        self._flushing = True
+        try:
+            while True:
+                items = session.drain_frames()
+                if not items:
+                    break
+                ws.send(items)
+        except (OSError, ClientGone):
+            session.transport_closed(CloseReason.TRANSPORT_ERROR)
+        finally:
+            self._flushing = False
+        if session.state is State.CLOSED:
+            self.pump()
+
+    def pump(self) -> None:
+        """Dispatch pending events, write ready output, reschedule the next deadline."""
+        if self._pumping:
+            return
+        self._pumping = True
+        session = self.session
+        try:
+            while True:
+                event = session.next_event()
+                if event is None:
+                    if session.has_output and self.ws is not None and not self._flushing:
+                        self._pumping = False
+                        self._flush_ws()
+                        self._pumping = True
+                        continue
+                    break
+                self._dispatch(event)
+        finally:
+            self._pumping = False
+        if session.has_output and self.ws is None and self._poll_waiter is not None:
+            self._poll_waiter.set()
+        if session.state is not State.CLOSED:
+            self.server.scheduler.schedule(self, session.next_deadline())
+
+    def _dispatch(self, event: object) -> None:
+        handler = self.server.handler
+        if type(event) is MessageReceived:
+            try:
+                handler.on_message(self, event.data)
+            except Exception:
+                log.exception("message handler failed (session %s)", self.sid)
+        elif type(event) is Upgraded:
+            self.ws, self._probe = self._probe, None
+            if self._poll_waiter is not None:
+                self._poll_waiter.set()
+            log.debug("session %s upgraded to websocket", self.sid)
+        elif type(event) is UpgradeAborted:
+            probe, self._probe = self._probe, None
+            if probe is not None:
+                probe.close()
+            log.info("upgrade of session %s aborted: %s", self.sid, event.description)
+        elif type(event) is SessionClosed:
+            self.server._forget(self)
+            if self._poll_waiter is not None:
+                self._poll_waiter.set()
+            for ws in (self.ws, self._probe):
+                if ws is not None:
+                    ws.close()
+            log.debug("session %s closed: %s", self.sid, event.reason.value)
+            try:
+                handler.on_disconnect(self, event.reason.value)
+            except Exception:
+                log.exception("disconnect handler failed (session %s)", self.sid)
+
+    def on_deadline(self, now: float) -> None:
+        self.session.handle_timeout(now)
+        self.pump()
+
+    # ---------------------------------------------------------- transports
+
+    def serve_websocket(self, ws: WebSocket) -> None:
+        """Read the session's own WebSocket until it closes (native or upgraded)."""
+        session = self.session
+        while True:
+            message = ws.receive()
+            if message is None:
+                break
+            try:
+                session.receive_message(message, monotonic())
+            except RemoteProtocolError as exc:
+                log.info("session %s: %s", self.sid, exc)
+            self.pump()
+            if session.state is State.CLOSED:
+                break
+        if session.state is not State.CLOSED:
+            session.transport_closed(CloseReason.TRANSPORT_CLOSE)
+            self.pump()
+        ws.close()
+
+    def serve_probe(self, ws: WebSocket) -> None:
+        """Run the upgrade dance on a second connection ([EIO4] "Upgrade")."""
+        session = self.session
+        try:
+            session.begin_upgrade(monotonic())
+        except RemoteProtocolError as exc:
+            log.info("session %s: refused a WebSocket: %s", self.sid, exc)
+            ws.close()
+            return
+        self._probe = ws
+        self.pump()
+        while self._probe is ws:
+            message = ws.receive()
+            if message is None:
+                session.abort_upgrade("probe connection closed")
+                self.pump()
+                return
+            session.receive_probe(message, monotonic())
+            replies = session.drain_probe()
+            if replies:
+                try:
+                    ws.send(replies)
+                except (OSError, ClientGone):
+                    session.abort_upgrade("probe write failed")
+            self.pump()
+        if self.ws is ws:
+            self.serve_websocket(ws)
+        else:
+            ws.close()
+
+    def serve_poll(self, http: HttpConnection) -> bytes | None:
+        """Hold a polling GET until there is something to send; the body or None."""
+        session = self.session
+        session.poll_started()
+        try:
+            body = session.drain_polling()
+            if body is not None or session.state is State.CLOSED:
+                return body
+            waiter = self._poll_waiter = Event()
+            watcher = _watch_readable(http, waiter)
+            try:
+                while True:
+                    waiter.wait()
+                    waiter.clear()
+                    body = session.drain_polling()
+                    if body is not None or session.state is State.CLOSED:
+                        return body
+                    if watcher is not None and watcher.fired:
+                        watcher.stop()
+                        if not _peer_still_there(http):
+                            session.transport_closed(CloseReason.TRANSPORT_CLOSE)
+                            return None
+                        watcher = None
+            finally:
+                if watcher is not None:
+                    watcher.stop()
+                self._poll_waiter = None
+        finally:
+            session.poll_finished()
+            self.pump()
+
+
+class _ReadWatcher:
+    """Wakes a waiting long-poll when its connection becomes readable (closed, usually)."""
+
+    __slots__ = ("io", "fired", "waiter")
+
+    def __init__(self, io: Any, waiter: Event) -> None:
+        self.io = io
+        self.fired = False
+        self.waiter = waiter
+        io.start(self._on_readable)
+
+    def _on_readable(self) -> None:
+        self.fired = True
+        self.io.stop()
+        self.waiter.set()
+
+    def stop(self) -> None:
+        self.io.stop()
+
+
+def _watch_readable(http: HttpConnection, waiter: Event) -> _ReadWatcher | None:
+    try:
+        fileno = http.sock.fileno()
+    except (OSError, AttributeError):
+        return None
+    if fileno < 0:
+        return None
+    return _ReadWatcher(gevent.get_hub().loop.io(fileno, 1), waiter)
+
+
+def _peer_still_there(http: HttpConnection) -> bool:
+    """A waiting poll's socket became readable: EOF means the client left.
+
+    Bytes (a pipelined request) are kept for h11 to parse after the answer.
+    """
+    try:
+        data = http.sock.recv(65536)
+    except OSError:
+        return False
+    if not data:
+        return False
+    http.h11.receive_data(data)
+    return True
+
+
+class EngineServer:
+    """Routes Engine.IO requests to sessions; owns the sessions and the scheduler."""
+
+    def __init__(
+        self,
+        handler: EngineHandler,
+        config: Config | None = None,
+        *,
+        path: str = "/engine.io/",
+        cors_allowed_origins: AllowedOrigins = None,
+        cors_credentials: bool = True,
+        cookie: str | dict[str, Any] | None = None,
+        http_compression: bool = True,
+        compression_threshold: int = 1024,
+        websocket_compression: bool = False,
+        sid_factory: Callable[[], str] | None = None,
+    ) -> None:
+        self.handler = handler
+        self.config = config or Config()
+        self.path = "/" + path.strip("/") + "/"
+        self.cors = CorsPolicy(cors_allowed_origins, credentials=cors_credentials)
+        self.cookie = _cookie_options(cookie)
+        self.http_compression = http_compression
+        self.compression_threshold = compression_threshold
+        self.websocket_compression = websocket_compression
+        self.sid_factory = sid_factory or _new_sid
+        self.sessions: dict[str, EngineSocket] = {}
+        self.scheduler = Scheduler()
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.path) or path == self.path[:-1]
+
+    def _transport_of(self, sid: str) -> str | None:
+        esock = self.sessions.get(sid)
+        return esock.session.transport if esock is not None else None
+
+    def _forget(self, esock: EngineSocket) -> None:
+        if self.sessions.get(esock.sid) is esock:
+            del self.sessions[esock.sid]
+
+    def close_all(self, reason: CloseReason = CloseReason.SERVER_SHUTDOWN) -> None:
+        for esock in list(self.sessions.values()):
+            esock.close(reason)
+
+    # ------------------------------------------------------------- requests
+
+    def handle(self, http: HttpConnection, request: HttpRequest) -> bool:
+        """Serve one request on the Engine.IO path; False when the connection is taken."""
+        self.scheduler.start()
+        cors = self.cors
+        if request.method == "OPTIONS":
+            if not cors.is_allowed(request):
+                http.respond(403, [], b"")
+                return True
+            http.respond(204, cors.preflight_headers(request))
+            return True
+        if not cors.is_allowed(request):
+            return self._reject(http, request, RequestRejected(4, "Forbidden", http_status=403))
+        try:
+            req = check_request(
+                request.method,
+                request.query,
+                is_websocket=request.wants_websocket,
+                config=self.config,
+                session_transport=self._transport_of,
+            )
+        except RequestRejected as exc:
+            return self._reject(http, request, exc)
+        if req.transport == "websocket":
+            self._websocket(http, request, req.sid)
+            return False
+        if req.sid is None:
+            return self._handshake_polling(http, request)
+        esock = self.sessions[req.sid]
+        if request.method == "GET":
+            return self._poll(http, request, esock)
+        if request.method == "POST":
+            return self._post(http, request, esock)
+        http.discard_body()
+        http.respond(400, _JSON_HEADERS + cors.response_headers(request),
+                     RequestRejected(3, "Bad request").body())
+        return True
+
+    def _reject(self, http: HttpConnection, request: HttpRequest, exc: RequestRejected) -> bool:
+        log.info(
+            "refused %s %s from %s: %s", request.method, request.target,
+            request.remote_addr[0] if request.remote_addr else "?", exc.message,
+        )
+        if request.wants_websocket:
+            reject_websocket(http, exc.http_status, exc.message)
+            return False
+        http.discard_body()
+        http.respond(
+            exc.http_status, _JSON_HEADERS + self.cors.response_headers(request), exc.body()
+        )
+        return True
+
+    def _new_session(self, transport: str, request: HttpRequest) -> EngineSocket:
+        sid = self.sid_factory()
+        session = Session(sid, transport, self.config, monotonic())
+        esock = EngineSocket(self, session, request)
+        self.sessions[sid] = esock
+        try:
+            self.handler.on_connect(esock)
+        except Exception:
+            log.exception("connect handler failed (session %s)", sid)
+        return esock
+
+    def _handshake_polling(self, http: HttpConnection, request: HttpRequest) -> bool:
+        esock = self._new_session("polling", request)
+        body = esock.session.drain_polling() or b""
+        headers = _TEXT_HEADERS + self.cors.response_headers(request)
+        if self.cookie is not None:
+            headers.append(("Set-Cookie", _cookie_header(esock.sid, self.cookie, request.secure)))
+        http.respond(200, headers, body)
+        esock.pump()
+        return True
+
+    def _poll(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
+        headers = self.cors.response_headers(request)
+        try:
+            body = esock.serve_poll(http)
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", esock.sid, exc)
+            esock.pump()
+            http.respond(exc.http_status, headers, b"")
+            return True
+        if body is None:
+            if esock.session.state is State.CLOSED and not _connection_alive(http):
+                return False
+            err = RequestRejected(1, "Session ID unknown")
+            http.respond(400, _JSON_HEADERS + headers, err.body())
+            return True
+        headers = _TEXT_HEADERS + headers
+        if self.http_compression and len(body) >= self.compression_threshold:
+            body, encoding = _compress(body, request.header("accept-encoding", "") or "")
+            if encoding:
+                headers.append(("Content-Encoding", encoding))
+        http.respond(200, headers, body)
+        return True
+
+    def _post(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
+        session = esock.session
+        headers = self.cors.response_headers(request)
+        try:
+            session.post_started()
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", esock.sid, exc)
+            esock.pump()
+            http.respond(exc.http_status, headers, b"", close=True)
+            return False
+        try:
+            try:
+                body = http.read_body(request, self.config.max_payload)
+            except BodyTooLarge:
+                log.info("session %s: POST body over max_payload", esock.sid)
+                session.transport_closed(CloseReason.TRANSPORT_ERROR)
+                http.respond(413, headers, b"", close=True)
+                return False
+            binary = (request.header("content-type") or "").startswith("application/octet-stream")
+            try:
+                session.receive_payload(body, monotonic(), binary=binary)
+            except RemoteProtocolError as exc:
+                log.info("session %s: %s", esock.sid, exc)
+                http.respond(exc.http_status, headers, b"")
+                return True
+        finally:
+            session.post_finished()
+            esock.pump()
+        http.respond(200, [("Content-Type", "text/html")] + headers, b"ok")
+        return True
+
+    def _websocket(self, http: HttpConnection, request: HttpRequest, sid: str | None) -> None:
+        try:
+            ws = accept_websocket(
+                http,
+                request,
+                max_message_size=self.config.max_payload,
+                compression=self.websocket_compression,
+            )
+        except HandshakeFailed as exc:
+            log.info("bad WebSocket handshake from %s: %s", request.remote_addr, exc)
+            reject_websocket(http, 400, "Bad request")
+            return
+        if sid is None:
+            esock = self._new_session("websocket", request)
+            esock.ws = ws
+            esock.pump()
+            esock.serve_websocket(ws)
+            return
+        esock_or_none = self.sessions.get(sid)
+        if esock_or_none is None:
+            ws.close()
+            return
+        esock_or_none.serve_probe(ws)
+
+
+def _connection_alive(http: HttpConnection) -> bool:
+    try:
+        return http.sock.fileno() >= 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _compress(body: bytes, accept_encoding: str) -> tuple[bytes, str | None]:
+    accepted = {part.split(";")[0].strip().lower() for part in accept_encoding.split(",")}
+    if "gzip" in accepted:
+        return gzip.compress(body, compresslevel=6), "gzip"
+    if "deflate" in accepted:
+        return zlib.compress(body, 6), "deflate"
+    return body, None
+
+
+def _new_sid() -> str:
+    """128 bits from the OS CSPRNG, URL-safe (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def _cookie_options(cookie: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    if cookie is None or cookie is False:
+        return None
+    if isinstance(cookie, str):
+        return {"name": cookie}
+    options = dict(cookie)
+    options.setdefault("name", "io")
+    return options
+
+
+def _cookie_header(sid: str, options: dict[str, Any], secure: bool) -> str:
+    parts = [f"{options['name']}={sid}", f"Path={options.get('path', '/')}"]
+    if options.get("http_only", True):
+        parts.append("HttpOnly")
+    parts.append(f"SameSite={options.get('same_site', 'Lax')}")
+    if options.get("secure", secure):
+        parts.append("Secure")
+    if "max_age" in options:
+        parts.append(f"Max-Age={int(options['max_age'])}")
+    if "domain" in options:
+        parts.append(f"Domain={options['domain']}")
+    return "; ".join(parts)

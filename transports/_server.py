@@ -1,0 +1,163 @@
+"""The gevent TCP server: accepts connections and routes their requests.
+
+Requests under the Engine.IO path go to :class:`EngineServer`; everything else
+goes to the application callable (a small :data:`HttpApp` such as the echo
+server's demo page, or a WSGI app through :mod:`._wsgi`). One greenlet per TCP
+connection; past ``max_connections`` new connections get a 503 and are closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import ssl
+from typing import Any, Callable
+
+import gevent
+from gevent.server import StreamServer
+
+from ._engine import EngineServer
+from ._http import ClientGone, HttpConnection, HttpRequest
+from ._limits import HttpLimits
+
+__all__ = ["HttpApp", "Server", "not_found"]
+
+log = logging.getLogger("transports.server")
+
+#: A plain request handler for paths outside Engine.IO's. Returns False to close
+#: the connection after its answer.
+HttpApp = Callable[[HttpConnection, HttpRequest], bool]
+
+
+def not_found(http: HttpConnection, request: HttpRequest) -> bool:
+    http.discard_body()
+    http.respond(404, [("Content-Type", "text/plain")], b"Not Found")
+    return True
+
+
+class Server:
+    """Listens on a TCP port and serves Engine.IO plus an optional application."""
+
+    def __init__(
+        self,
+        engine: EngineServer,
+        app: HttpApp | None = None,
+        *,
+        limits: HttpLimits | None = None,
+    ) -> None:
+        self.engine = engine
+        self.app = app or not_found
+        self.limits = limits or HttpLimits()
+        self.connections = 0
+        self._server: StreamServer | None = None
+        self._secure = False
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._server is not None
+        return self._server.address  # type: ignore[no-any-return]
+
+    def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> tuple[str, int]:
+        """Bind and start accepting in the background; returns the bound address."""
+        kwargs: dict[str, Any] = {}
+        if certfile:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certfile, keyfile)
+            kwargs["ssl_context"] = context
+            self._secure = True
+        self._server = StreamServer((host, port), self._handle, backlog=2048, **kwargs)
+        self._server.start()
+        self.engine.scheduler.start()
+        return self.address
+
+    def serve_forever(self, *, stop_signals: bool = True) -> None:
+        """Block until SIGINT/SIGTERM (or :meth:`stop`), then shut down cleanly."""
+        assert self._server is not None
+        done = gevent.event.Event()
+        if stop_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                gevent.signal_handler(sig, done.set)
+        self._done = done
+        done.wait()
+        self.stop()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, close every session properly, then close the listener."""
+        if self._server is None:
+            return
+        self._server.stop_accepting()
+        self.engine.close_all()
+        gevent.sleep(0.05)  # let the close packets reach the clients
+        self._server.stop(timeout=timeout)
+        self.engine.scheduler.stop()
+        self._server = None
+        done = getattr(self, "_done", None)
+        if done is not None:
+            done.set()
+
+    def _handle(self, sock: Any, address: tuple[str, int]) -> None:
+        if self.connections >= self.limits.max_connections:
+            log.warning("refusing a connection: max_connections (%d) reached",
+                        self.limits.max_connections)
+            _refuse(sock)
+            return
+        self.connections += 1
+        http = HttpConnection(sock, address, self.limits, secure=self._secure)
+        try:
+            self.serve_connection(http)
+        finally:
+            self.connections -= 1
+            http.close()
+
+    def serve_connection(self, http: HttpConnection) -> None:
+        """Serve requests on one connection until it closes or is taken over."""
+        engine = self.engine
+        while True:
+            try:
+                request = http.read_request()
+            except ClientGone as exc:
+                if exc.status is not None:
+                    log.info("bad request from %s: %s", http.remote_addr, exc)
+                    http.reject_raw(exc.status)
+                return
+            if request is None:
+                return
+            try:
+                if engine.matches(request.path):
+                    keep = engine.handle(http, request)
+                else:
+                    keep = self.app(http, request)
+            except ClientGone:
+                return
+            except Exception:
+                log.exception("error serving %s %s", request.method, request.target)
+                try:
+                    http.respond(500, [("Content-Type", "text/plain")],
+                                 b"Internal Server Error", close=True)
+                except ClientGone:
+                    pass
+                return
+            if not keep or not http.keep_alive:
+                return
+
+
+def _refuse(sock: Any) -> None:
+    body = b"Service Unavailable"
+    try:
+        sock.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass

@@ -1,0 +1,203 @@
+"""The server side of one WebSocket connection (RFC 6455), on wsproto.
+
+Strategy: wsproto performs the opening handshake (taking the request h11
+already parsed plus the bytes read past it) and validates incoming frames:
+masking, control frames, fragmentation, UTF-8, the close handshake. Outgoing
+data frames are built directly by :mod:`._frames` (unmasked, so a broadcast
+can share them), except when permessage-deflate is negotiated, which needs
+wsproto's compressor. Messages larger than ``max_message_size`` are refused
+while they are being read, before they are assembled (close code 1009).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Union
+
+from wsproto import ConnectionType
+from wsproto.connection import Connection, ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Request,
+    TextMessage,
+)
+from wsproto.extensions import PerMessageDeflate
+from wsproto.handshake import H11Handshake
+from wsproto.utilities import LocalProtocolError as WsLocalError
+from wsproto.utilities import RemoteProtocolError as WsRemoteError
+
+from ._frames import OP_BINARY, OP_TEXT, build_frame
+from ._http import ClientGone, HttpConnection, HttpRequest, status_phrase
+
+__all__ = ["WebSocket", "accept_websocket", "reject_websocket", "HandshakeFailed"]
+
+log = logging.getLogger("transports.websocket")
+
+Wire = Union[str, bytes]
+_READ_SIZE = 65536
+MESSAGE_TOO_BIG = 1009
+PROTOCOL_ERROR = 1002
+
+
+class HandshakeFailed(Exception):
+    """The upgrade request is not a valid WebSocket opening handshake."""
+
+
+def accept_websocket(
+    http: HttpConnection, request: HttpRequest, *, max_message_size: int, compression: bool
+) -> "WebSocket":
+    """Answer the upgrade with 101 and return the WebSocket.
+
+    Raises HandshakeFailed (the caller answers 400) or ClientGone.
+    """
+    handshake = H11Handshake(ConnectionType.SERVER)
+    try:
+        handshake.initiate_upgrade_connection(request.headers, request.target)
+        event = next(handshake.events(), None)
+    except (WsRemoteError, WsLocalError) as exc:
+        raise HandshakeFailed(str(exc)) from None
+    if not isinstance(event, Request):
+        raise HandshakeFailed("not a WebSocket handshake")
+    extensions = [PerMessageDeflate()] if compression else []
+    try:
+        data = handshake.send(AcceptConnection(extensions=extensions))  # type: ignore[arg-type]
+    except (WsLocalError, WsRemoteError) as exc:
+        raise HandshakeFailed(str(exc)) from None
+    http.write_raw(data)
+    conn = handshake.connection
+    assert conn is not None
+    ws = WebSocket(http.sock, conn, max_message_size=max_message_size)
+    ws.feed(http.take_over())
+    return ws
+
+
+class WebSocket:
+    __slots__ = ("sock", "conn", "max_message_size", "deflate", "closed", "close_code", "_pending")
+
+    def __init__(self, sock: Any, conn: Connection, *, max_message_size: int) -> None:
+        self.sock = sock
+        self.conn = conn
+        self.max_message_size = max_message_size
+        self.deflate = bool(conn._extensions) if hasattr(conn, "_extensions") else False
+        self.closed = False
+        self.close_code: int | None = None
+        self._pending: list[str | bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self.conn.receive_data(data)
+
+    def receive(self) -> Wire | None:
+        """The next complete message; None once the connection is over."""
+        parts = self._pending
+        size = sum(len(p) for p in parts)
+        while not self.closed:
+            try:
+                for event in self.conn.events():
+                    if isinstance(event, (TextMessage, BytesMessage)):
+                        parts.append(event.data)
+                        size += len(event.data)
+                        if size > self.max_message_size:
+                            self._fail(MESSAGE_TOO_BIG, "message too big")
+                            return None
+                        if event.message_finished:
+                            self._pending = []
+                            if isinstance(event, TextMessage):
+                                return "".join(parts)  # type: ignore[arg-type]
+                            return b"".join(parts)  # type: ignore[arg-type]
+                    elif isinstance(event, Ping):
+                        self._write(self.conn.send(event.response()))
+                    elif isinstance(event, CloseConnection):
+                        self.close_code = event.code
+                        if self.conn.state is ConnectionState.REMOTE_CLOSING:
+                            self._write(self.conn.send(event.response()))
+                        self._shutdown()
+                        return None
+            except WsRemoteError as exc:
+                log.info("WebSocket protocol error: %s", exc)
+                self._fail(PROTOCOL_ERROR, "protocol error")
+                return None
+            try:
+                data = self.sock.recv(_READ_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                self._shutdown()
+                return None
+            self.conn.receive_data(data)
+        return None
+
+    def frame(self, item: Wire) -> bytes:
+        if type(item) is str:
+            return build_frame(OP_TEXT, item.encode("utf-8"))  # type: ignore[union-attr]
+        return build_frame(OP_BINARY, item)  # type: ignore[arg-type]
+
+    def send(self, items: Iterable[Wire]) -> None:
+        """Write messages, one frame each, in one write. Raises OSError/ClientGone."""
+        if self.closed:
+            raise ClientGone("WebSocket closed")
+        if self.deflate:
+            data = b"".join(
+                self.conn.send(TextMessage(data=i) if type(i) is str else BytesMessage(data=i))  # type: ignore[arg-type]
+                for i in items
+            )
+        else:
+            frame = self.frame
+            data = b"".join([frame(i) for i in items])
+        self.sock.sendall(data)
+
+    def send_frames(self, data: bytes) -> None:
+        """Write frames built beforehand (a broadcast shares them)."""
+        if self.closed:
+            raise ClientGone("WebSocket closed")
+        self.sock.sendall(data)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            self._shutdown()
+
+    def _fail(self, code: int, reason: str) -> None:
+        self.close(code, reason)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the close handshake (if still possible) and drop the connection."""
+        if self.closed:
+            return
+        try:
+            if self.conn.state is ConnectionState.OPEN:
+                self._write(self.conn.send(CloseConnection(code=code, reason=reason)))
+        except WsLocalError:
+            pass
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.sock.shutdown(2)
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def reject_websocket(http: HttpConnection, status: int, message: str) -> None:
+    """Refuse an upgrade the way the reference server does (plain text, then close)."""
+    body = message.encode()
+    head = (
+        f"HTTP/1.1 {status} {status_phrase(status).decode()}\r\nConnection: close\r\n"
+        f"Content-type: text/html\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    try:
+        http.write_raw(head + body)
+    except ClientGone:
+        pass
+
