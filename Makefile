@@ -1,13 +1,18 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both install
-# what they need first (idempotently, into .venv/ and tests/interop/node_modules/).
+# what they need first, idempotently: .venv/ (this package and the test tools),
+# .venv-peer/ (the python-socketio client: it ships its own top-level `engineio`
+# package, so it never shares an environment with ours), the npm clients in
+# tests/interop/node_modules/, and Debian's chromium and redis-server.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+PEER   := .venv-peer
 STAMPS := .stamps
 PORT   ?= 5000
+CLIENT_JS := socketio_core/static/socket.io.min.js
 
-.PHONY: run test install npm system-deps typecheck pytest bench bench-setup clean
+.PHONY: run test install peer npm system-deps typecheck pytest clean
 
 install: $(STAMPS)/venv
 
@@ -15,14 +20,23 @@ $(STAMPS)/venv: pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,flask,redis]'
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+peer: $(STAMPS)/peer
+
+$(STAMPS)/peer: tests/interop/peer-requirements.txt
+	@mkdir -p $(STAMPS)
+	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install -q -r tests/interop/peer-requirements.txt
 	@touch $@
 
 npm: $(STAMPS)/npm
 
 $(STAMPS)/npm: tests/interop/package.json tests/interop/package-lock.json
-	@mkdir -p $(STAMPS)
+	@mkdir -p $(STAMPS) socketio_core/static
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	cp tests/interop/node_modules/socket.io-client/dist/socket.io.min.js $(CLIENT_JS)
 	@touch $@
 
 # Debian packages the integration tests drive for real (a browser, a Redis server).
@@ -35,10 +49,10 @@ run: install npm
 typecheck: install
 	$(PY) -m mypy engineio socketio_core transports
 
-pytest: install npm system-deps
+pytest: install peer npm system-deps
 	$(PY) -m pytest -q
 
 test: typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(STAMPS) tests/interop/node_modules
+	rm -rf $(VENV) $(PEER) $(STAMPS) tests/interop/node_modules $(CLIENT_JS)

@@ -45,7 +45,10 @@ _MESSAGES = {
 }
 
 
-def reject(code: int, *, http_status: int = 400) -> RequestRejected:
+def reject(code: int, *, http_status: int | None = None) -> RequestRejected:
+    """The error for ``code``; HTTP 403 for FORBIDDEN, 400 for the rest (REF)."""
+    if http_status is None:
+        http_status = 403 if code == FORBIDDEN else 400
     return RequestRejected(code, _MESSAGES[code], http_status=http_status)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Iterable, Union
 
-from ._errors import RemoteProtocolError
+from ._errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
     "PacketType",
@@ -84,10 +84,13 @@ def decode_packet(wire: str | bytes) -> Packet:
 
 
 def encode_packet(packet: Packet) -> Wire:
-    """Encode a packet for a WebSocket frame: text with its type digit, or raw bytes."""
+    """Encode a packet for a WebSocket frame: text with its type digit, or raw bytes.
+
+    Raises LocalProtocolError for binary data on a packet other than ``message``.
+    """
     if isinstance(packet.data, bytes):
         if packet.type is not PacketType.MESSAGE:
-            raise RemoteProtocolError("only message packets can be binary")
+            raise LocalProtocolError("only message packets can be binary")
         return packet.data
     return f"{int(packet.type)}{packet.data}"
 
@@ -138,12 +141,12 @@ def _record(item: Wire) -> str:
 def encoded_size(item: Wire) -> int:
     """Bytes this packet takes in a polling payload (without separator).
 
-    Text length is counted in characters, a cheap upper-bound-free estimate
-    that equals the byte length for ASCII, which is what payload splitting
-    needs; binary counts its base64 length plus the ``b``.
+    Text is counted in UTF-8 bytes, because ``max_payload`` is a byte limit;
+    ``str.isascii()`` is O(1) in CPython, so the common ASCII packet costs no
+    encoding. Binary counts its base64 length plus the ``b``.
     """
     if isinstance(item, str):
-        return len(item)
+        return len(item) if item.isascii() else len(item.encode("utf-8", "surrogatepass"))
     return 1 + 4 * ((len(item) + 2) // 3)
 
 

@@ -137,10 +137,17 @@ class Session:
         self._require_transport("polling")
         if binary:
             self._abort(CloseReason.TRANSPORT_ERROR, "binary content type on a v4 POST")
-            raise RemoteProtocolError("binary payloads are not used in Engine.IO v4")
+            raise RemoteProtocolError(
+                "binary payloads are not used in Engine.IO v4",
+                close_reason=CloseReason.TRANSPORT_ERROR.value,
+            )
         if len(body) > self.config.max_payload:
             self._abort(CloseReason.TRANSPORT_ERROR, "payload too large")
-            raise RemoteProtocolError("payload too large", http_status=413)
+            raise RemoteProtocolError(
+                "payload too large",
+                http_status=413,
+                close_reason=CloseReason.TRANSPORT_ERROR.value,
+            )
         try:
             for packet in iter_payload(body):
                 if not self._on_packet(packet.type, packet.data, now):
@@ -246,7 +253,9 @@ class Session:
         self._require_transport("polling")
         if self._get_pending:
             self._abort(CloseReason.TRANSPORT_ERROR, "overlapping GET", final=_CLOSE)
-            raise RemoteProtocolError("overlapping GET requests")
+            raise RemoteProtocolError(
+                "overlapping GET requests", close_reason=CloseReason.TRANSPORT_ERROR.value
+            )
         self._get_pending = True
 
     def poll_finished(self) -> None:
@@ -260,7 +269,9 @@ class Session:
         self._require_transport("polling")
         if self._post_pending:
             self._abort(CloseReason.TRANSPORT_ERROR, "overlapping POST", final=_CLOSE)
-            raise RemoteProtocolError("overlapping POST requests")
+            raise RemoteProtocolError(
+                "overlapping POST requests", close_reason=CloseReason.TRANSPORT_ERROR.value
+            )
         self._post_pending = True
 
     def post_finished(self) -> None:

@@ -34,7 +34,7 @@ class CorsPolicy:
         elif isinstance(allowed, str) and not self.any:
             self.origins = frozenset([allowed.rstrip("/")])
         elif allowed is not None and not self.any:
-            self.origins = frozenset(o.rstrip("/") for o in allowed)  # type: ignore[union-attr]
+            self.origins = frozenset(o.rstrip("/") for o in allowed)
         self.same_origin_only = allowed is None
         self.credentials = credentials
         self._warned = False

@@ -101,6 +101,15 @@ class EngineSocket:
     def closed(self) -> bool:
         return self.session.state in _CLOSING
 
+    @property
+    def writable_now(self) -> bool:
+        """Whether a packet sent now would leave at once (volatile emits need it)."""
+        if self.session.state in _CLOSING:
+            return False
+        if self.ws is not None:
+            return not self._flushing
+        return self._poll_waiter is not None
+
     # ------------------------------------------------------------- sending
 
     def send(self, data: str | bytes) -> bool:
@@ -291,7 +300,7 @@ class EngineSocket:
                     waiter.wait()
                     waiter.clear()
                     body = session.drain_polling()
-                    if body is not None or session.state is State.CLOSED:
+                    if body is not None or session.closed:
                         return body
                     if watcher is not None and watcher.fired:
                         watcher.stop()
@@ -552,7 +561,7 @@ class EngineServer:
 
 def _connection_alive(http: HttpConnection) -> bool:
     try:
-        return http.sock.fileno() >= 0
+        return bool(http.sock.fileno() >= 0)
     except (OSError, AttributeError):
         return False
 
@@ -572,7 +581,7 @@ def _new_sid() -> str:
 
 
 def _cookie_options(cookie: str | dict[str, Any] | None) -> dict[str, Any] | None:
-    if cookie is None or cookie is False:
+    if not cookie:
         return None
     if isinstance(cookie, str):
         return {"name": cookie}

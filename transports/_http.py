@@ -125,14 +125,14 @@ class HttpConnection:
             pass  # not TCP (a unix socket or a test stream)
 
     def _fill(self, timeout: float) -> None:
-        with gevent.Timeout(timeout, False):
-            try:
+        try:
+            with gevent.Timeout(timeout):
                 data = self.sock.recv(_READ_SIZE)
-            except OSError as exc:
-                raise ClientGone(str(exc)) from None
-            self.h11.receive_data(data)
-            return
-        raise ClientGone("timed out")
+        except gevent.Timeout:
+            raise ClientGone("timed out") from None
+        except OSError as exc:
+            raise ClientGone(str(exc)) from None
+        self.h11.receive_data(data)
 
     def _next_event(self, timeout: float) -> Any:
         while True:

@@ -37,7 +37,7 @@ class Scheduler:
         self._heap: list[tuple[float, int, Schedulable]] = []
         self._seq = itertools.count()
         self._wakeup = Event()
-        self._greenlet: gevent.Greenlet | None = None
+        self._greenlet: gevent.Greenlet[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._heap)

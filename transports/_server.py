@@ -55,7 +55,8 @@ class Server:
     @property
     def address(self) -> tuple[str, int]:
         assert self._server is not None
-        return self._server.address  # type: ignore[no-any-return]
+        address = self._server.address
+        return str(address[0]), int(address[1])
 
     def start(
         self,

@@ -98,7 +98,7 @@ class WebSocket:
             try:
                 for event in self.conn.events():
                     if isinstance(event, (TextMessage, BytesMessage)):
-                        parts.append(event.data)
+                        parts.append(bytes(event.data) if isinstance(event, BytesMessage) else event.data)
                         size += len(event.data)
                         if size > self.max_message_size:
                             self._fail(MESSAGE_TOO_BIG, "message too big")
@@ -131,9 +131,9 @@ class WebSocket:
         return None
 
     def frame(self, item: Wire) -> bytes:
-        if type(item) is str:
-            return build_frame(OP_TEXT, item.encode("utf-8"))  # type: ignore[union-attr]
-        return build_frame(OP_BINARY, item)  # type: ignore[arg-type]
+        if isinstance(item, str):
+            return build_frame(OP_TEXT, item.encode("utf-8"))
+        return build_frame(OP_BINARY, item)
 
     def send(self, items: Iterable[Wire]) -> None:
         """Write messages, one frame each, in one write. Raises OSError/ClientGone."""

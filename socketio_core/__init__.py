@@ -1,0 +1,30 @@
+"""A pure-Python Socket.IO v5 server on a sans-IO protocol core.
+
+``Server`` is the application API (handlers, emits, rooms, acks); the
+``_packets`` and ``_connection`` modules are the sans-IO Socket.IO protocol,
+importing no I/O, like :mod:`engineio` beneath them.
+"""
+
+from ._adapter import Adapter, MemoryAdapter
+from ._connection import Connection
+from ._errors import LocalProtocolError, RemoteProtocolError, SocketIOError
+from ._namespace import Namespace
+from ._packets import Packet, PacketDecoder, PacketType, encode_packet
+from ._server import ConnectionRefusedError, Handshake, Server
+
+__all__ = [
+    "Adapter",
+    "MemoryAdapter",
+    "Connection",
+    "LocalProtocolError",
+    "RemoteProtocolError",
+    "SocketIOError",
+    "Namespace",
+    "Packet",
+    "PacketDecoder",
+    "PacketType",
+    "encode_packet",
+    "ConnectionRefusedError",
+    "Handshake",
+    "Server",
+]

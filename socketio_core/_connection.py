@@ -1,0 +1,218 @@
+"""The per-client Socket.IO v5 state machine ([SIO5] "Connection to a namespace").
+
+Strategy: one :class:`Connection` per Engine.IO session, sans-IO like the
+Engine.IO core. Engine.IO messages go in (:meth:`Connection.receive`), events
+come out (:meth:`Connection.next_event`); the answers the server decides on
+(accept or refuse a namespace, events, acks, disconnects) come back out of
+the ``*_packets`` methods as Engine.IO wire items, ready for
+``EngineSocket.send_many``. The rules the reference server enforces live here:
+a client must CONNECT before anything else, within ``connect_timeout``; a
+packet for a namespace it has not joined, a second CONNECT for the same
+namespace, or a CONNECT_ERROR from the client are protocol errors that close
+only this client.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Union
+
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_packet
+
+__all__ = [
+    "Connection",
+    "NamespaceState",
+    "ConnectRequested",
+    "EventReceived",
+    "AckReceived",
+    "DisconnectRequested",
+    "ConnectTimedOut",
+    "encode_for_engine",
+]
+
+Wire = Union[str, bytes]
+
+
+class NamespaceState(Enum):
+    #: CONNECT received; middlewares and the connect handler are deciding.
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectRequested:
+    namespace: str
+    auth: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventReceived:
+    namespace: str
+    #: ``[event name, *args]`` with binary attachments in place.
+    data: list[Any]
+    ack_id: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AckReceived:
+    namespace: str
+    ack_id: int
+    args: list[Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisconnectRequested:
+    namespace: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectTimedOut:
+    """No namespace was joined within ``connect_timeout``: close the client."""
+
+
+def encode_for_engine(packet: Packet, dumps: Dumps | None = None) -> list[Wire]:
+    """A packet as Engine.IO message items: ``"4"`` + text, then raw attachments."""
+    text, attachments = encode_packet(packet, dumps=dumps)
+    if attachments:
+        return ["4" + text, *attachments]
+    return ["4" + text]
+
+
+class Connection:
+    """The Socket.IO state of one client (one Engine.IO session)."""
+
+    __slots__ = (
+        "namespaces",
+        "decoder",
+        "dumps",
+        "max_namespaces",
+        "_events",
+        "_connect_due",
+        "_next_ack_id",
+    )
+
+    def __init__(
+        self,
+        now: float,
+        *,
+        connect_timeout: float = 45.0,
+        decoder: PacketDecoder | None = None,
+        dumps: Dumps | None = None,
+        max_namespaces: int = 100,
+    ) -> None:
+        self.namespaces: dict[str, NamespaceState] = {}
+        self.decoder = decoder or PacketDecoder()
+        self.dumps = dumps
+        self.max_namespaces = max_namespaces
+        self._events: deque[Any] = deque()
+        self._connect_due: float | None = now + connect_timeout
+        self._next_ack_id = 0
+
+    # ------------------------------------------------------------------ input
+
+    def receive(self, data: str | bytes) -> None:
+        """Take one Engine.IO message.
+
+        Raises RemoteProtocolError when the client broke the protocol; the
+        caller closes the Engine.IO session (and only it).
+        """
+        decoder = self.decoder
+        packet = decoder.receive_text(data) if type(data) is str else decoder.receive_binary(data)  # type: ignore[arg-type]
+        if packet is None:
+            return  # attachments pending
+        ptype = packet.type
+        namespace = packet.namespace
+        state = self.namespaces.get(namespace)
+        if ptype is PacketType.CONNECT:
+            if state is not None:
+                raise RemoteProtocolError(f"second CONNECT for namespace {namespace}")
+            if len(self.namespaces) >= self.max_namespaces:
+                raise RemoteProtocolError("too many namespaces")
+            self.namespaces[namespace] = NamespaceState.CONNECTING
+            auth = packet.data if packet.data is not None else {}
+            self._events.append(ConnectRequested(namespace=namespace, auth=auth))
+            return
+        if state is not NamespaceState.CONNECTED:
+            raise RemoteProtocolError(f"{ptype.name} for namespace {namespace} not joined")
+        if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
+            self._events.append(EventReceived(namespace=namespace, data=packet.data, ack_id=packet.id))
+        elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
+            assert packet.id is not None
+            self._events.append(AckReceived(namespace=namespace, ack_id=packet.id, args=packet.data))
+        elif ptype is PacketType.DISCONNECT:
+            del self.namespaces[namespace]
+            self._events.append(DisconnectRequested(namespace=namespace))
+        else:
+            raise RemoteProtocolError(f"client sent {ptype.name}")
+
+    def next_event(self) -> Any:
+        """Pop the oldest event, or None."""
+        return self._events.popleft() if self._events else None
+
+    # ----------------------------------------------------------------- output
+
+    def _require(self, namespace: str, state: NamespaceState) -> None:
+        if self.namespaces.get(namespace) is not state:
+            raise LocalProtocolError(
+                f"namespace {namespace} is {self.namespaces.get(namespace)}, not {state.value}"
+            )
+
+    def accept(self, namespace: str, sid: str) -> list[Wire]:
+        """The client joined ``namespace`` as socket ``sid``: the CONNECT reply."""
+        self._require(namespace, NamespaceState.CONNECTING)
+        self.namespaces[namespace] = NamespaceState.CONNECTED
+        self._connect_due = None
+        return encode_for_engine(
+            Packet(type=PacketType.CONNECT, namespace=namespace, data={"sid": sid}), self.dumps
+        )
+
+    def refuse(self, namespace: str, message: str, data: Any = None) -> list[Wire]:
+        """Refuse a namespace: CONNECT_ERROR ``{"message", "data"?}``; the client stays."""
+        if self.namespaces.get(namespace) is NamespaceState.CONNECTING:
+            del self.namespaces[namespace]
+        payload: dict[str, Any] = {"message": message}
+        if data is not None:
+            payload["data"] = data
+        return encode_for_engine(
+            Packet(type=PacketType.CONNECT_ERROR, namespace=namespace, data=payload), self.dumps
+        )
+
+    def disconnect(self, namespace: str) -> list[Wire]:
+        """Leave ``namespace`` from the server side: the DISCONNECT packet (or nothing)."""
+        if self.namespaces.pop(namespace, None) is not NamespaceState.CONNECTED:
+            return []
+        return encode_for_engine(Packet(type=PacketType.DISCONNECT, namespace=namespace))
+
+    def event(self, namespace: str, data: list[Any], ack_id: int | None = None) -> list[Wire]:
+        """An EVENT (``data`` = ``[name, *args]``), binary handled."""
+        return encode_for_engine(
+            Packet(type=PacketType.EVENT, namespace=namespace, data=data, id=ack_id), self.dumps
+        )
+
+    def ack(self, namespace: str, ack_id: int, args: list[Any]) -> list[Wire]:
+        return encode_for_engine(
+            Packet(type=PacketType.ACK, namespace=namespace, data=args, id=ack_id), self.dumps
+        )
+
+    def new_ack_id(self) -> int:
+        ack_id = self._next_ack_id
+        self._next_ack_id += 1
+        return ack_id
+
+    def connected(self, namespace: str) -> bool:
+        return self.namespaces.get(namespace) is NamespaceState.CONNECTED
+
+    # ------------------------------------------------------------------- time
+
+    def next_deadline(self) -> float | None:
+        return self._connect_due
+
+    def handle_timeout(self, now: float) -> None:
+        due = self._connect_due
+        if due is not None and now >= due:
+            self._connect_due = None
+            if not any(s is NamespaceState.CONNECTED for s in self.namespaces.values()):
+                self._events.append(ConnectTimedOut())

@@ -1,0 +1,66 @@
+"""Class-based namespaces: methods named ``on_<event>`` become handlers.
+
+The helper methods forward to the server with this namespace filled in, so a
+handler class reads like Node's ``socket``-centred code without globals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, ContextManager
+
+if TYPE_CHECKING:
+    from ._server import Server
+
+__all__ = ["Namespace"]
+
+
+class Namespace:
+    def __init__(self, namespace: str = "/") -> None:
+        self.namespace = namespace
+        self.server: Server | None = None
+
+    def _attach(self, server: "Server") -> None:
+        self.server = server
+
+    def handler_for(self, event: str) -> Callable[..., Any] | None:
+        """The method handling ``event`` (``connect`` -> ``on_connect``), or None."""
+        handler = getattr(self, "on_" + event.replace(" ", "_"), None)
+        return handler if callable(handler) else None
+
+    def _server(self) -> "Server":
+        if self.server is None:
+            raise RuntimeError("namespace is not registered with a server")
+        return self.server
+
+    def emit(self, event: str, *args: Any, namespace: str | None = None, **kwargs: Any) -> None:
+        self._server().emit(event, *args, namespace=namespace or self.namespace, **kwargs)
+
+    def send(self, data: Any, namespace: str | None = None, **kwargs: Any) -> None:
+        self._server().send(data, namespace=namespace or self.namespace, **kwargs)
+
+    def call(self, event: str, *args: Any, namespace: str | None = None, **kwargs: Any) -> Any:
+        return self._server().call(event, *args, namespace=namespace or self.namespace, **kwargs)
+
+    def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        self._server().enter_room(sid, room, namespace=namespace or self.namespace)
+
+    def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        self._server().leave_room(sid, room, namespace=namespace or self.namespace)
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        self._server().close_room(room, namespace=namespace or self.namespace)
+
+    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
+        return self._server().rooms(sid, namespace=namespace or self.namespace)
+
+    def disconnect(self, sid: str, namespace: str | None = None) -> None:
+        self._server().disconnect(sid, namespace=namespace or self.namespace)
+
+    def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+        return self._server().get_session(sid, namespace=namespace or self.namespace)
+
+    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
+        self._server().save_session(sid, session, namespace=namespace or self.namespace)
+
+    def session(self, sid: str, namespace: str | None = None) -> ContextManager[dict[str, Any]]:
+        return self._server().session(sid, namespace=namespace or self.namespace)

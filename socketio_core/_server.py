@@ -1,0 +1,771 @@
+"""The public Socket.IO server API: handlers, emits, rooms, acks.
+
+Strategy: the server is the Engine.IO handler of :mod:`transports`. Each
+Engine.IO session gets a :class:`_Client` holding the sans-IO
+:class:`~socketio_core._connection.Connection`; its events are turned into
+handler calls, each in its own greenlet so that a slow handler delays nobody.
+Emits encode a packet once and hand the same wire objects to every recipient.
+Calls from other OS threads are handed to the gevent hub's thread through a
+thread-safe callback, so ``emit`` works from anywhere, monkey-patched or not.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import inspect
+import logging
+import re
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from time import monotonic, time
+from typing import Any, Callable, Iterable, Iterator, Pattern, TypeVar, Union, overload
+
+import gevent
+from gevent import monkey
+from gevent.event import AsyncResult
+
+from engineio import CloseReason, Config
+from transports import EngineServer, EngineSocket, HttpLimits, Server as HttpServer
+from transports._server import HttpApp
+
+from ._adapter import Adapter, MemoryAdapter
+from ._connection import (
+    AckReceived,
+    ConnectRequested,
+    Connection,
+    ConnectTimedOut,
+    DisconnectRequested,
+    EventReceived,
+    encode_for_engine,
+)
+from ._errors import RemoteProtocolError
+from ._namespace import Namespace
+from ._packets import Dumps, Loads, Packet, PacketDecoder, PacketType
+
+__all__ = ["Server", "ConnectionRefusedError", "Handshake"]
+
+log = logging.getLogger("socketio_core.server")
+
+_real_get_ident: Callable[[], int] = monkey.get_original("_thread", "get_ident")
+
+Handler = Callable[..., Any]
+H = TypeVar("H", bound=Callable[..., Any])
+NamespaceMatcher = Union[str, Pattern[str], Callable[[str, dict[str, Any]], bool]]
+Target = Union[str, Iterable[str], None]
+
+
+class ConnectionRefusedError(Exception):  # noqa: A001 - the name users expect
+    """Raise in a connect handler or middleware to refuse the connection.
+
+    The client receives CONNECT_ERROR ``{"message": message, "data": data}``.
+    """
+
+    def __init__(self, message: str = "Connection rejected by server", data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handshake:
+    """What the client's first request said; available to handlers as ``environ``."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    address: str
+    secure: bool
+    url: str
+    issued: float
+    auth: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Mapping-style access for code written against WSGI environs."""
+        return getattr(self, key, default)
+
+
+class _Socket:
+    """One client's membership of one namespace."""
+
+    __slots__ = ("sid", "namespace", "client", "handshake", "data", "connected", "gone", "pending")
+
+    def __init__(self, sid: str, namespace: str, client: "_Client", handshake: Handshake) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        self.client = client
+        self.handshake = handshake
+        self.data: dict[str, Any] = {}
+        self.connected = False
+        self.gone = False
+        #: Packets emitted while the connect handler runs; sent after the CONNECT reply.
+        self.pending: list[Any] = []
+
+    def deliver(self, wires: list[Any]) -> None:
+        if self.connected:
+            esock = self.client.esock
+            if len(wires) == 1:
+                esock.send_encoded(wires[0])
+            else:
+                esock.send_many(wires)
+        elif not self.gone:
+            self.pending.extend(wires)
+
+
+class _Client:
+    """The Socket.IO side of one Engine.IO session."""
+
+    __slots__ = ("esock", "conn", "sockets", "acks", "scheduled_at", "server")
+
+    def __init__(self, server: "Server", esock: EngineSocket, conn: Connection) -> None:
+        self.server = server
+        self.esock = esock
+        self.conn = conn
+        self.sockets: dict[str, _Socket] = {}
+        self.acks: dict[int, Callable[..., Any]] = {}
+        self.scheduled_at: float | None = None
+
+    def on_deadline(self, now: float) -> None:
+        self.conn.handle_timeout(now)
+        self.server._process(self)
+
+
+class _Gather:
+    """Collects the acks of a broadcast until every recipient answered or time ran out."""
+
+    def __init__(self, expected: list[str], done: Callable[[dict[str, Any]], None]) -> None:
+        self.waiting = set(expected)
+        self.answers: dict[str, Any] = {}
+        self.done = done
+        self.finished = False
+
+    def answer(self, sid: str, args: tuple[Any, ...]) -> None:
+        if self.finished:
+            return
+        self.waiting.discard(sid)
+        self.answers[sid] = _ack_value(args)
+        if not self.waiting:
+            self.finish()
+
+    def finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.done(self.answers)
+
+
+def _ack_value(args: tuple[Any, ...] | list[Any]) -> Any:
+    if not args:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return tuple(args)
+
+
+def _ack_args(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, tuple):
+        return list(result)
+    return [result]
+
+
+def _positional_count(fn: Callable[..., Any]) -> int:
+    """How many positional arguments ``fn`` takes (a large number for ``*args``)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 99
+    count = 0
+    for p in params:
+        if p.kind is p.VAR_POSITIONAL:
+            return 99
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+class Server:
+    """A Socket.IO server.
+
+    ``Server(cors_allowed_origins="*", ping_interval=25, ...)`` then
+    ``@server.on("event")`` handlers and ``server.run(host, port)``. Times are
+    in seconds. ``json`` is any object with ``dumps``/``loads`` (orjson-backed
+    when installed with the ``fast`` extra is the caller's choice); it applies
+    to this server only.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str = "/socket.io/",
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        max_payload: int = 1_000_000,
+        upgrade_timeout: float = 10.0,
+        transports: Iterable[str] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+        connect_timeout: float = 45.0,
+        cors_allowed_origins: Any = None,
+        cors_credentials: bool = True,
+        cookie: Any = None,
+        http_compression: bool = True,
+        compression_threshold: int = 1024,
+        websocket_compression: bool = False,
+        json: Any = None,
+        adapter: Adapter | None = None,
+        http_limits: HttpLimits | None = None,
+        max_attachments: int = 10,
+        max_namespaces: int = 100,
+    ) -> None:
+        self.config = Config(
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            max_payload=max_payload,
+            upgrade_timeout=upgrade_timeout,
+            transports=tuple(transports),
+            allow_upgrades=allow_upgrades,
+        )
+        self.engine = EngineServer(
+            self,
+            self.config,
+            path=path,
+            cors_allowed_origins=cors_allowed_origins,
+            cors_credentials=cors_credentials,
+            cookie=cookie,
+            http_compression=http_compression,
+            compression_threshold=compression_threshold,
+            websocket_compression=websocket_compression,
+        )
+        self.http_limits = http_limits
+        self.connect_timeout = connect_timeout
+        self.max_attachments = max_attachments
+        self.max_namespaces = max_namespaces
+        self._dumps: Dumps | None = json.dumps if json is not None else None
+        self._loads: Loads | None = json.loads if json is not None else None
+        self.adapter: Adapter = adapter or MemoryAdapter()
+        self._handlers: dict[str, dict[str, Handler]] = {}
+        self._namespace_objects: dict[str, Namespace] = {}
+        self._dynamic: list[tuple[NamespaceMatcher, str]] = []
+        self._middlewares: dict[str, list[Handler]] = {}
+        self._outgoing_hooks: list[Handler] = []
+        self._sockets: dict[str, _Socket] = {}
+        self._http: HttpServer | None = None
+        self._hub: Any = None
+        self._hub_thread: int | None = None
+
+    # ------------------------------------------------------------ registration
+
+    @staticmethod
+    def _namespace_key(namespace: NamespaceMatcher | None) -> str:
+        if namespace is None:
+            return "/"
+        if isinstance(namespace, str):
+            return namespace
+        return f"<dynamic {id(namespace)}>"
+
+    def _register_namespace_key(self, namespace: NamespaceMatcher | None) -> str:
+        key = self._namespace_key(namespace)
+        if namespace is not None and not isinstance(namespace, str):
+            if all(key != k for _, k in self._dynamic):
+                self._dynamic.append((namespace, key))
+        self._handlers.setdefault(key, {})
+        return key
+
+    @overload
+    def on(
+        self, event: str, handler: None = None, namespace: NamespaceMatcher | None = None
+    ) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, event: str, handler: H, namespace: NamespaceMatcher | None = None) -> H: ...
+
+    def on(
+        self, event: str, handler: Handler | None = None, namespace: NamespaceMatcher | None = None
+    ) -> Any:
+        """Register a handler, as a decorator or directly.
+
+        ``connect(sid, environ, auth)`` (fewer parameters are fine) may return
+        False or raise :class:`ConnectionRefusedError`; ``disconnect(sid,
+        reason)``; ``"*"`` catches every event without a handler as
+        ``(event, sid, *args)``. ``namespace`` is a name, a regex or a
+        predicate ``(name, auth) -> bool`` (dynamic namespaces).
+        """
+        key = self._register_namespace_key(namespace)
+
+        def register(fn: Handler) -> Handler:
+            self._handlers[key][event] = fn
+            return fn
+
+        if handler is not None:
+            return register(handler)
+        return register
+
+    def event(self, fn: H) -> H:
+        """Decorator: register ``fn`` for the event named like the function."""
+        return self.on(fn.__name__, fn)
+
+    def register_namespace(self, namespace_handler: Namespace) -> None:
+        """Serve ``namespace_handler.namespace`` with an ``on_<event>`` class."""
+        namespace_handler._attach(self)
+        key = self._register_namespace_key(namespace_handler.namespace)
+        self._namespace_objects[key] = namespace_handler
+
+    def use(self, middleware: Handler, namespace: NamespaceMatcher | None = None) -> Handler:
+        """Run ``middleware(sid, handshake)`` before ``connect``; it may raise ConnectionRefusedError."""
+        key = self._register_namespace_key(namespace)
+        self._middlewares.setdefault(key, []).append(middleware)
+        return middleware
+
+    def on_outgoing(self, hook: Handler) -> Handler:
+        """Call ``hook(sid, namespace, event, args)`` for every event sent to a socket."""
+        self._outgoing_hooks.append(hook)
+        return hook
+
+    def _resolve_namespace(self, name: str, auth: dict[str, Any]) -> str | None:
+        if name in self._handlers:
+            return name
+        for matcher, key in self._dynamic:
+            if isinstance(matcher, re.Pattern):
+                if matcher.fullmatch(name):
+                    return key
+            elif callable(matcher):
+                try:
+                    if matcher(name, auth):
+                        return key
+                except Exception:
+                    log.exception("namespace predicate failed for %s", name)
+        return None
+
+    def _handler(self, key: str, event: str) -> Handler | None:
+        fn = self._handlers.get(key, {}).get(event)
+        if fn is not None:
+            return fn
+        obj = self._namespace_objects.get(key)
+        if obj is not None:
+            return obj.handler_for(event)
+        return None
+
+    # ------------------------------------------------------ Engine.IO handler
+
+    def on_connect(self, esock: EngineSocket) -> None:
+        decoder = PacketDecoder(loads=self._loads, max_attachments=self.max_attachments)
+        conn = Connection(
+            monotonic(),
+            connect_timeout=self.connect_timeout,
+            decoder=decoder,
+            dumps=self._dumps,
+            max_namespaces=self.max_namespaces,
+        )
+        client = _Client(self, esock, conn)
+        esock.context = client
+        self.engine.scheduler.schedule(client, conn.next_deadline())
+
+    def on_message(self, esock: EngineSocket, data: str | bytes) -> None:
+        client: _Client = esock.context
+        try:
+            client.conn.receive(data)
+        except RemoteProtocolError as exc:
+            log.info("client %s broke the protocol: %s", esock.sid, exc.reason)
+            self._process(client)
+            esock.close(CloseReason.PARSE_ERROR)
+            return
+        self._process(client)
+
+    def on_disconnect(self, esock: EngineSocket, reason: str) -> None:
+        client: _Client = esock.context
+        if client is None:
+            return
+        for sock in list(client.sockets.values()):
+            self._socket_gone(sock, reason)
+        client.acks.clear()
+
+    def _process(self, client: _Client) -> None:
+        conn = client.conn
+        while True:
+            event = conn.next_event()
+            if event is None:
+                break
+            kind = type(event)
+            if kind is EventReceived:
+                sock = client.sockets.get(event.namespace)
+                if sock is not None:
+                    gevent.spawn(self._run_event, sock, event.data, event.ack_id)
+            elif kind is AckReceived:
+                callback = client.acks.pop(event.ack_id, None)
+                if callback is not None:
+                    gevent.spawn(self._guarded, callback, *event.args)
+            elif kind is ConnectRequested:
+                self._start_connect(client, event.namespace, event.auth)
+            elif kind is DisconnectRequested:
+                sock = client.sockets.get(event.namespace)
+                if sock is not None:
+                    self._socket_gone(sock, "client namespace disconnect")
+            elif kind is ConnectTimedOut:
+                log.info("client %s joined no namespace in time", client.esock.sid)
+                client.esock.close()
+        self.engine.scheduler.schedule(client, conn.next_deadline())
+
+    # ------------------------------------------------------------ connecting
+
+    def _start_connect(self, client: _Client, namespace: str, auth: Any) -> None:
+        if not isinstance(auth, dict):
+            auth = {}
+        key = self._resolve_namespace(namespace, auth)
+        if key is None:
+            client.esock.send_many(client.conn.refuse(namespace, "Invalid namespace"))
+            return
+        request = client.esock.request
+        handshake = Handshake(
+            headers=dict(request.header_map),
+            query=dict(request.query),
+            address=request.remote_addr[0] if request.remote_addr else "",
+            secure=request.secure,
+            url=request.target,
+            issued=time(),
+            auth=auth,
+        )
+        sock = _Socket(_new_socket_id(), namespace, client, handshake)
+        client.sockets[namespace] = sock
+        self._sockets[sock.sid] = sock
+        self.adapter.add(namespace, sock.sid, sock.sid)
+        gevent.spawn(self._run_connect, sock, key, auth)
+
+    def _run_connect(self, sock: _Socket, key: str, auth: dict[str, Any]) -> None:
+        refusal: ConnectionRefusedError | None = None
+        try:
+            for middleware in self._middlewares.get(key, ()):
+                middleware(sock.sid, sock.handshake)
+            handler = self._handler(key, "connect")
+            if handler is not None:
+                arity = _positional_count(handler)
+                args = (sock.sid, sock.handshake, auth)[: max(1, min(arity, 3))]
+                if handler(*args) is False:
+                    refusal = ConnectionRefusedError()
+        except ConnectionRefusedError as exc:
+            refusal = exc
+        except Exception:
+            log.exception("connect handler failed for namespace %s", sock.namespace)
+            refusal = ConnectionRefusedError("Internal server error")
+        client = sock.client
+        if sock.gone or client.esock.closed:
+            self._forget_socket(sock)
+            return
+        if refusal is not None:
+            self._forget_socket(sock)
+            client.esock.send_many(client.conn.refuse(sock.namespace, refusal.message, refusal.data))
+            return
+        wires = client.conn.accept(sock.namespace, sock.sid)
+        pending, sock.pending = sock.pending, []
+        sock.connected = True
+        client.esock.send_many(wires)
+        if pending:
+            # A separate write for what the connect handler emitted: clients
+            # that dispatch every frame of one TCP read at once (the ws
+            # package the conformance suite pins) could lose the second.
+            client.esock.send_many(pending)
+
+    def _forget_socket(self, sock: _Socket) -> None:
+        sock.gone = True
+        sock.connected = False
+        sock.pending = []
+        client = sock.client
+        if client.sockets.get(sock.namespace) is sock:
+            del client.sockets[sock.namespace]
+        self._sockets.pop(sock.sid, None)
+        self.adapter.discard_all(sock.namespace, sock.sid)
+
+    def _socket_gone(self, sock: _Socket, reason: str) -> None:
+        was_connected = sock.connected
+        self._forget_socket(sock)
+        if not was_connected:
+            return
+        handler = self._handler(self._key_of(sock.namespace), "disconnect")
+        if handler is not None:
+            args = (sock.sid, reason)[: max(1, min(_positional_count(handler), 2))]
+            gevent.spawn(self._guarded, handler, *args)
+
+    def _key_of(self, namespace: str) -> str:
+        return self._resolve_namespace(namespace, {}) or namespace
+
+    # ---------------------------------------------------------------- events
+
+    def _run_event(self, sock: _Socket, data: list[Any], ack_id: int | None) -> None:
+        event = data[0]
+        key = self._key_of(sock.namespace)
+        handler = self._handler(key, event) if isinstance(event, str) else None
+        try:
+            if handler is not None:
+                result = handler(sock.sid, *data[1:])
+            else:
+                catch_all = self._handler(key, "*")
+                if catch_all is None:
+                    return
+                result = catch_all(event, sock.sid, *data[1:])
+        except Exception:
+            log.exception("handler for %r failed (namespace %s)", event, sock.namespace)
+            return
+        if ack_id is not None and not sock.gone:
+            sock.deliver(sock.client.conn.ack(sock.namespace, ack_id, _ack_args(result)))
+
+    @staticmethod
+    def _guarded(fn: Handler, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("callback %r failed", fn)
+
+    # -------------------------------------------------------------- emitting
+
+    def _in_hub_thread(self) -> bool:
+        return self._hub_thread is None or _real_get_ident() == self._hub_thread
+
+    def _to_hub(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._hub.loop.run_callback_threadsafe(lambda: fn(*args, **kwargs))
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        to: Target = None,
+        room: Target = None,
+        skip: Target = None,
+        skip_sid: Target = None,
+        namespace: str = "/",
+        callback: Callable[..., Any] | None = None,
+        timeout: float | None = None,
+        volatile: bool = False,
+    ) -> None:
+        """Send ``event`` with ``args`` to ``to`` (a sid, a room, a list; None = everyone).
+
+        ``skip`` leaves out sids or rooms. With ``callback``, a single target
+        sid calls ``callback(*ack_args)``; a broadcast calls
+        ``callback({sid: answer})`` once every recipient answered or after
+        ``timeout`` seconds. ``volatile`` drops the packet for clients that
+        cannot take it at once. Safe to call from any thread.
+        """
+        if not self._in_hub_thread():
+            self._to_hub(
+                self.emit, event, *args, to=to, room=room, skip=skip, skip_sid=skip_sid,
+                namespace=namespace, callback=callback, timeout=timeout, volatile=volatile,
+            )
+            return
+        target = to if to is not None else room
+        excluded = skip if skip is not None else skip_sid
+        rooms = None if target is None else ([target] if isinstance(target, str) else list(target))
+        skipped = () if excluded is None else ([excluded] if isinstance(excluded, str) else list(excluded))
+        data = [event, *args]
+        single = (
+            rooms is not None and len(rooms) == 1 and not skipped and rooms[0] in self._sockets
+            and self._sockets[rooms[0]].namespace == namespace
+        )
+        if single:
+            assert rooms is not None
+            self._emit_to_socket(self._sockets[rooms[0]], data, callback, volatile)
+            return
+        sids = self.adapter.members(namespace, rooms, skipped)
+        if callback is not None:
+            self._emit_gathering(sids, data, callback, timeout)
+            return
+        wires = encode_for_engine(Packet(type=PacketType.EVENT, namespace=namespace, data=data), self._dumps)
+        sockets = self._sockets
+        hooks = self._outgoing_hooks
+        for sid in sids:
+            sock = sockets.get(sid)
+            if sock is None:
+                continue
+            if volatile and not sock.client.esock.writable_now:
+                continue
+            if hooks:
+                self._run_hooks(sock, data)
+            sock.deliver(wires)
+
+    def _run_hooks(self, sock: _Socket, data: list[Any]) -> None:
+        for hook in self._outgoing_hooks:
+            try:
+                hook(sock.sid, sock.namespace, data[0], data[1:])
+            except Exception:
+                log.exception("outgoing hook failed")
+
+    def _emit_to_socket(
+        self, sock: _Socket, data: list[Any], callback: Callable[..., Any] | None, volatile: bool
+    ) -> None:
+        client = sock.client
+        if volatile and not client.esock.writable_now:
+            return
+        ack_id = None
+        if callback is not None:
+            ack_id = client.conn.new_ack_id()
+            client.acks[ack_id] = callback
+        if self._outgoing_hooks:
+            self._run_hooks(sock, data)
+        sock.deliver(client.conn.event(sock.namespace, data, ack_id))
+
+    def _emit_gathering(
+        self, sids: list[str], data: list[Any], callback: Callable[..., Any], timeout: float | None
+    ) -> None:
+        gather = _Gather(sids, callback)
+        for sid in sids:
+            sock = self._sockets.get(sid)
+            if sock is None:
+                gather.waiting.discard(sid)
+                continue
+            self._emit_to_socket(
+                sock, data, lambda *a, _sid=sid: gather.answer(_sid, a), volatile=False
+            )
+        if not gather.waiting:
+            gather.finish()
+        elif timeout is not None:
+            gevent.spawn_later(timeout, gather.finish)
+
+    def send(self, data: Any, **kwargs: Any) -> None:
+        """Emit a ``message`` event (what the client's ``socket.send`` receives)."""
+        self.emit("message", data, **kwargs)
+
+    def call(
+        self, event: str, *args: Any, to: str, namespace: str = "/", timeout: float = 60.0
+    ) -> Any:
+        """Emit to one socket and wait for its ack; returns the ack's value.
+
+        One argument comes back as itself, several as a tuple, none as None.
+        Raises TimeoutError when the client does not answer within ``timeout``.
+        Works from greenlets and from plain OS threads.
+        """
+        if self._in_hub_thread():
+            result: AsyncResult[tuple[Any, ...]] = AsyncResult()
+            self.emit(event, *args, to=to, namespace=namespace, callback=lambda *a: result.set(a))
+            try:
+                answer = result.get(timeout=timeout)
+            except gevent.Timeout:
+                raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s") from None
+            return _ack_value(answer or ())
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.emit(event, *args, to=to, namespace=namespace, callback=lambda *a: future.set_result(a))
+        try:
+            return _ack_value(future.result(timeout))
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s") from None
+
+    def call_all(
+        self,
+        event: str,
+        *args: Any,
+        to: Target = None,
+        skip: Target = None,
+        namespace: str = "/",
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Broadcast and wait for every recipient's ack: ``{sid: answer}``.
+
+        Recipients that did not answer within ``timeout`` are missing from the result.
+        """
+        result: AsyncResult[dict[str, Any]] = AsyncResult()
+        self.emit(event, *args, to=to, skip=skip, namespace=namespace,
+                  callback=result.set, timeout=timeout)
+        return result.get() or {}
+
+    # ----------------------------------------------------------------- rooms
+
+    def _socket(self, sid: str, namespace: str) -> _Socket:
+        sock = self._sockets.get(sid)
+        if sock is None or sock.namespace != namespace:
+            raise KeyError(f"no socket {sid} in namespace {namespace}")
+        return sock
+
+    def enter_room(self, sid: str, room: str, namespace: str = "/") -> None:
+        if not self._in_hub_thread():
+            return self._to_hub(self.enter_room, sid, room, namespace)
+        self._socket(sid, namespace)
+        self.adapter.add(namespace, sid, room)
+
+    def leave_room(self, sid: str, room: str, namespace: str = "/") -> None:
+        if not self._in_hub_thread():
+            return self._to_hub(self.leave_room, sid, room, namespace)
+        self.adapter.discard(namespace, sid, room)
+
+    def close_room(self, room: str, namespace: str = "/") -> None:
+        if not self._in_hub_thread():
+            return self._to_hub(self.close_room, room, namespace)
+        self.adapter.close_room(namespace, room)
+
+    def rooms(self, sid: str, namespace: str = "/") -> list[str]:
+        return sorted(self.adapter.rooms_of(namespace, sid))
+
+    # -------------------------------------------------------------- sessions
+
+    def get_session(self, sid: str, namespace: str = "/") -> dict[str, Any]:
+        return self._socket(sid, namespace).data
+
+    def save_session(self, sid: str, session: dict[str, Any], namespace: str = "/") -> None:
+        self._socket(sid, namespace).data = session
+
+    @contextmanager
+    def session(self, sid: str, namespace: str = "/") -> Iterator[dict[str, Any]]:
+        """``with server.session(sid) as s: s["user"] = ...`` (per socket, per namespace)."""
+        data = self.get_session(sid, namespace)
+        yield data
+        self.save_session(sid, data, namespace)
+
+    def handshake(self, sid: str, namespace: str = "/") -> Handshake:
+        return self._socket(sid, namespace).handshake
+
+    def transport(self, sid: str, namespace: str = "/") -> str:
+        return self._socket(sid, namespace).client.esock.transport
+
+    # ------------------------------------------------------------ disconnect
+
+    def disconnect(self, sid: str, namespace: str = "/", *, close: bool = False) -> None:
+        """Disconnect a socket from ``namespace`` (``close=True``: the whole client)."""
+        if not self._in_hub_thread():
+            return self._to_hub(self.disconnect, sid, namespace, close=close)
+        sock = self._sockets.get(sid)
+        if sock is None or sock.namespace != namespace:
+            return
+        client = sock.client
+        if sock.connected:
+            client.esock.send_many(client.conn.disconnect(namespace))
+        self._socket_gone(sock, "server namespace disconnect")
+        if close:
+            client.esock.close()
+
+    # ------------------------------------------------------------- serving
+
+    def _bind_hub(self) -> None:
+        self._hub = gevent.get_hub()
+        self._hub_thread = _real_get_ident()
+
+    def http_server(self, app: HttpApp | None = None) -> HttpServer:
+        """The gevent HTTP server serving this Socket.IO server (and ``app`` elsewhere)."""
+        if self._http is None:
+            self._http = HttpServer(self.engine, app, limits=self.http_limits)
+        elif app is not None:
+            self._http.app = app
+        return self._http
+
+    def start(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> tuple[str, int]:
+        """Start serving in the background (on the calling thread's hub); returns the address."""
+        self._bind_hub()
+        return self.http_server().start(host, port, **kwargs)
+
+    def run(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> None:
+        """Serve until SIGINT/SIGTERM, then close every session properly."""
+        address = self.start(host, port, **kwargs)
+        log.info("listening on http://%s:%d", *address)
+        assert self._http is not None
+        self._http.serve_forever()
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+
+    def stats(self) -> dict[str, int]:
+        """Debug counters: live sessions, namespace sockets, timers held."""
+        return {
+            "sessions": len(self.engine.sessions),
+            "sockets": len(self._sockets),
+            "scheduled": len(self.engine.scheduler),
+        }
+
+
+def _new_socket_id() -> str:
+    return secrets.token_urlsafe(15)
+
+
