@@ -23,6 +23,9 @@ A decoded binary packet keeps its BINARY_EVENT / BINARY_ACK type (the
 reference parser downgrades it to EVENT / ACK): the type then says the truth
 about what was on the wire, and :func:`encode_packet` re-derives the wire type
 from the data anyway, so EVENT and BINARY_EVENT are interchangeable on input.
+Stricter than the reference decoder, on input no conforming client sends: an
+ack id on CONNECT/DISCONNECT/CONNECT_ERROR, EVENT/ACK/CONNECT_ERROR without
+payload, a non-object CONNECT_ERROR, a zero or non-digit attachment count.
 """
 
 from __future__ import annotations
