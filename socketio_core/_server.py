@@ -740,6 +740,18 @@ class Server:
             self._http.app = app
         return self._http
 
+    def wsgi_app(self, other_app: Any = None) -> Any:
+        """A WSGI application for gunicorn's gevent worker or gevent's pywsgi.
+
+        Socket.IO is served at this server's path (polling through WSGI,
+        WebSocket by taking over the connection); other paths go to ``other_app``.
+        """
+        from transports import WsgiApp
+
+        self._bind_hub()
+        self.engine.scheduler.start()
+        return WsgiApp(self.engine, other_app)
+
     def start(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> tuple[str, int]:
         """Start serving in the background (on the calling thread's hub); returns the address."""
         self._bind_hub()

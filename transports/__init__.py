@@ -11,6 +11,7 @@ from ._http import ClientGone, HttpConnection, HttpRequest
 from ._limits import HttpLimits
 from ._scheduler import Scheduler
 from ._server import HttpApp, Server, not_found
+from ._wsgi import WsgiApp
 
 __all__ = [
     "CorsPolicy",
@@ -25,4 +26,5 @@ __all__ = [
     "HttpApp",
     "Server",
     "not_found",
+    "WsgiApp",
 ]

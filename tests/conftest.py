@@ -1,0 +1,116 @@
+"""Shared fixtures: real echo servers on ephemeral ports, and the external clients.
+
+Integration and interop tests talk to a real ``socketio-echo`` process over
+127.0.0.1; the official npm clients run under Node from tests/interop, and the
+python-socketio client runs from its own virtualenv (.venv-peer), because it
+installs a top-level ``engineio`` package that would shadow ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+INTEROP = ROOT / "tests" / "interop"
+PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EchoServer:
+    """A running ``python -m socketio_core.echo`` subprocess."""
+
+    def __init__(self, args: list[str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.args = args
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "socketio_core.echo", "--port", str(port), *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 15
+        self.output: list[str] = []
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if line.startswith("listening on"):
+                return
+        self.stop()
+        raise RuntimeError("echo server did not start:\n" + "".join(self.output))
+
+    def stop(self) -> str:
+        """Stop the server (SIGTERM) and return everything it printed."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                rest, _ = self.proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rest, _ = self.proc.communicate()
+            self.output.append(rest or "")
+        return "".join(self.output)
+
+
+@pytest.fixture
+def echo_server() -> Iterator[Callable[..., EchoServer]]:
+    """Factory: ``echo_server("--engineio-only", "--ping-interval", "300")``."""
+    started: list[EchoServer] = []
+
+    def start(*args: str) -> EchoServer:
+        server = EchoServer(list(args), free_port())
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def run_node(script: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> Any:
+    """Run ``tests/interop/<script>`` with Node; it must print one JSON document last."""
+    proc = subprocess.run(
+        ["node", str(INTEROP / script), *args],
+        cwd=INTEROP,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_peer_python(script: str, *args: str, timeout: float = 60) -> Any:
+    """Run ``tests/interop/<script>`` with the python-socketio virtualenv; JSON out."""
+    if not PEER_PYTHON.exists():
+        raise AssertionError(".venv-peer is missing: run `make peer` (make test does)")
+    proc = subprocess.run(
+        [str(PEER_PYTHON), str(INTEROP / script), *args],
+        cwd=INTEROP,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
