@@ -26,7 +26,8 @@ from gevent import monkey
 from gevent.event import AsyncResult
 
 from engineio import CloseReason, Config
-from transports import EngineServer, EngineSocket, HttpLimits, Server as HttpServer
+from transports import EngineServer, EngineSocket, HttpLimits, WorkerPool
+from transports import Server as HttpServer
 from transports._server import HttpApp
 
 from ._adapter import Adapter, MemoryAdapter
@@ -249,6 +250,8 @@ class Server:
         self._outgoing_hooks: list[Handler] = []
         self._sockets: dict[str, _Socket] = {}
         self._http: HttpServer | None = None
+        #: Handlers run here: each in a greenlet of its own, reused across calls.
+        self.workers = WorkerPool()
         self._hub: Any = None
         self._hub_thread: int | None = None
 
@@ -388,11 +391,11 @@ class Server:
             if kind is EventReceived:
                 sock = client.sockets.get(event.namespace)
                 if sock is not None:
-                    gevent.spawn(self._run_event, sock, event.data, event.ack_id)
+                    self.workers.submit(self._run_event, sock, event.data, event.ack_id)
             elif kind is AckReceived:
                 callback = client.acks.pop(event.ack_id, None)
                 if callback is not None:
-                    gevent.spawn(self._guarded, callback, *event.args)
+                    self.workers.submit(callback, *event.args)
             elif kind is ConnectRequested:
                 self._start_connect(client, event.namespace, event.auth)
             elif kind is DisconnectRequested:
@@ -427,7 +430,7 @@ class Server:
         client.sockets[namespace] = sock
         self._sockets[sock.sid] = sock
         self.adapter.add(namespace, sock.sid, sock.sid)
-        gevent.spawn(self._run_connect, sock, key, auth)
+        self.workers.submit(self._run_connect, sock, key, auth)
 
     def _run_connect(self, sock: _Socket, key: str, auth: dict[str, Any]) -> None:
         refusal: ConnectionRefusedError | None = None
@@ -481,7 +484,7 @@ class Server:
         handler = self._handler(self._key_of(sock.namespace), "disconnect")
         if handler is not None:
             args = (sock.sid, reason)[: max(1, min(_positional_count(handler), 2))]
-            gevent.spawn(self._guarded, handler, *args)
+            self.workers.submit(handler, *args)
 
     def _key_of(self, namespace: str) -> str:
         return self._resolve_namespace(namespace, {}) or namespace
@@ -505,13 +508,6 @@ class Server:
             return
         if ack_id is not None and not sock.gone:
             sock.deliver(sock.client.conn.ack(sock.namespace, ack_id, _ack_args(result)))
-
-    @staticmethod
-    def _guarded(fn: Handler, *args: Any) -> None:
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("callback %r failed", fn)
 
     # -------------------------------------------------------------- emitting
 

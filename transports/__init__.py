@@ -11,6 +11,7 @@ from ._http import ClientGone, HttpConnection, HttpRequest
 from ._limits import HttpLimits
 from ._scheduler import Scheduler
 from ._server import HttpApp, Server, not_found
+from ._workers import WorkerPool
 from ._wsgi import WsgiApp
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "Server",
     "not_found",
     "WsgiApp",
+    "WorkerPool",
 ]

@@ -29,7 +29,7 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as WsLocalError
 from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
-from ._frames import OP_BINARY, OP_TEXT, build_frame
+from ._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame
 from ._http import ClientGone, HttpConnection, HttpRequest, status_phrase
 
 __all__ = ["WebSocket", "accept_websocket", "reject_websocket", "HandshakeFailed"]
@@ -75,23 +75,77 @@ def accept_websocket(
 
 
 class WebSocket:
-    __slots__ = ("sock", "conn", "max_message_size", "deflate", "closed", "close_code", "_pending")
+    """One server-side WebSocket after the 101.
+
+    Without extensions, frames are read by :class:`FrameReader` and written
+    as prebuilt bytes; with permessage-deflate, wsproto does both.
+    """
+
+    __slots__ = ("sock", "conn", "reader", "deflate", "closed", "close_code", "_pending", "max_message_size")
 
     def __init__(self, sock: Any, conn: Connection, *, max_message_size: int) -> None:
         self.sock = sock
         self.conn = conn
         self.max_message_size = max_message_size
-        self.deflate = bool(conn._extensions) if hasattr(conn, "_extensions") else False
+        self.deflate = bool(getattr(conn, "_extensions", None))
+        self.reader: FrameReader | None = None if self.deflate else FrameReader(max_message_size)
         self.closed = False
         self.close_code: int | None = None
         self._pending: list[str | bytes] = []
 
     def feed(self, data: bytes) -> None:
         if data:
-            self.conn.receive_data(data)
+            if self.reader is not None:
+                self.reader.feed(data)
+            else:
+                self.conn.receive_data(data)
 
     def receive(self) -> Wire | None:
         """The next complete message; None once the connection is over."""
+        reader = self.reader
+        if reader is None:
+            return self._receive_wsproto()
+        recv = self.sock.recv
+        while not self.closed:
+            try:
+                message = reader.next_message()
+            except FrameError as exc:
+                log.info("WebSocket protocol error: %s", exc.reason)
+                self.close(exc.code, exc.reason)
+                return None
+            if message is None:
+                try:
+                    data = recv(_READ_SIZE)
+                except OSError:
+                    data = b""
+                if not data:
+                    self._shutdown()
+                    return None
+                reader.feed(data)
+                continue
+            opcode, payload = message
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                return payload
+            if opcode == OP_PING:
+                self._write(build_frame(OP_PONG, payload))  # type: ignore[arg-type]
+            elif opcode == OP_CLOSE:
+                self._on_close_frame(payload)  # type: ignore[arg-type]
+                return None
+        return None
+
+    def _on_close_frame(self, payload: bytes) -> None:
+        code = 1005
+        if len(payload) >= 2:
+            code = int.from_bytes(payload[:2], "big")
+        self.close_code = code
+        if len(payload) == 1:
+            reply = build_frame(OP_CLOSE, (1002).to_bytes(2, "big"))
+        else:
+            reply = build_frame(OP_CLOSE, payload[:2])
+        self._write(reply)
+        self._shutdown()
+
+    def _receive_wsproto(self) -> Wire | None:
         parts = self._pending
         size = sum(len(p) for p in parts)
         while not self.closed:
@@ -101,7 +155,7 @@ class WebSocket:
                         parts.append(bytes(event.data) if isinstance(event, BytesMessage) else event.data)
                         size += len(event.data)
                         if size > self.max_message_size:
-                            self._fail(MESSAGE_TOO_BIG, "message too big")
+                            self.close(MESSAGE_TOO_BIG, "message too big")
                             return None
                         if event.message_finished:
                             self._pending = []
@@ -118,7 +172,7 @@ class WebSocket:
                         return None
             except WsRemoteError as exc:
                 log.info("WebSocket protocol error: %s", exc)
-                self._fail(PROTOCOL_ERROR, "protocol error")
+                self.close(PROTOCOL_ERROR, "protocol error")
                 return None
             try:
                 data = self.sock.recv(_READ_SIZE)
@@ -130,49 +184,49 @@ class WebSocket:
             self.conn.receive_data(data)
         return None
 
-    def frame(self, item: Wire) -> bytes:
-        if isinstance(item, str):
-            return build_frame(OP_TEXT, item.encode("utf-8"))
-        return build_frame(OP_BINARY, item)
-
     def send(self, items: Iterable[Wire]) -> None:
         """Write messages, one frame each, in one write. Raises OSError/ClientGone."""
         if self.closed:
             raise ClientGone("WebSocket closed")
         if self.deflate:
             data = b"".join(
-                self.conn.send(TextMessage(data=i) if type(i) is str else BytesMessage(data=i))  # type: ignore[arg-type]
+                self.conn.send(TextMessage(data=i) if isinstance(i, str) else BytesMessage(data=i))
                 for i in items
             )
         else:
-            frame = self.frame
-            data = b"".join([frame(i) for i in items])
-        self.sock.sendall(data)
+            data = b"".join(
+                [
+                    build_frame(OP_TEXT, i.encode("utf-8")) if type(i) is str else build_frame(OP_BINARY, i)  # type: ignore[arg-type]
+                    for i in items
+                ]
+            )
+        self._send_all(data)
 
-    def send_frames(self, data: bytes) -> None:
-        """Write frames built beforehand (a broadcast shares them)."""
-        if self.closed:
-            raise ClientGone("WebSocket closed")
-        self.sock.sendall(data)
+    def _send_all(self, data: bytes) -> None:
+        # One send() usually takes everything; gevent's sendall costs a
+        # getsockopt() and a memoryview loop per call, so it is the fallback.
+        sent = self.sock.send(data)
+        if sent < len(data):
+            self.sock.sendall(data[sent:])
 
     def _write(self, data: bytes) -> None:
         try:
-            self.sock.sendall(data)
+            self._send_all(data)
         except OSError:
             self._shutdown()
 
-    def _fail(self, code: int, reason: str) -> None:
-        self.close(code, reason)
-
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the close handshake (if still possible) and drop the connection."""
+        """Send a close frame (if the connection is still open) and drop the connection."""
         if self.closed:
             return
-        try:
-            if self.conn.state is ConnectionState.OPEN:
-                self._write(self.conn.send(CloseConnection(code=code, reason=reason)))
-        except WsLocalError:
-            pass
+        if self.deflate:
+            try:
+                if self.conn.state is ConnectionState.OPEN:
+                    self._write(self.conn.send(CloseConnection(code=code, reason=reason)))
+            except WsLocalError:
+                pass
+        else:
+            self._write(build_frame(OP_CLOSE, code.to_bytes(2, "big") + reason.encode("utf-8")[:120]))
         self._shutdown()
 
     def _shutdown(self) -> None:
