@@ -26,7 +26,7 @@ from gevent import monkey
 from gevent.event import AsyncResult
 
 from engineio import CloseReason, Config
-from transports import EngineServer, EngineSocket, HttpLimits, WorkerPool
+from transports import EngineServer, EngineSocket, HttpLimits, SharedBytes, SharedText, WorkerPool
 from transports import Server as HttpServer
 from transports._server import HttpApp
 
@@ -562,6 +562,9 @@ class Server:
             self._emit_gathering(sids, data, callback, timeout)
             return
         wires = encode_for_engine(Packet(type=PacketType.EVENT, namespace=namespace, data=data), self._dumps)
+        if len(sids) > 1:
+            # Encoded once; the WebSocket frame is built by the first writer and shared.
+            wires = [SharedText(w) if isinstance(w, str) else SharedBytes(w) for w in wires]
         sockets = self._sockets
         hooks = self._outgoing_hooks
         for sid in sids:

@@ -6,6 +6,7 @@ protocol itself.
 """
 
 from ._cors import CorsPolicy
+from ._frames import SharedBytes, SharedText
 from ._engine import EngineHandler, EngineServer, EngineSocket
 from ._http import ClientGone, HttpConnection, HttpRequest
 from ._limits import HttpLimits
@@ -16,6 +17,8 @@ from ._wsgi import WsgiApp
 
 __all__ = [
     "CorsPolicy",
+    "SharedBytes",
+    "SharedText",
     "EngineHandler",
     "EngineServer",
     "EngineSocket",

@@ -22,6 +22,9 @@ __all__ = [
     "build_frame",
     "text_frame",
     "unmask",
+    "SharedText",
+    "SharedBytes",
+    "frame_of",
     "FrameReader",
     "FrameError",
 ]
@@ -49,6 +52,35 @@ def build_frame(opcode: int, payload: bytes) -> bytes:
 
 def text_frame(text: str) -> bytes:
     return build_frame(OP_TEXT, text.encode("utf-8"))
+
+
+class SharedText(str):
+    """A text packet sent to many clients: its frame is built once, by the first writer."""
+
+    _frame: bytes | None = None
+
+
+class SharedBytes(bytes):
+    """A binary packet sent to many clients: its frame is built once."""
+
+    _frame: bytes | None = None
+
+
+def frame_of(item: str | bytes) -> bytes:
+    """The WebSocket frame for one Engine.IO wire item (text or binary message)."""
+    kind = type(item)
+    if kind is str:
+        return build_frame(OP_TEXT, item.encode("utf-8"))  # type: ignore[union-attr]
+    if kind is bytes:
+        return build_frame(OP_BINARY, item)  # type: ignore[arg-type]
+    frame: bytes | None = item._frame  # type: ignore[union-attr]
+    if frame is None:
+        if isinstance(item, str):
+            frame = build_frame(OP_TEXT, item.encode("utf-8"))
+        else:
+            frame = build_frame(OP_BINARY, bytes(item))
+        item._frame = frame  # type: ignore[union-attr]
+    return frame
 
 
 class FrameError(Exception):

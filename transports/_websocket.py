@@ -29,7 +29,7 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as WsLocalError
 from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
-from ._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame
+from ._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame, frame_of
 from ._http import ClientGone, HttpConnection, HttpRequest, status_phrase
 
 __all__ = ["WebSocket", "accept_websocket", "reject_websocket", "HandshakeFailed"]
@@ -194,12 +194,7 @@ class WebSocket:
                 for i in items
             )
         else:
-            data = b"".join(
-                [
-                    build_frame(OP_TEXT, i.encode("utf-8")) if type(i) is str else build_frame(OP_BINARY, i)  # type: ignore[arg-type]
-                    for i in items
-                ]
-            )
+            data = b"".join([frame_of(i) for i in items])
         self._send_all(data)
 
     def _send_all(self, data: bytes) -> None:
