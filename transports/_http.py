@@ -14,9 +14,8 @@ import socket as _stdsocket
 from time import monotonic as _monotonic
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
-import gevent
 import h11
 
 from ._limits import HttpLimits
@@ -59,7 +58,7 @@ class HttpRequest:
     @property
     def query(self) -> dict[str, str]:
         if self._query is None:
-            self._query = dict(parse_qsl(self.query_string, keep_blank_values=True))
+            self._query = _parse_query(self.query_string)
         return self._query
 
     @property
@@ -99,12 +98,48 @@ _PHRASES = {
 }
 
 
+def _parse_query(query: str) -> dict[str, str]:
+    """``a=1&b=x%20y`` -> dict (last value wins); unquoting only where needed."""
+    result: dict[str, str] = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            key = unquote_plus(key)
+            value = unquote_plus(value)
+        result[key] = value
+    return result
+
+
+_PHRASES_TEXT = {k: v.decode() for k, v in _PHRASES.items()}
+
+
 def status_phrase(status: int) -> bytes:
     return _PHRASES.get(status, b"")
 
 
+def _wants_keep_alive(http_version: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    """HTTP/1.1 keeps the connection unless ``Connection: close``; 1.0 only on request."""
+    tokens: set[bytes] = set()
+    for name, value in headers:
+        if name == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b","))
+    if http_version == b"1.0":
+        return b"keep-alive" in tokens
+    return b"close" not in tokens
+
+
 class HttpConnection:
-    """Reads requests and writes responses on one accepted socket."""
+    """Reads requests (with h11) and writes responses on one accepted socket.
+
+    h11 parses every request head and body: framing, keep-alive semantics and
+    pipelining stay its job. Responses are simple (we choose every header), so
+    they are formatted directly, which costs about 1 µs against h11's 30; a
+    fresh h11 connection per request cycle, fed the bytes left over from the
+    previous one, keeps its state machine consistent without it having seen
+    our responses.
+    """
 
     def __init__(
         self,
@@ -118,18 +153,25 @@ class HttpConnection:
         self.remote_addr = remote_addr
         self.limits = limits
         self.secure = secure
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
+        self.h11 = self._new_parser()
+        self._keep_alive = True
+        self._head_only = False
+        self._cycles = 0
         try:
             sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass  # not TCP (a unix socket or a test stream)
 
+    def _new_parser(self) -> h11.Connection:
+        return h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
+
     def _fill(self, timeout: float) -> None:
+        sock = self.sock
         try:
-            with gevent.Timeout(timeout):
-                data = self.sock.recv(_READ_SIZE)
-        except gevent.Timeout:
-            raise ClientGone("timed out") from None
+            sock.settimeout(timeout)
+            data = sock.recv(_READ_SIZE)
+        except _stdsocket.timeout:
+            raise ClientGone("timed out", 408 if self.h11.trailing_data[0] else None) from None
         except OSError as exc:
             raise ClientGone(str(exc)) from None
         self.h11.receive_data(data)
@@ -139,7 +181,7 @@ class HttpConnection:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
-                raise ClientGone(f"bad HTTP: {exc}") from None
+                raise ClientGone(f"bad HTTP: {exc}", exc.error_status_hint) from None
             if event is h11.NEED_DATA:
                 self._fill(timeout)
                 continue
@@ -148,11 +190,17 @@ class HttpConnection:
     def read_request(self) -> HttpRequest | None:
         """The next request head, or None when the client closed between requests.
 
-        Raises ClientGone on a timeout or malformed HTTP (the caller tries to
-        answer 400 / 431 before closing, see :meth:`reject_malformed`).
+        Raises ClientGone on a timeout or malformed HTTP; its ``status`` says
+        whether the client deserves an answer (see :meth:`reject_raw`).
         """
-        if self.h11.their_state is h11.DONE and self.h11.our_state is h11.DONE:
-            self.h11.start_next_cycle()
+        if self._cycles:
+            leftover, closed = self.h11.trailing_data
+            self.h11 = self._new_parser()
+            if leftover:
+                self.h11.receive_data(bytes(leftover))
+            if closed:
+                self.h11.receive_data(b"")
+        self._cycles += 1
         # Idle keep-alive until the first byte of a request; from then on the
         # whole head must arrive within header_timeout (slowloris).
         deadline: float | None = None
@@ -170,7 +218,7 @@ class HttpConnection:
                 self._fill(self.limits.keepalive_timeout)
                 deadline = _monotonic() + self.limits.header_timeout
             else:
-                self._fill(max(0.0, deadline - _monotonic()))
+                self._fill(max(0.001, deadline - _monotonic()))
         if isinstance(event, h11.ConnectionClosed):
             return None
         if not isinstance(event, h11.Request):
@@ -179,12 +227,16 @@ class HttpConnection:
             raise ClientGone("too many headers", 431)
         target = event.target.decode("latin-1")
         path, _, query = target.partition("?")
+        headers = list(event.headers)
+        self._keep_alive = _wants_keep_alive(event.http_version, headers)
+        method = event.method.decode("ascii")
+        self._head_only = method == "HEAD"
         return HttpRequest(
-            method=event.method.decode("ascii"),
+            method=method,
             target=target,
             path=path,
             query_string=query,
-            headers=list(event.headers),
+            headers=headers,
             remote_addr=self.remote_addr,
             secure=self.secure,
         )
@@ -220,27 +272,23 @@ class HttpConnection:
         *,
         close: bool = False,
     ) -> None:
-        """Write a complete response in one ``sendall``.
+        """Write a complete response (head and body) in one write.
 
         Raises ClientGone when the write fails.
         """
-        all_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-        all_headers.append((b"Content-Length", str(len(body)).encode()))
         if close:
-            all_headers.append((b"Connection", b"close"))
-        try:
-            data = self.h11.send(
-                h11.Response(status_code=status, headers=all_headers, reason=status_phrase(status))
-            )
-            if body:
-                data += self.h11.send(h11.Data(data=body))
-            data += self.h11.send(h11.EndOfMessage())
-        except h11.LocalProtocolError as exc:
-            raise ClientGone(f"cannot respond: {exc}") from None
-        try:
-            self.sock.sendall(data)
-        except OSError as exc:
-            raise ClientGone(str(exc)) from None
+            self._keep_alive = False
+        lines = [f"HTTP/1.1 {status} {_PHRASES_TEXT.get(status, '')}\r\n"]
+        for name, value in headers:
+            lines.append(f"{name}: {value}\r\n")
+        lines.append(f"Content-Length: {len(body)}\r\n")
+        if not self._keep_alive:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        data = "".join(lines).encode("latin-1")
+        if body and not self._head_only:
+            data += body
+        self.write_raw(data)
 
     def discard_body(self) -> None:
         """Skip an unread request body so the connection can serve the next request."""
@@ -251,10 +299,12 @@ class HttpConnection:
 
     @property
     def keep_alive(self) -> bool:
-        return self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
+        """Whether the connection can serve another request (request fully read, no close)."""
+        return self._keep_alive and self.h11.their_state is h11.DONE
 
     def take_over(self) -> bytes:
         """Stop HTTP processing for a protocol switch; returns the bytes read past the request."""
+        self.sock.settimeout(None)  # the new protocol has its own liveness checks
         data, _closed = self.h11.trailing_data
         return bytes(data)
 
@@ -271,8 +321,14 @@ class HttpConnection:
             pass
 
     def write_raw(self, data: bytes) -> None:
+        sock = self.sock
         try:
-            self.sock.sendall(data)
+            sock.settimeout(self.limits.body_timeout)
+            # One send() usually takes everything; gevent's sendall costs a
+            # getsockopt() and a memoryview loop on every call.
+            sent = sock.send(data)
+            if sent < len(data):
+                sock.sendall(data[sent:])
         except OSError as exc:
             raise ClientGone(str(exc)) from None
 

@@ -145,7 +145,13 @@ class Server:
                 except ClientGone:
                     pass
                 return
-            if not keep or not http.keep_alive:
+            if not keep:
+                return
+            try:
+                http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
+            except ClientGone:
+                return
+            if not http.keep_alive:
                 return
 
 
