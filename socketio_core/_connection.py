@@ -14,7 +14,6 @@ only this client.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Union
@@ -107,7 +106,7 @@ class Connection:
         self.decoder = decoder or PacketDecoder()
         self.dumps = dumps
         self.max_namespaces = max_namespaces
-        self._events: deque[Any] = deque()
+        self._events: list[Any] = []  # usually 0-1 items; a deque costs 760 bytes
         self._connect_due: float | None = now + connect_timeout
         self._next_ack_id = 0
 
@@ -150,7 +149,7 @@ class Connection:
 
     def next_event(self) -> Any:
         """Pop the oldest event, or None."""
-        return self._events.popleft() if self._events else None
+        return self._events.pop(0) if self._events else None
 
     # ----------------------------------------------------------------- output
 

@@ -418,8 +418,8 @@ class Server:
             return
         request = client.esock.request
         handshake = Handshake(
-            headers=dict(request.header_map),
-            query=dict(request.query),
+            headers=request.header_map,
+            query=request.query,
             address=request.remote_addr[0] if request.remote_addr else "",
             secure=request.secure,
             url=request.target,

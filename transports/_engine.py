@@ -247,6 +247,7 @@ class EngineSocket:
                 session.receive_message(message, monotonic())
             except RemoteProtocolError as exc:
                 log.info("session %s: %s", self.sid, exc)
+            message = None
             self.pump()
             if session.state is State.CLOSED:
                 break
@@ -419,7 +420,9 @@ class EngineServer:
             http.respond(204, cors.preflight_headers(request))
             return True
         if not cors.is_allowed(request):
-            return self._reject(http, request, RequestRejected(4, "Forbidden", http_status=403))
+            # No CORS headers: echoing a refused Origin would let that page read the answer.
+            forbidden = RequestRejected(4, "Forbidden", http_status=403)
+            return self._reject(http, request, forbidden, cors_headers=False)
         try:
             req = check_request(
                 request.method,
@@ -445,7 +448,10 @@ class EngineServer:
                      RequestRejected(3, "Bad request").body())
         return True
 
-    def _reject(self, http: HttpConnection, request: HttpRequest, exc: RequestRejected) -> bool:
+    def _reject(
+        self, http: HttpConnection, request: HttpRequest, exc: RequestRejected,
+        *, cors_headers: bool = True,
+    ) -> bool:
         log.info(
             "refused %s %s from %s: %s", request.method, request.target,
             request.remote_addr[0] if request.remote_addr else "?", exc.message,
@@ -454,14 +460,14 @@ class EngineServer:
             reject_websocket(http, exc.http_status, exc.message)
             return False
         http.discard_body()
-        http.respond(
-            exc.http_status, _JSON_HEADERS + self.cors.response_headers(request), exc.body()
-        )
+        headers = self.cors.response_headers(request) if cors_headers else []
+        http.respond(exc.http_status, _JSON_HEADERS + headers, exc.body())
         return True
 
     def _new_session(self, transport: str, request: HttpRequest) -> EngineSocket:
         sid = self.sid_factory()
         session = Session(sid, transport, self.config, monotonic())
+        request.compact()
         esock = EngineSocket(self, session, request)
         self.sessions[sid] = esock
         try:

@@ -185,7 +185,10 @@ class FrameReader:
             if available < end:
                 return None
             payload = unmask(buf[pos + 4 : end], buf[pos : pos + 4])
-            del buf[:end]
+            if end == available:
+                self._buf = bytearray()  # drop the capacity an idle connection would keep
+            else:
+                del buf[:end]
             if opcode >= 8:
                 return opcode, payload
             if not fin:

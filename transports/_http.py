@@ -73,6 +73,11 @@ class HttpRequest:
             self._header_map = result
         return self._header_map
 
+    def compact(self) -> None:
+        """Keep only the parsed forms (header map, query) for a long-lived session."""
+        _ = self.header_map, self.query
+        self.headers = []
+
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.header_map.get(name, default)
 
@@ -111,6 +116,10 @@ def _parse_query(query: str) -> dict[str, str]:
         result[key] = value
     return result
 
+
+#: Stands in for the parser of a connection handed to another protocol, so
+#: the h11 state (and its buffers) of a long-lived WebSocket is released.
+_TAKEN_OVER = h11.Connection(h11.SERVER)
 
 _PHRASES_TEXT = {k: v.decode() for k, v in _PHRASES.items()}
 
@@ -306,6 +315,7 @@ class HttpConnection:
         """Stop HTTP processing for a protocol switch; returns the bytes read past the request."""
         self.sock.settimeout(None)  # the new protocol has its own liveness checks
         data, _closed = self.h11.trailing_data
+        self.h11 = _TAKEN_OVER
         return bytes(data)
 
     def reject_raw(self, status: int) -> None:

@@ -89,6 +89,8 @@ class WebSocket:
         self.max_message_size = max_message_size
         self.deflate = bool(getattr(conn, "_extensions", None))
         self.reader: FrameReader | None = None if self.deflate else FrameReader(max_message_size)
+        if not self.deflate:
+            self.conn = None  # type: ignore[assignment]  # frames are ours; release wsproto's state
         self.closed = False
         self.close_code: int | None = None
         self._pending: list[str | bytes] = []
@@ -122,6 +124,7 @@ class WebSocket:
                     self._shutdown()
                     return None
                 reader.feed(data)
+                data = b""  # an idle connection must not keep its last read alive
                 continue
             opcode, payload = message
             if opcode == OP_TEXT or opcode == OP_BINARY:
