@@ -23,6 +23,10 @@ class Config:
     upgrade_timeout: float = 10.0
     #: Time a closing polling session waits for the client to collect its close packet.
     close_timeout: float = 30.0
+    #: Bytes of messages waiting for one client before it is dropped as a slow
+    #: consumer ("slow consumer"): a client that stops reading must not grow
+    #: server memory without bound. 16 MB is 16 maximum-size payloads.
+    max_buffer_bytes: int = 16_000_000
     transports: tuple[str, ...] = TRANSPORTS
     allow_upgrades: bool = True
 

@@ -24,6 +24,7 @@ class CloseReason(str, Enum):
     FORCED_CLOSE = "forced close"
     PARSE_ERROR = "parse error"
     SERVER_SHUTDOWN = "server shutting down"
+    SLOW_CONSUMER = "slow consumer"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -55,6 +55,7 @@ class Session:
         "config",
         "state",
         "_buffer",
+        "_buffered_bytes",
         "_events",
         "_ping_due",
         "_pong_due",
@@ -76,6 +77,7 @@ class Session:
         self.config = config
         self.state = State.OPENING
         self._buffer: list[Wire] = [open_packet(sid, transport, config)]
+        self._buffered_bytes = 0
         # Usually empty or one event: a list costs 56 bytes, a deque 760.
         self._events: list[Event] = []
         self._ping_due: float | None = now + config.ping_interval
@@ -112,6 +114,11 @@ class Session:
     def buffered(self) -> int:
         """Packets waiting to be written (a measure for backpressure and stats)."""
         return len(self._buffer)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Message bytes waiting to be written (bounded by ``max_buffer_bytes``)."""
+        return self._buffered_bytes
 
     def _move(self, event: Input) -> None:
         self.state = next_state(self.state, event)
@@ -296,6 +303,9 @@ class Session:
         if self.state is State.CLOSING or self.state is State.CLOSED:
             raise LocalProtocolError(f"cannot send on a {self.state.value} session")
         self._buffer.append(_MESSAGE + data if type(data) is str else data)
+        self._buffered_bytes += len(data)
+        if self._buffered_bytes > self.config.max_buffer_bytes:
+            self._slow_consumer()
 
     def send_encoded(self, wire: Wire) -> None:
         """Queue a packet already encoded for the wire (``"42[...]"`` or raw bytes).
@@ -306,6 +316,13 @@ class Session:
         if self.state is State.CLOSING or self.state is State.CLOSED:
             raise LocalProtocolError(f"cannot send on a {self.state.value} session")
         self._buffer.append(wire)
+        self._buffered_bytes += len(wire)
+        if self._buffered_bytes > self.config.max_buffer_bytes:
+            self._slow_consumer()
+
+    def _slow_consumer(self) -> None:
+        """The client's outgoing buffer overflowed: drop the client, not the server's memory."""
+        self._abort(CloseReason.SLOW_CONSUMER, "outgoing buffer full")
 
     def close(self, now: float, reason: CloseReason = CloseReason.FORCED_CLOSE) -> None:
         """Close from our side: flush what is buffered, then a close packet.
@@ -331,6 +348,7 @@ class Session:
 
     def _closed(self, reason: CloseReason, description: str, final: str | None) -> None:
         self._buffer.clear()
+        self._buffered_bytes = 0
         self._probe_out.clear()
         self._final = final if self._get_pending else None
         self._ping_due = self._pong_due = self._upgrade_due = self._close_due = None
@@ -373,8 +391,10 @@ class Session:
             count += 1
         if count == len(buffer):
             items, self._buffer = buffer, []
+            self._buffered_bytes = 0
         else:
             items, self._buffer = buffer[:count], buffer[count:]
+            self._buffered_bytes = sum(len(w) for w in self._buffer)
         body = encode_payload(items)
         if state is State.CLOSING and not self._buffer:
             self._delivered_close()
@@ -388,6 +408,7 @@ class Session:
         if self.transport != "websocket" or not self._buffer:
             return []
         items, self._buffer = self._buffer, []
+        self._buffered_bytes = 0
         if self.state is State.OPENING:
             self._move(Input.OPEN_SENT)
         elif self.state is State.CLOSING:

@@ -155,10 +155,18 @@ class EngineSocket:
             self._flush_ws()
         elif self._poll_waiter is not None:
             self._poll_waiter.set()
+        if self.session.state is State.CLOSED:
+            self.pump()  # the send overflowed the buffer: the session dropped the client
 
     def _flush_ws(self) -> None:
+        """Write buffered packets without ever blocking the caller.
+
+        What the socket does not take at once goes to a writer greenlet;
+        meanwhile new packets wait in the session's (bounded) buffer, and a
+        client that never catches up is dropped as a slow consumer.
+        """
         if self._flushing:
-            return  # the greenlet already writing picks the new packets up
+            return  # a writer is busy; it picks the new packets up
         ws = self.ws
         session = self.session
         assert ws is not None
@@ -168,13 +176,28 @@ class EngineSocket:
                 items = session.drain_frames()
                 if not items:
                     break
-                ws.send(items)
+                rest = ws.try_send(ws.encode(items))
+                if rest:
+                    gevent.spawn(self._write_backlog, ws, rest)
+                    return  # still flushing: the writer clears the flag
+        except (OSError, ClientGone):
+            session.transport_closed(CloseReason.TRANSPORT_ERROR)
+        self._flushing = False
+        if session.state is State.CLOSED:
+            self.pump()
+
+    def _write_backlog(self, ws: WebSocket, data: bytes) -> None:
+        session = self.session
+        try:
+            while data:
+                ws.send_blocking(data)
+                items = session.drain_frames()
+                data = ws.encode(items) if items else b""
         except (OSError, ClientGone):
             session.transport_closed(CloseReason.TRANSPORT_ERROR)
         finally:
             self._flushing = False
-        if session.state is State.CLOSED:
-            self.pump()
+        self.pump()
 
     def pump(self) -> None:
         """Dispatch pending events, write ready output, reschedule the next deadline."""

@@ -187,6 +187,38 @@ class WebSocket:
             self.conn.receive_data(data)
         return None
 
+    def encode(self, items: Iterable[Wire]) -> bytes:
+        """The bytes of ``items``, one frame per message."""
+        if self.deflate:
+            return b"".join(
+                self.conn.send(TextMessage(data=i) if isinstance(i, str) else BytesMessage(data=i))
+                for i in items
+            )
+        return b"".join([frame_of(i) for i in items])
+
+    def try_send(self, data: bytes) -> bytes:
+        """Write what the socket takes *now*; return the rest (b"" when all went).
+
+        Never blocks, so one slow client cannot stall a broadcast to others.
+        Raises OSError/ClientGone when the connection is gone.
+        """
+        if self.closed:
+            raise ClientGone("WebSocket closed")
+        try:
+            sent = self.sock.send(data, 0, 0.0)  # gevent: timeout 0 means "don't wait"
+        except BlockingIOError:
+            return data
+        except TypeError:  # not a gevent socket: a blocking write is all we have
+            self._send_all(data)
+            return b""
+        return data[sent:] if sent < len(data) else b""
+
+    def send_blocking(self, data: bytes) -> None:
+        """Write everything, waiting as long as it takes (the backlog writer's path)."""
+        if self.closed:
+            raise ClientGone("WebSocket closed")
+        self.sock.sendall(data)
+
     def send(self, items: Iterable[Wire]) -> None:
         """Write messages, one frame each, in one write. Raises OSError/ClientGone."""
         if self.closed:
