@@ -88,11 +88,18 @@ class Handshake:
 class _Socket:
     """One client's membership of one namespace."""
 
-    __slots__ = ("sid", "namespace", "client", "handshake", "data", "connected", "gone", "pending")
+    __slots__ = (
+        "sid", "namespace", "key", "client", "handshake", "data", "connected", "gone", "pending"
+    )
 
-    def __init__(self, sid: str, namespace: str, client: "_Client", handshake: Handshake) -> None:
+    def __init__(
+        self, sid: str, namespace: str, key: str, client: "_Client", handshake: Handshake
+    ) -> None:
         self.sid = sid
         self.namespace = namespace
+        #: Where its handlers are registered: the namespace itself, or the
+        #: dynamic pattern it matched when it connected.
+        self.key = key
         self.client = client
         self.handshake = handshake
         self.data: dict[str, Any] = {}
@@ -426,7 +433,7 @@ class Server:
             issued=time(),
             auth=auth,
         )
-        sock = _Socket(_new_socket_id(), namespace, client, handshake)
+        sock = _Socket(_new_socket_id(), namespace, key, client, handshake)
         client.sockets[namespace] = sock
         self._sockets[sock.sid] = sock
         self.adapter.add(namespace, sock.sid, sock.sid)
@@ -481,19 +488,16 @@ class Server:
         self._forget_socket(sock)
         if not was_connected:
             return
-        handler = self._handler(self._key_of(sock.namespace), "disconnect")
+        handler = self._handler(sock.key, "disconnect")
         if handler is not None:
             args = (sock.sid, reason)[: max(1, min(_positional_count(handler), 2))]
             self.workers.submit(handler, *args)
-
-    def _key_of(self, namespace: str) -> str:
-        return self._resolve_namespace(namespace, {}) or namespace
 
     # ---------------------------------------------------------------- events
 
     def _run_event(self, sock: _Socket, data: list[Any], ack_id: int | None) -> None:
         event = data[0]
-        key = self._key_of(sock.namespace)
+        key = sock.key
         handler = self._handler(key, event) if isinstance(event, str) else None
         try:
             if handler is not None:
