@@ -37,6 +37,10 @@ class Adapter:
     def room_names(self, namespace: str) -> list[str]:
         raise NotImplementedError
 
+    def membership_count(self) -> int:
+        """Room memberships held, over all namespaces (a leak detector)."""
+        raise NotImplementedError
+
 
 class MemoryAdapter(Adapter):
     def __init__(self) -> None:
@@ -110,3 +114,6 @@ class MemoryAdapter(Adapter):
 
     def room_names(self, namespace: str) -> list[str]:
         return list(self._rooms.get(namespace, {}))
+
+    def membership_count(self) -> int:
+        return sum(len(rooms) for ns in self._socket_rooms.values() for rooms in ns.values())

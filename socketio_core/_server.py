@@ -387,6 +387,8 @@ class Server:
         for sock in list(client.sockets.values()):
             self._socket_gone(sock, reason)
         client.acks.clear()
+        self.engine.scheduler.cancel(client)
+        esock.context = None
 
     def _process(self, client: _Client) -> None:
         conn = client.conn
@@ -772,11 +774,25 @@ class Server:
             self._http.stop()
 
     def stats(self) -> dict[str, int]:
-        """Debug counters: live sessions, namespace sockets, timers held."""
+        """Debug counters; with no client connected every one of them is zero.
+
+        ``sessions`` Engine.IO sessions, ``sockets`` namespace memberships,
+        ``rooms`` room memberships, ``timers`` sessions and clients holding a
+        deadline, ``buffered_bytes`` messages waiting to be written,
+        ``pending_acks`` acks we wait for, ``busy_workers`` handler greenlets
+        running or blocked, ``connections`` open TCP connections.
+        """
+        clients = [e.context for e in self.engine.sessions.values() if e.context is not None]
+        workers = self.workers
         return {
             "sessions": len(self.engine.sessions),
             "sockets": len(self._sockets),
-            "scheduled": len(self.engine.scheduler),
+            "rooms": self.adapter.membership_count(),
+            "timers": self.engine.scheduler.active,
+            "buffered_bytes": sum(e.session.buffered_bytes for e in self.engine.sessions.values()),
+            "pending_acks": sum(len(c.acks) for c in clients),
+            "busy_workers": workers.workers - workers.idle_count,
+            "connections": self._http.connections if self._http is not None else 0,
         }
 
 

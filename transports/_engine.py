@@ -242,6 +242,7 @@ class EngineSocket:
             log.info("upgrade of session %s aborted: %s", self.sid, event.description)
         elif type(event) is SessionClosed:
             self.server._forget(self)
+            self.server.scheduler.cancel(self)
             if self._poll_waiter is not None:
                 self._poll_waiter.set()
             for ws in (self.ws, self._probe):

@@ -38,9 +38,17 @@ class Scheduler:
         self._seq = itertools.count()
         self._wakeup = Event()
         self._greenlet: gevent.Greenlet[[], None] | None = None
+        #: Targets holding a live deadline (stale heap entries excluded).
+        self.active = 0
 
     def __len__(self) -> int:
         return len(self._heap)
+
+    def cancel(self, target: Schedulable) -> None:
+        """Forget ``target``'s deadline (its heap entry becomes stale and is skipped)."""
+        if target.scheduled_at is not None:
+            target.scheduled_at = None
+            self.active -= 1
 
     def start(self) -> None:
         if self._greenlet is None:
@@ -51,6 +59,7 @@ class Scheduler:
             self._greenlet.kill()
             self._greenlet = None
         self._heap.clear()
+        self.active = 0
 
     def schedule(self, target: Schedulable, due: float | None) -> None:
         """Make sure ``target.on_deadline`` runs at or after ``due``."""
@@ -59,6 +68,8 @@ class Scheduler:
         current = target.scheduled_at
         if current is not None and current <= due:
             return  # an entry at or before due exists; it will re-report
+        if current is None:
+            self.active += 1
         target.scheduled_at = due
         heapq.heappush(self._heap, (due, next(self._seq), target))
         if self._heap[0][2] is target:
@@ -80,6 +91,7 @@ class Scheduler:
                 if target.scheduled_at != due:
                     continue  # superseded by an earlier entry that already ran
                 target.scheduled_at = None
+                self.active -= 1
                 try:
                     target.on_deadline(now)
                 except Exception:  # one broken session must not stop every timer

@@ -71,5 +71,9 @@ class WorkerPool:
             self._hub.switch()
 
     @property
+    def idle_count(self) -> int:
+        return len(self._idle)
+
+    @property
     def pending(self) -> int:
         return len(self._tasks)
