@@ -350,7 +350,9 @@ class Session:
         self._buffer.clear()
         self._buffered_bytes = 0
         self._probe_out.clear()
-        self._final = final if self._get_pending else None
+        # A poll waiting now gets the final packet; after a client's own close
+        # (final noop) so does a poll racing with it, sent before it saw the close.
+        self._final = final if (self._get_pending or final == _NOOP) else None
         self._ping_due = self._pong_due = self._upgrade_due = self._close_due = None
         self._noop_owed = False
         self._events.append(SessionClosed(reason=reason, description=description))
@@ -448,6 +450,9 @@ class Session:
         if self._upgrade_due is not None and now >= self._upgrade_due:
             self.abort_upgrade("upgrade timeout")
         if self._ping_due is not None and now >= self._ping_due:
+            # The pong is due ping_timeout after the ping was *due*, not after a
+            # late timer sent it: a silent client is gone at exactly
+            # ping_interval + ping_timeout, whatever the scheduler's latency.
+            self._pong_due = self._ping_due + self.config.ping_timeout
             self._ping_due = None
-            self._pong_due = now + self.config.ping_timeout
             self._buffer.append(_PING)

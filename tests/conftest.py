@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -44,29 +45,32 @@ class EchoServer:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + 15
         self.output: list[str] = []
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
+        self._listening = threading.Event()
+        # Drain the output all along: a server whose log pipe fills up blocks.
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
+        if not self._listening.wait(15):
+            self.stop()
+            raise RuntimeError("echo server did not start:\n" + "".join(self.output))
+
+    def _read_output(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
             self.output.append(line)
             if line.startswith("listening on"):
-                return
-        self.stop()
-        raise RuntimeError("echo server did not start:\n" + "".join(self.output))
+                self._listening.set()
 
     def stop(self) -> str:
         """Stop the server (SIGTERM) and return everything it printed."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                rest, _ = self.proc.communicate(timeout=10)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                rest, _ = self.proc.communicate()
-            self.output.append(rest or "")
+                self.proc.wait()
+        self._reader.join(timeout=5)
         return "".join(self.output)
 
 

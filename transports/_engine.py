@@ -46,6 +46,8 @@ log = logging.getLogger("transports.engine")
 
 Wire = Union[str, bytes]
 _CLOSING = (State.CLOSING, State.CLOSED)
+#: Seconds a closed polling session answers a racing GET with its final packet.
+_LINGER = 1.0
 _TEXT_HEADERS = [("Content-Type", "text/plain; charset=UTF-8"), ("Cache-Control", "no-store")]
 _JSON_HEADERS = [("Content-Type", "application/json")]
 
@@ -414,6 +416,8 @@ class EngineServer:
         self.websocket_compression = websocket_compression
         self.sid_factory = sid_factory or _new_sid
         self.sessions: dict[str, EngineSocket] = {}
+        #: Closed sessions kept briefly for a poll racing with their close.
+        self._lingering: dict[str, tuple[EngineSocket, float]] = {}
         self.scheduler = Scheduler()
 
     def matches(self, path: str) -> bool:
@@ -421,11 +425,37 @@ class EngineServer:
 
     def _transport_of(self, sid: str) -> str | None:
         esock = self.sessions.get(sid)
-        return esock.session.transport if esock is not None else None
+        if esock is not None:
+            # A deadline the scheduler has not reached yet still counts: a
+            # request arriving after a ping timeout finds the session gone.
+            due = esock.session.next_deadline()
+            if due is not None and due <= monotonic():
+                esock.on_deadline(monotonic())
+            if esock.session.state is not State.CLOSED:
+                return esock.session.transport
+        lingering = self._lingering.get(sid)
+        if lingering is not None:
+            if lingering[1] > monotonic():
+                return lingering[0].session.transport
+            del self._lingering[sid]
+        return None
+
+    def _session_for(self, sid: str) -> EngineSocket:
+        esock = self.sessions.get(sid)
+        if esock is not None:
+            return esock
+        return self._lingering.pop(sid)[0]
 
     def _forget(self, esock: EngineSocket) -> None:
         if self.sessions.get(esock.sid) is esock:
             del self.sessions[esock.sid]
+            if esock.session.has_output and esock._poll_waiter is None:
+                # A closed session still owes a racing poll its final packet
+                # (the client closed while its next GET was on the way).
+                now = monotonic()
+                for sid in [s for s, (_, until) in self._lingering.items() if until <= now]:
+                    del self._lingering[sid]
+                self._lingering[esock.sid] = (esock, now + _LINGER)
 
     def close_all(self, reason: CloseReason = CloseReason.SERVER_SHUTDOWN) -> None:
         for esock in list(self.sessions.values()):
@@ -462,7 +492,7 @@ class EngineServer:
             return False
         if req.sid is None:
             return self._handshake_polling(http, request)
-        esock = self.sessions[req.sid]
+        esock = self._session_for(req.sid)
         if request.method == "GET":
             return self._poll(http, request, esock)
         if request.method == "POST":
