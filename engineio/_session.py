@@ -352,7 +352,10 @@ class Session:
         self._probe_out.clear()
         # A poll waiting now gets the final packet; after a client's own close
         # (final noop) so does a poll racing with it, sent before it saw the close.
-        self._final = final if (self._get_pending or final == _NOOP) else None
+        if self.transport != "polling":
+            self._final = None
+        else:
+            self._final = final if (self._get_pending or final == _NOOP) else None
         self._ping_due = self._pong_due = self._upgrade_due = self._close_due = None
         self._noop_owed = False
         self._events.append(SessionClosed(reason=reason, description=description))

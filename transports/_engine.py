@@ -211,7 +211,12 @@ class EngineSocket:
             while True:
                 event = session.next_event()
                 if event is None:
-                    if session.has_output and self.ws is not None and not self._flushing:
+                    if (
+                        session.has_output
+                        and self.ws is not None
+                        and not self._flushing
+                        and session.state is not State.CLOSED
+                    ):
                         self._pumping = False
                         self._flush_ws()
                         self._pumping = True

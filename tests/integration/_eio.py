@@ -170,4 +170,6 @@ def running_server(*args: str) -> Iterator[EchoServer]:
     try:
         yield server
     finally:
-        server.stop()
+        output = server.stop()
+    # Bad input must be answered and logged in one line, never crash a handler.
+    assert "Traceback" not in output, output[-4000:]
