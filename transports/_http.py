@@ -234,6 +234,11 @@ class HttpConnection:
             raise ClientGone(f"unexpected {type(event).__name__}")
         if len(event.headers) > self.limits.max_header_count:
             raise ClientGone("too many headers", 431)
+        # h11 bounds only a head still incomplete; one that arrived whole in a
+        # single read is measured here.
+        head_size = len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers)
+        if head_size > self.limits.max_header_bytes:
+            raise ClientGone("request head too large", 431)
         target = event.target.decode("latin-1")
         path, _, query = target.partition("?")
         headers = list(event.headers)
@@ -330,6 +335,24 @@ class HttpConnection:
         except OSError:
             pass
 
+    def _linger(self, seconds: float = 2.0, max_bytes: int = 4 * 1024 * 1024) -> None:
+        sock = self.sock
+        try:
+            sock.shutdown(_stdsocket.SHUT_WR)
+            deadline = _monotonic() + seconds
+            drained = 0
+            while drained < max_bytes:
+                remaining = deadline - _monotonic()
+                if remaining <= 0:
+                    break
+                sock.settimeout(remaining)
+                chunk = sock.recv(_READ_SIZE)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except (OSError, AttributeError):
+            pass
+
     def write_raw(self, data: bytes) -> None:
         sock = self.sock
         try:
@@ -343,6 +366,14 @@ class HttpConnection:
             raise ClientGone(str(exc)) from None
 
     def close(self) -> None:
+        """Close the connection; with a request body left unread, linger first.
+
+        Closing with unread data makes the kernel reset the connection, and
+        the client may never read our answer (a 413, say): so stop writing,
+        read and drop what the client still sends for a moment, then close.
+        """
+        if self.h11 is not _TAKEN_OVER and self.h11.their_state is h11.SEND_BODY:
+            self._linger()
         try:
             self.sock.shutdown(_stdsocket.SHUT_RDWR)
         except OSError:
