@@ -1,20 +1,53 @@
-"""Who is in which room, per namespace: the in-memory adapter.
+"""Who is in which room, and how a broadcast reaches them: the adapter seam.
 
 Every socket is in the room named by its own sid, so "to a sid" and "to a
-room" are the same operation. Room members are kept in insertion order
-(dicts), which makes broadcast delivery order stable and testable. The
-adapter is the one seam a multi-process adapter (Redis) replaces.
+room" are the same operation. :class:`Adapter` owns membership *and* the
+operations that a multi-process adapter must relay (broadcasts, broadcast
+acks, fetching sockets, making sockets join, leave or disconnect, messages
+between servers); its default implementations act on this process only, by
+calling the server's local-delivery methods. A Redis adapter overrides the
+relayed operations and keeps the membership logic.
+
+Room members are kept in insertion order (dicts), which makes delivery order
+stable and testable.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-__all__ = ["Adapter", "MemoryAdapter"]
+if TYPE_CHECKING:
+    from ._server import Server
+
+__all__ = ["Adapter", "MemoryAdapter", "SocketInfo"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SocketInfo:
+    """A socket as ``fetch_sockets`` reports it, wherever it is connected."""
+
+    sid: str
+    namespace: str
+    rooms: frozenset[str]
+    handshake: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 class Adapter:
-    """The interface the server uses; see :class:`MemoryAdapter` for the semantics."""
+    """The interface the server uses. Membership methods act on local sockets;
+    the cluster methods (``broadcast`` and below) reach every server."""
+
+    server: "Server"
+
+    def attach(self, server: "Server") -> None:
+        """Called once by the server that owns this adapter."""
+        self.server = server
+
+    def close(self) -> None:
+        """Release connections and greenlets (the server is stopping)."""
+
+    # ---------------------------------------------------------- membership
 
     def add(self, namespace: str, sid: str, room: str) -> None:
         raise NotImplementedError
@@ -28,10 +61,9 @@ class Adapter:
     def rooms_of(self, namespace: str, sid: str) -> set[str]:
         raise NotImplementedError
 
-    def members(self, namespace: str, rooms: Iterable[str] | None, skip: Iterable[str] = ()) -> list[str]:
-        raise NotImplementedError
-
-    def close_room(self, namespace: str, room: str) -> list[str]:
+    def members(
+        self, namespace: str, rooms: Iterable[str] | None, skip: Iterable[str] = ()
+    ) -> list[str]:
         raise NotImplementedError
 
     def room_names(self, namespace: str) -> list[str]:
@@ -41,8 +73,61 @@ class Adapter:
         """Room memberships held, over all namespaces (a leak detector)."""
         raise NotImplementedError
 
+    # ------------------------------------------------- cluster-wide operations
+
+    def broadcast(
+        self,
+        namespace: str,
+        data: list[Any],
+        rooms: list[str] | None,
+        skip: list[str],
+        volatile: bool = False,
+    ) -> None:
+        """Emit EVENT ``data`` to the sockets in ``rooms`` (all when None) but ``skip``."""
+        self.server.deliver_local(namespace, data, rooms, skip, volatile)
+
+    def broadcast_with_ack(
+        self,
+        namespace: str,
+        data: list[Any],
+        rooms: list[str] | None,
+        skip: list[str],
+        callback: Callable[[dict[str, Any]], None],
+        timeout: float | None,
+    ) -> None:
+        """Like :meth:`broadcast`, then ``callback({sid: answer})`` once all answered or at timeout."""
+        self.server.deliver_local_with_ack(namespace, data, rooms, skip, callback, timeout)
+
+    def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
+        return self.server.local_socket_infos(namespace, rooms)
+
+    def sockets_join(self, namespace: str, rooms: list[str] | None, new_rooms: list[str]) -> None:
+        self.server.local_sockets_join(namespace, rooms, new_rooms)
+
+    def sockets_leave(self, namespace: str, rooms: list[str] | None, old_rooms: list[str]) -> None:
+        self.server.local_sockets_leave(namespace, rooms, old_rooms)
+
+    def disconnect_sockets(self, namespace: str, rooms: list[str] | None, close: bool) -> None:
+        self.server.local_disconnect_sockets(namespace, rooms, close)
+
+    def server_side_emit(
+        self,
+        event: str,
+        args: list[Any],
+        callback: Callable[[list[Any]], None] | None,
+        timeout: float | None,
+    ) -> None:
+        """Send ``event`` to the *other* servers; alone, there is nobody to answer."""
+        if callback is not None:
+            callback([])
+
+    def server_count(self) -> int:
+        return 1
+
 
 class MemoryAdapter(Adapter):
+    """Membership in this process's memory; the cluster operations are local."""
+
     def __init__(self) -> None:
         # namespace -> room -> {sid: None} (an ordered set)
         self._rooms: dict[str, dict[str, dict[str, None]]] = {}
@@ -105,12 +190,6 @@ class MemoryAdapter(Adapter):
         for room in skip_list:
             excluded.update(of_namespace.get(room, {}))
         return [sid for sid in selected if sid not in excluded]
-
-    def close_room(self, namespace: str, room: str) -> list[str]:
-        members = list(self._rooms.get(namespace, {}).get(room, {}))
-        for sid in members:
-            self.discard(namespace, sid, room)
-        return members
 
     def room_names(self, namespace: str) -> list[str]:
         return list(self._rooms.get(namespace, {}))

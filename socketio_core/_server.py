@@ -30,7 +30,7 @@ from transports import EngineServer, EngineSocket, HttpLimits, SharedBytes, Shar
 from transports import Server as HttpServer
 from transports._server import HttpApp
 
-from ._adapter import Adapter, MemoryAdapter
+from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._connection import (
     AckReceived,
     ConnectRequested,
@@ -250,6 +250,8 @@ class Server:
         self._dumps: Dumps | None = json.dumps if json is not None else None
         self._loads: Loads | None = json.loads if json is not None else None
         self.adapter: Adapter = adapter or MemoryAdapter()
+        self.adapter.attach(self)
+        self._server_handlers: dict[str, Handler] = {}
         self._handlers: dict[str, dict[str, Handler]] = {}
         self._namespace_objects: dict[str, Namespace] = {}
         self._dynamic: list[tuple[NamespaceMatcher, str]] = []
@@ -563,10 +565,25 @@ class Server:
             assert rooms is not None
             self._emit_to_socket(self._sockets[rooms[0]], data, callback, volatile)
             return
-        sids = self.adapter.members(namespace, rooms, skipped)
         if callback is not None:
-            self._emit_gathering(sids, data, callback, timeout)
-            return
+            self.adapter.broadcast_with_ack(namespace, data, rooms, list(skipped), callback, timeout)
+        else:
+            self.adapter.broadcast(namespace, data, rooms, list(skipped), volatile)
+
+    # ------------------------------------------- local delivery, for adapters
+
+    def deliver_local(
+        self,
+        namespace: str,
+        data: list[Any],
+        rooms: list[str] | None,
+        skip: list[str],
+        volatile: bool = False,
+    ) -> int:
+        """Emit EVENT ``data`` to this process's sockets in ``rooms``; returns how many."""
+        sids = self.adapter.members(namespace, rooms, skip)
+        if not sids:
+            return 0
         wires = encode_for_engine(Packet(type=PacketType.EVENT, namespace=namespace, data=data), self._dumps)
         if len(sids) > 1:
             # Encoded once; the WebSocket frame is built by the first writer and shared.
@@ -582,6 +599,60 @@ class Server:
             if hooks:
                 self._run_hooks(sock, data)
             sock.deliver(wires)
+        return len(sids)
+
+    def deliver_local_with_ack(
+        self,
+        namespace: str,
+        data: list[Any],
+        rooms: list[str] | None,
+        skip: list[str],
+        callback: Callable[[dict[str, Any]], None],
+        timeout: float | None,
+    ) -> int:
+        """Emit to this process's sockets, gathering acks into ``callback({sid: answer})``."""
+        sids = self.adapter.members(namespace, rooms, skip)
+        self._emit_gathering(sids, data, callback, timeout)
+        return len(sids)
+
+    def local_socket_infos(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
+        infos = []
+        for sid in self.adapter.members(namespace, rooms):
+            sock = self._sockets.get(sid)
+            if sock is not None and sock.connected:
+                hs = sock.handshake
+                infos.append(SocketInfo(
+                    sid=sid,
+                    namespace=namespace,
+                    rooms=frozenset(self.adapter.rooms_of(namespace, sid)),
+                    handshake={"headers": hs.headers, "query": hs.query, "address": hs.address,
+                               "secure": hs.secure, "url": hs.url, "issued": hs.issued,
+                               "auth": hs.auth},
+                    data=dict(sock.data),
+                ))
+        return infos
+
+    def local_sockets_join(self, namespace: str, rooms: list[str] | None, new_rooms: list[str]) -> None:
+        for sid in self.adapter.members(namespace, rooms):
+            for room in new_rooms:
+                self.adapter.add(namespace, sid, room)
+
+    def local_sockets_leave(self, namespace: str, rooms: list[str] | None, old_rooms: list[str]) -> None:
+        for sid in self.adapter.members(namespace, rooms):
+            for room in old_rooms:
+                if room != sid:
+                    self.adapter.discard(namespace, sid, room)
+
+    def local_disconnect_sockets(self, namespace: str, rooms: list[str] | None, close: bool) -> None:
+        for sid in self.adapter.members(namespace, rooms):
+            self.disconnect(sid, namespace, close=close)
+
+    def handle_server_event(self, event: str, args: list[Any]) -> Any:
+        """Run the handler of an event another server sent with ``server_side_emit``."""
+        handler = self._server_handlers.get(event)
+        if handler is None:
+            return None
+        return handler(*args)
 
     def _run_hooks(self, sock: _Socket, data: list[Any]) -> None:
         for hook in self._outgoing_hooks:
@@ -634,6 +705,12 @@ class Server:
         Raises TimeoutError when the client does not answer within ``timeout``.
         Works from greenlets and from plain OS threads.
         """
+        if to not in self._sockets:
+            # Connected to another server (or nowhere): gather its single answer.
+            answers = self.call_all(event, *args, to=to, namespace=namespace, timeout=timeout)
+            if to not in answers:
+                raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s")
+            return answers[to]
         if self._in_hub_thread():
             result: AsyncResult[tuple[Any, ...]] = AsyncResult()
             self.emit(event, *args, to=to, namespace=namespace, callback=lambda *a: result.set(a))
@@ -678,18 +755,73 @@ class Server:
     def enter_room(self, sid: str, room: str, namespace: str = "/") -> None:
         if not self._in_hub_thread():
             return self._to_hub(self.enter_room, sid, room, namespace)
-        self._socket(sid, namespace)
-        self.adapter.add(namespace, sid, room)
+        if sid in self._sockets:
+            self._socket(sid, namespace)
+            self.adapter.add(namespace, sid, room)
+        else:
+            self.adapter.sockets_join(namespace, [sid], [room])  # on another server
 
     def leave_room(self, sid: str, room: str, namespace: str = "/") -> None:
         if not self._in_hub_thread():
             return self._to_hub(self.leave_room, sid, room, namespace)
-        self.adapter.discard(namespace, sid, room)
+        if sid in self._sockets:
+            self.adapter.discard(namespace, sid, room)
+        else:
+            self.adapter.sockets_leave(namespace, [sid], [room])  # on another server
 
     def close_room(self, room: str, namespace: str = "/") -> None:
+        """Make every socket (on every server) leave ``room``."""
+        self.sockets_leave(room, to=room, namespace=namespace)
+
+    # ----------------------------------------------- cluster-wide operations
+
+    @staticmethod
+    def _rooms_arg(to: Target) -> list[str] | None:
+        return None if to is None else ([to] if isinstance(to, str) else list(to))
+
+    def fetch_sockets(self, to: Target = None, namespace: str = "/") -> list[SocketInfo]:
+        """Every socket of ``namespace`` in ``to`` (all when None), on every server."""
+        return self.adapter.fetch_sockets(namespace, self._rooms_arg(to))
+
+    def sockets_join(self, rooms: str | list[str], to: Target = None, namespace: str = "/") -> None:
+        """Make the sockets in ``to`` (all when None), on every server, join ``rooms``."""
         if not self._in_hub_thread():
-            return self._to_hub(self.close_room, room, namespace)
-        self.adapter.close_room(namespace, room)
+            return self._to_hub(self.sockets_join, rooms, to=to, namespace=namespace)
+        new = [rooms] if isinstance(rooms, str) else list(rooms)
+        self.adapter.sockets_join(namespace, self._rooms_arg(to), new)
+
+    def sockets_leave(self, rooms: str | list[str], to: Target = None, namespace: str = "/") -> None:
+        """Make the sockets in ``to`` (all when None), on every server, leave ``rooms``."""
+        if not self._in_hub_thread():
+            return self._to_hub(self.sockets_leave, rooms, to=to, namespace=namespace)
+        old = [rooms] if isinstance(rooms, str) else list(rooms)
+        self.adapter.sockets_leave(namespace, self._rooms_arg(to), old)
+
+    def disconnect_sockets(self, to: Target = None, namespace: str = "/", close: bool = False) -> None:
+        """Disconnect the sockets in ``to`` (all when None), on every server."""
+        if not self._in_hub_thread():
+            return self._to_hub(self.disconnect_sockets, to=to, namespace=namespace, close=close)
+        self.adapter.disconnect_sockets(namespace, self._rooms_arg(to), close)
+
+    def on_server_event(self, event: str, handler: H | None = None) -> Any:
+        """Handle ``event`` sent by another server's ``server_side_emit``; the return value answers it."""
+        def register(fn: H) -> H:
+            self._server_handlers[event] = fn
+            return fn
+
+        return register(handler) if handler is not None else register
+
+    def server_side_emit(
+        self,
+        event: str,
+        *args: Any,
+        callback: Callable[[list[Any]], None] | None = None,
+        timeout: float | None = 5.0,
+    ) -> None:
+        """Send ``event`` to every *other* server; ``callback(answers)`` gathers their replies."""
+        if not self._in_hub_thread():
+            return self._to_hub(self.server_side_emit, event, *args, callback=callback, timeout=timeout)
+        self.adapter.server_side_emit(event, list(args), callback, timeout)
 
     def rooms(self, sid: str, namespace: str = "/") -> list[str]:
         return sorted(self.adapter.rooms_of(namespace, sid))
@@ -722,7 +854,10 @@ class Server:
         if not self._in_hub_thread():
             return self._to_hub(self.disconnect, sid, namespace, close=close)
         sock = self._sockets.get(sid)
-        if sock is None or sock.namespace != namespace:
+        if sock is None:
+            self.adapter.disconnect_sockets(namespace, [sid], close)  # on another server
+            return
+        if sock.namespace != namespace:
             return
         client = sock.client
         if sock.connected:
@@ -770,8 +905,10 @@ class Server:
         self._http.serve_forever()
 
     def stop(self) -> None:
+        """Stop serving: close every session properly, release the adapter."""
         if self._http is not None:
             self._http.stop()
+        self.adapter.close()
 
     def stats(self) -> dict[str, int]:
         """Debug counters; with no client connected every one of them is zero.
