@@ -7,9 +7,12 @@ come out (:meth:`Connection.next_event`); the answers the server decides on
 the ``*_packets`` methods as Engine.IO wire items, ready for
 ``EngineSocket.send_many``. The rules the reference server enforces live here:
 a client must CONNECT before anything else, within ``connect_timeout``; a
-packet for a namespace it has not joined, a second CONNECT for the same
-namespace, or a CONNECT_ERROR from the client are protocol errors that close
-only this client.
+packet for a namespace it has not joined, a second CONNECT for a namespace
+it already joined, or a CONNECT_ERROR from the client are protocol errors that
+close only this client. A repeated CONNECT while the first is still being
+decided is ignored: socket.io-client sends one when ``socket.connect()`` is
+called on a socket that is already connecting, and the reference server
+tolerates it (its namespace map is only filled once the connect completes).
 """
 
 from __future__ import annotations
@@ -126,6 +129,8 @@ class Connection:
         namespace = packet.namespace
         state = self.namespaces.get(namespace)
         if ptype is PacketType.CONNECT:
+            if state is NamespaceState.CONNECTING:
+                return  # the answer to the first one answers this one too
             if state is not None:
                 raise RemoteProtocolError(f"second CONNECT for namespace {namespace}")
             if len(self.namespaces) >= self.max_namespaces:

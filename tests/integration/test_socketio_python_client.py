@@ -1,0 +1,160 @@
+"""The echo server against the python-socketio client (5.x, from .venv-peer).
+
+tests/interop/py_features.py runs every scenario over polling only,
+WebSocket only and the client's default (polling, upgraded to WebSocket at
+connect); it records what the client saw, the expectations are here. One
+echo server serves the module, the three runs go in parallel (rooms and
+broadcasts are tagged per run), and the server's log tells what it saw.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.conftest import EchoServer, free_port, run_peer_python
+
+MODES = ["polling", "websocket", "default"]
+
+
+def b(hex_digits: str) -> dict[str, str]:
+    return {"$bin": hex_digits}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, Any]:
+    server = EchoServer([], free_port())
+    try:
+        with ThreadPoolExecutor(len(MODES)) as pool:
+            futures = {m: pool.submit(run_peer_python, "py_features.py", server.url, m) for m in MODES}
+            results = {m: f.result() for m, f in futures.items()}
+    finally:
+        log = server.stop()
+    return {"results": results, "log": log}
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def scenario(runs: dict[str, Any], mode: str, name: str) -> Any:
+    run = runs["results"][mode]
+    result = run[name]
+    if isinstance(result, dict) and "error" in result:
+        pytest.fail(f"{name} failed in the client:\n{result['error']}\nclient warnings: {run['client_warnings']}")
+    return result
+
+
+def final_transport(mode: str) -> str:
+    return "polling" if mode == "polling" else "websocket"
+
+
+def logged_reason(log: str, sid: str, namespace: str) -> list[str]:
+    return re.findall(rf"disconnect {re.escape(sid)} from {re.escape(namespace)} \(([^)]*)\)", log)
+
+
+def test_connect_with_auth(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "auth")
+    auth = {"token": "py", "n": [1, None], "é": "😀"}
+    assert r["auth"] == [auth]
+    assert r["custom_auth"] == [auth]  # this client sends the same auth to every namespace
+    assert r["no_auth"] == [{}]
+    assert r["after_auth"] == ["after-auth"]
+    sids = r["sids"]
+    assert all(isinstance(s, str) and s for s in sids) and len(set(sids)) == 3
+    assert r["engine_sid"] not in sids
+    assert r["transport"] == final_transport(mode)
+
+
+def test_emit_echo_and_acks(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "emit")
+    assert r["message_back"] == [1, "2", {"3": [False]}]
+    assert r["message_back_single"] == ["single"]
+    assert r["echo"] == ["hello", 3.5, None, True, {"nested": ["a", {"b": -1}]}]
+    assert r["unicode_ok"] is True
+    # call(): several ack args come back as a tuple, one as itself, none as None.
+    assert r["call"] == ["a", 2, {"k": [None]}]
+    assert r["call_single"] == {"x": 1}
+    assert r["call_empty"] is None
+    assert r["callback"] == [1, "2"]
+    assert r["many"] == list(range(40))
+    assert r["transport"] == final_transport(mode)
+
+
+def test_binary(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "binary")
+    for prefix in ("", "custom_"):
+        assert r[prefix + "top_level"] == [b("010203")]
+        assert r[prefix + "in_object"] == [{"a": b("04"), "b": {"c": b("0506"), "d": "text"}}]
+        assert r[prefix + "in_array"] == [[b("07"), [b("0809"), "x"], 10]]
+        assert r[prefix + "several"] == [b("01"), "text", b("0202"), {"k": b("030303")}]
+        assert r[prefix + "ack"] == [b("dead"), {"x": [b("beef")]}]
+    assert r["big_ok"] is True
+    assert r["transport"] == final_transport(mode)
+
+
+def test_server_calls_the_client(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "call_me")
+    assert r["plain"] == {"got": 21, "doubled": 42}
+    assert r["binary"] == b("030201")
+    assert r["two"] == ["first", b("cafe")]
+    assert r["custom"] == "custom:x"
+    assert r["seen"] == [21, b("010203"), {"two": True}]
+
+
+def test_rooms(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "rooms")
+    assert r["join"].startswith("py-room-")
+    assert r["a_first"] == ["hi", {"n": 1}, b("0506")]
+    assert r["b_count_outside"] == 0
+    assert r["leave"] is True
+    assert r["a_count_after_leave"] == 0
+    assert r["b_join"] == r["join"]
+    assert r["b_first"] == ["to-b"]
+
+
+def test_broadcast(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "bcast")
+    assert r["received"] == [[1, 2, 3], [1, 2, 3], [1, 3], [1, 3]]
+    assert r["joins"][0] == r["joins"][1] and r["joins"][0].startswith("py-bcast-")
+
+
+def test_invalid_namespace(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "invalid_namespace")
+    assert r["data"] == [{"message": "Invalid namespace"}]
+    assert r["raised"] and "/nope" in r["raised"]
+    assert r["connected"] is False
+
+
+def test_disconnects(runs: dict[str, Any], mode: str) -> None:
+    r = scenario(runs, mode, "disconnect")
+    log = runs["log"]
+    # python-socketio's own names for the reasons.
+    assert r["kicked_root"] == ["/", ["server disconnect"]]
+    assert r["kicked_custom"] == ["/custom", ["server disconnect"]]
+    assert r["root_after_kick"] == "still"
+    assert r["two_disconnects"] == [["/", ["client disconnect"]]]
+    assert logged_reason(log, r["kicked_root_sid"], "/") == ["server namespace disconnect"]
+    assert logged_reason(log, r["kicked_custom_sid"], "/custom") == ["server namespace disconnect"]
+    # Client.disconnect() queues a DISCONNECT per namespace for its writer
+    # thread, then closes the Engine.IO connection. Over polling the close
+    # travels in the same POST, after them; over WebSocket this client closes
+    # the socket from the calling thread, racing its own writer, so the
+    # server may see the transport close first. Either way: one line per sid.
+    left = {"client namespace disconnect"} if mode == "polling" else {
+        "client namespace disconnect", "transport close"}
+    root_sid, custom_sid = r["leaving_sids"]
+    for sid, namespace in ((r["leaving_root_sid"], "/"), (root_sid, "/"), (custom_sid, "/custom")):
+        reasons = logged_reason(log, sid, namespace)
+        assert len(reasons) == 1 and reasons[0] in left, (sid, namespace, reasons)
+
+
+def test_server_logged_no_protocol_error_or_exception(runs: dict[str, Any]) -> None:
+    log = runs["log"]
+    assert "broke the protocol" not in log
+    assert "Traceback" not in log
+    assert " ERROR " not in log
