@@ -27,6 +27,9 @@ class Config:
     #: consumer ("slow consumer"): a client that stops reading must not grow
     #: server memory without bound. 16 MB is 16 maximum-size payloads.
     max_buffer_bytes: int = 16_000_000
+    #: Packets per long-polling response. The python-engineio client drops a
+    #: session whose poll brings more than 16; the rest waits for the next poll.
+    max_packets_per_poll: int = 16
     transports: tuple[str, ...] = TRANSPORTS
     allow_upgrades: bool = True
 

@@ -387,11 +387,12 @@ class Session:
             self._move(Input.OPEN_SENT)
             return encode_payload([buffer.pop(0)])
         limit = self.config.max_payload
+        max_count = self.config.max_packets_per_poll
         size = 0
         count = 0
         for item in buffer:
             size += encoded_size(item) + (_SEPARATOR_BYTES if count else 0)
-            if count and size > limit:
+            if count and (size > limit or count >= max_count):
                 break
             count += 1
         if count == len(buffer):

@@ -435,3 +435,15 @@ def test_client_messages_while_closing_still_arrive() -> None:
     assert events(session) == [MessageReceived(data="late")]
     session.receive_payload(b"1", clock.now)  # the client closes first
     assert [e.reason for e in events(session)] == ["transport close"]
+
+
+def test_a_poll_carries_at_most_max_packets_per_poll() -> None:
+    clock = FakeClock()
+    session = polling_session(clock)
+    for i in range(40):
+        session.send_message(str(i))
+    bodies = [session.drain_polling() for _ in range(3)]
+    counts = [len(body.split(b"\x1e")) for body in bodies if body is not None]
+    assert counts == [16, 16, 8]
+    assert b"\x1e".join(bodies[0:3]).split(b"\x1e") == [f"4{i}".encode() for i in range(40)]  # type: ignore[arg-type]
+    assert session.drain_polling() is None
