@@ -12,7 +12,7 @@ STAMPS := .stamps
 PORT   ?= 5000
 CLIENT_JS := socketio_core/static/socket.io.min.js
 
-.PHONY: run test install peer npm system-deps typecheck pytest clean
+.PHONY: run test install peer npm system-deps typecheck pytest fuzz clean
 
 install: $(STAMPS)/venv
 
@@ -53,6 +53,14 @@ pytest: install peer npm system-deps
 	$(PY) -m pytest -q
 
 test: typecheck pytest
+
+# Coverage-guided fuzzing of the decoders (atheris); FUZZ_SECONDS bounds the run.
+FUZZ_SECONDS ?= 60
+fuzz: install
+	$(PY) -m pip install -q atheris
+	$(PY) tests/fuzz/atheris_decoders.py -max_total_time=$(FUZZ_SECONDS)
+
+include benchmarks/bench.mk
 
 clean:
 	rm -rf $(VENV) $(PEER) $(STAMPS) tests/interop/node_modules $(CLIENT_JS)
