@@ -60,7 +60,7 @@ fuzz: install
 	$(PY) -m pip install -q atheris
 	$(PY) tests/fuzz/atheris_decoders.py -max_total_time=$(FUZZ_SECONDS)
 
-include benchmarks/bench.mk
+-include benchmarks/bench.mk
 
 clean:
 	rm -rf $(VENV) $(PEER) $(STAMPS) tests/interop/node_modules $(CLIENT_JS)
