@@ -164,13 +164,17 @@ class Connection:
                 f"namespace {namespace} is {self.namespaces.get(namespace)}, not {state.value}"
             )
 
-    def accept(self, namespace: str, sid: str) -> list[Wire]:
-        """The client joined ``namespace`` as socket ``sid``: the CONNECT reply."""
+    def accept(self, namespace: str, sid: str, pid: str | None = None) -> list[Wire]:
+        """The client joined ``namespace`` as socket ``sid``: the CONNECT reply.
+
+        ``pid`` is the private id of connection state recovery, when enabled.
+        """
         self._require(namespace, NamespaceState.CONNECTING)
         self.namespaces[namespace] = NamespaceState.CONNECTED
         self._connect_due = None
+        data = {"sid": sid} if pid is None else {"sid": sid, "pid": pid}
         return encode_for_engine(
-            Packet(type=PacketType.CONNECT, namespace=namespace, data={"sid": sid}), self.dumps
+            Packet(type=PacketType.CONNECT, namespace=namespace, data=data), self.dumps
         )
 
     def refuse(self, namespace: str, message: str, data: Any = None) -> list[Wire]:

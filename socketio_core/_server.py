@@ -43,6 +43,7 @@ from ._connection import (
 from ._errors import RemoteProtocolError
 from ._namespace import Namespace
 from ._packets import Dumps, Loads, Packet, PacketDecoder, PacketType
+from ._recovery import RecoveryLog, SavedSession
 
 __all__ = ["Server", "ConnectionRefusedError", "Handshake"]
 
@@ -89,7 +90,8 @@ class _Socket:
     """One client's membership of one namespace."""
 
     __slots__ = (
-        "sid", "namespace", "key", "client", "handshake", "data", "connected", "gone", "pending"
+        "sid", "namespace", "key", "client", "handshake", "data", "connected", "gone", "pending",
+        "pid", "recovered",
     )
 
     def __init__(
@@ -107,6 +109,9 @@ class _Socket:
         self.gone = False
         #: Packets emitted while the connect handler runs; sent after the CONNECT reply.
         self.pending: list[Any] = []
+        #: Connection state recovery: private id, and whether this socket was restored.
+        self.pid: str | None = None
+        self.recovered = False
 
     def deliver(self, wires: list[Any]) -> None:
         if self.connected:
@@ -223,6 +228,7 @@ class Server:
         http_limits: HttpLimits | None = None,
         max_attachments: int = 10,
         max_namespaces: int = 100,
+        connection_state_recovery: bool | dict[str, Any] = False,
     ) -> None:
         self.config = Config(
             ping_interval=ping_interval,
@@ -249,6 +255,11 @@ class Server:
         self.max_namespaces = max_namespaces
         self._dumps: Dumps | None = json.dumps if json is not None else None
         self._loads: Loads | None = json.loads if json is not None else None
+        #: Connection state recovery (``True`` or options of :class:`RecoveryLog`).
+        self.recovery: RecoveryLog | None = None
+        if connection_state_recovery:
+            options = connection_state_recovery if isinstance(connection_state_recovery, dict) else {}
+            self.recovery = RecoveryLog(**options)
         self.adapter: Adapter = adapter or MemoryAdapter()
         self.adapter.attach(self)
         self._server_handlers: dict[str, Handler] = {}
@@ -437,16 +448,37 @@ class Server:
             issued=time(),
             auth=auth,
         )
-        sock = _Socket(_new_socket_id(), namespace, key, client, handshake)
+        restored = None
+        if self.recovery is not None and isinstance(auth.get("pid"), str) and isinstance(
+            auth.get("offset"), str
+        ):
+            restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
+            if restored is not None and restored[0].sid in self._sockets:
+                restored = None  # that socket is still here (a duplicate claim)
+        sid = restored[0].sid if restored is not None else _new_socket_id()
+        sock = _Socket(sid, namespace, key, client, handshake)
         client.sockets[namespace] = sock
         self._sockets[sock.sid] = sock
         self.adapter.add(namespace, sock.sid, sock.sid)
+        if self.recovery is not None:
+            sock.pid = restored[0].pid if restored is not None else self.recovery.new_pid()
+        if restored is not None:
+            saved, missed = restored
+            sock.recovered = True
+            sock.data = saved.data
+            for room in saved.rooms:
+                self.adapter.add(namespace, sock.sid, room)
+            self.workers.submit(self._run_connect, sock, key, auth, missed)
+            return
         self.workers.submit(self._run_connect, sock, key, auth)
 
-    def _run_connect(self, sock: _Socket, key: str, auth: dict[str, Any]) -> None:
+    def _run_connect(
+        self, sock: _Socket, key: str, auth: dict[str, Any], missed: list[list[Any]] | None = None
+    ) -> None:
         refusal: ConnectionRefusedError | None = None
+        skip_middlewares = missed is not None and self.recovery is not None and self.recovery.skip_middlewares
         try:
-            for middleware in self._middlewares.get(key, ()):
+            for middleware in () if skip_middlewares else self._middlewares.get(key, ()):
                 middleware(sock.sid, sock.handshake)
             handler = self._handler(key, "connect")
             if handler is not None:
@@ -467,10 +499,12 @@ class Server:
             self._forget_socket(sock)
             client.esock.send_many(client.conn.refuse(sock.namespace, refusal.message, refusal.data))
             return
-        wires = client.conn.accept(sock.namespace, sock.sid)
+        wires = client.conn.accept(sock.namespace, sock.sid, sock.pid)
         pending, sock.pending = sock.pending, []
         sock.connected = True
         client.esock.send_many(wires)
+        for data in missed or ():
+            client.esock.send_many(client.conn.event(sock.namespace, data))
         if pending:
             # A separate write for what the connect handler emitted: clients
             # that dispatch every frame of one TCP read at once (the ws
@@ -489,6 +523,20 @@ class Server:
 
     def _socket_gone(self, sock: _Socket, reason: str) -> None:
         was_connected = sock.connected
+        if (
+            self.recovery is not None
+            and was_connected
+            and sock.pid is not None
+            and reason not in ("client namespace disconnect", "server namespace disconnect")
+        ):
+            self.recovery.save(SavedSession(
+                sid=sock.sid,
+                pid=sock.pid,
+                namespace=sock.namespace,
+                rooms=self.adapter.rooms_of(sock.namespace, sock.sid) - {sock.sid},
+                data=sock.data,
+                saved_at=monotonic(),
+            ))
         self._forget_socket(sock)
         if not was_connected:
             return
@@ -557,6 +605,11 @@ class Server:
         rooms = None if target is None else ([target] if isinstance(target, str) else list(target))
         skipped = () if excluded is None else ([excluded] if isinstance(excluded, str) else list(excluded))
         data = [event, *args]
+        if self.recovery is not None and not volatile and callback is None:
+            # Every recoverable packet goes through the log (direct emits too).
+            data = self.recovery.record(namespace, data, rooms, list(skipped), monotonic())
+            self.adapter.broadcast(namespace, data, rooms, list(skipped), volatile)
+            return
         single = (
             rooms is not None and len(rooms) == 1 and not skipped and rooms[0] in self._sockets
             and self._sockets[rooms[0]].namespace == namespace
@@ -843,6 +896,10 @@ class Server:
 
     def handshake(self, sid: str, namespace: str = "/") -> Handshake:
         return self._socket(sid, namespace).handshake
+
+    def recovered(self, sid: str, namespace: str = "/") -> bool:
+        """Whether this socket's state was restored by connection state recovery."""
+        return self._socket(sid, namespace).recovered
 
     def transport(self, sid: str, namespace: str = "/") -> str:
         return self._socket(sid, namespace).client.esock.transport
