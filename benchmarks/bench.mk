@@ -1,0 +1,43 @@
+# Benchmarks: our echo server against python-socketio (gevent) and Node's socket.io.
+# Included from the Makefile (`include benchmarks/bench.mk`); also usable as
+#   make -f Makefile -f benchmarks/bench.mk bench
+#
+#   make bench-setup   the benchmark-only environment: benchmarks/.venv-peers
+#                      (python-socketio, gevent, gevent-websocket, matplotlib) and
+#                      benchmarks/node/node_modules (socket.io 4.8, ws), never the
+#                      project's own dependencies
+#   make bench         bench-setup if needed, then the harness (about 6-10 minutes);
+#                      results in benchmarks/results/<stamp>/ (table.md, results.json,
+#                      plot.png, logs/), benchmarks/results/latest -> the last run.
+#                      BENCH_ARGS passes options, e.g.
+#                      make bench BENCH_ARGS='--scenarios echo,ack --rounds 4'
+
+PYTHON ?= python3
+PY     ?= .venv/bin/python
+STAMPS ?= .stamps
+
+BENCH_DIR   := benchmarks
+BENCH_VENV  := $(BENCH_DIR)/.venv-peers
+BENCH_NODE  := $(BENCH_DIR)/node
+BENCH_ARGS  ?=
+
+.PHONY: bench-setup bench
+
+bench-setup: $(BENCH_VENV)/.installed $(BENCH_NODE)/node_modules/.installed
+
+# The stamps live inside what they stand for: removing the venv or
+# node_modules makes the next `make bench` rebuild it.
+$(BENCH_VENV)/.installed: $(BENCH_DIR)/requirements-peers.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -r $(BENCH_DIR)/requirements-peers.txt
+	@touch $@
+
+$(BENCH_NODE)/node_modules/.installed: $(BENCH_NODE)/package.json $(BENCH_NODE)/package-lock.json
+	cd $(BENCH_NODE) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The harness needs only the standard library and matplotlib: it runs from the
+# benchmark venv; our server runs from the project's .venv (`install`).
+bench: install bench-setup
+	$(BENCH_VENV)/bin/python $(BENCH_DIR)/run.py --ours-python $(PY) $(BENCH_ARGS)

@@ -1,0 +1,58 @@
+// Benchmark peer: Node's socket.io 4.8 server with its defaults (engine.io on ws,
+// polling + websocket, no compression for small messages), implementing the
+// handlers of our echo server (shared/ECHO_SERVER.md) that the load generator
+// uses: on connect emit `auth` with the CONNECT payload; `echo` emits `echo`
+// back to the sender; `echo_ack` acks with the same args; `bcast` emits `bcast`
+// to every client of the namespace (or of a room when the first arg has `room`).
+//
+//   node sio_server.js --port N [--ping-interval MS] [--ping-timeout MS]
+'use strict';
+
+const { Server } = require('socket.io');
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+const host = arg('--host', '127.0.0.1');
+const port = Number(arg('--port', '0'));
+const pingInterval = Number(arg('--ping-interval', '25000'));
+const pingTimeout = Number(arg('--ping-timeout', '20000'));
+
+const http = require('http');
+const httpServer = http.createServer();
+const io = new Server(httpServer, {
+  pingInterval,
+  pingTimeout,
+  cors: { origin: '*' },
+  serveClient: false,
+});
+
+io.on('connection', (socket) => {
+  socket.emit('auth', socket.handshake.auth || {});
+  socket.on('echo', (...args) => {
+    socket.emit('echo', ...args);
+  });
+  socket.on('echo_ack', (...args) => {
+    const ack = args.pop();
+    if (typeof ack === 'function') ack(...args);
+  });
+  socket.on('bcast', (...args) => {
+    const first = args[0];
+    const room = first && typeof first === 'object' && !Array.isArray(first) ? first.room : undefined;
+    if (room !== undefined && room !== null) io.to(room).emit('bcast', ...args);
+    else io.emit('bcast', ...args);
+  });
+});
+
+httpServer.listen(port, host, 2048, () => {
+  console.log(`listening on http://${host}:${httpServer.address().port}`);
+});
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    io.close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,784 @@
+#!/usr/bin/env python3
+"""The benchmark harness: our echo server against python-socketio and Node's socket.io.
+
+One run starts each server as its own process on 127.0.0.1 (a fresh process for
+every scenario and round), drives it with the same lean Node load generator
+(benchmarks/node/loadgen.js: raw Engine.IO/Socket.IO frames over `ws`, a raw
+keep-alive HTTP/1.1 client for long-polling), interleaves the rounds (A B C, then C B A, ...)
+so that drifts of the shared machine cancel out, and reports medians and ratios:
+a table on stdout and in results/<stamp>/table.md, the raw numbers in
+results.json, a PNG plot (when matplotlib is importable: `make bench` runs this
+script from benchmarks/.venv-peers, which has it).
+
+For every scenario the server's CPU time per operation comes from
+/proc/PID/stat (utime + stime) over the measured window; the load generator's
+CPU share over the same window is recorded too, and a window where it was above
+90% of one core is flagged: the number is then the generator's limit, not the
+server's.
+
+Standard library only (matplotlib optional), so the smoke test can run it from
+the project's environment against our own server alone:
+    python benchmarks/run.py --servers ours --quick --no-plot --json out.json
+
+Benchmarks are not tests: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+NODE_DIR = BENCH / "node"
+LOADGEN = NODE_DIR / "loadgen.js"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SATURATED = 0.90  # load generator CPU share (of one core) above which a window is flagged
+
+SERVER_LABELS = {
+    "ours": "ours (socketio_core)",
+    "pysio": "python-socketio 5 (gevent)",
+    "node": "Node socket.io 4.8",
+}
+
+# ---------------------------------------------------------------- sizes
+
+FULL: dict[str, dict[str, Any]] = {
+    "handshake": {"concurrency": 10, "count": 50_000, "warmup_s": 1.0, "duration_s": 4.0},
+    "echo": {"clients": 50, "count": 1_000_000, "warmup_s": 1.0, "duration_s": 5.0},
+    "ack": {"clients": 50, "count": 1_000_000, "warmup_s": 1.0, "duration_s": 5.0},
+    "polling": {"clients": 20, "count": 1_000_000, "warmup_s": 1.0, "duration_s": 5.0},
+    "broadcast": {"clients": 200, "messages": 5_000, "warmup_messages": 20, "window": 10,
+                  "duration_s": 5.0, "drain_s": 5.0},
+    # memory per connection barely moves between rounds: two rounds of the longest scenario
+    "idle": {"baseline": 20, "steps": [1000, 5000, 10000], "concurrency": 50,
+             "settle_s": 1.0, "hold_s": 7.0, "ping_interval_ms": 5000, "rounds": 2},
+}
+QUICK: dict[str, dict[str, Any]] = {
+    "handshake": {"concurrency": 2, "count": 20, "warmup_s": 0.1, "duration_s": 2.0},
+    "echo": {"clients": 5, "count": 20, "warmup_s": 0.1, "duration_s": 2.0},
+    "ack": {"clients": 5, "count": 20, "warmup_s": 0.1, "duration_s": 2.0},
+    "polling": {"clients": 3, "count": 20, "warmup_s": 0.1, "duration_s": 2.0},
+    "broadcast": {"clients": 10, "messages": 20, "warmup_messages": 2, "window": 4,
+                  "duration_s": 2.0, "drain_s": 3.0},
+    "idle": {"baseline": 2, "steps": [10, 20], "concurrency": 5,
+             "settle_s": 0.2, "hold_s": 0.5, "ping_interval_ms": 300},
+}
+SCENARIOS = list(FULL)
+COMMON = {"payload_bytes": 32, "connect_timeout_ms": 20000}
+
+
+# ---------------------------------------------------------------- /proc sampling
+
+def proc_cpu_s(pid: int) -> float | None:
+    """utime + stime of a process (all its threads), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_rss_kb(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def system_cpu() -> tuple[float, float, float]:
+    """(busy, irq + softirq, total) seconds of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        parts = f.readline().split()[1:]
+    vals = [int(x) for x in parts[:8]]
+    idle = vals[3] + vals[4]
+    total = sum(vals)
+    return (total - idle) / CLK_TCK, (vals[5] + vals[6]) / CLK_TCK, total / CLK_TCK
+
+
+def loadavg() -> list[float]:
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+@dataclass
+class Sample:
+    t: float
+    server_cpu: float | None
+    server_rss_kb: int | None
+    loadgen_cpu: float | None
+    sys_busy: float
+    sys_irq: float
+    sys_total: float
+    server_alive: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def take_sample(server: "RunningServer", loadgen_pid: int, extra: dict[str, Any]) -> Sample:
+    busy, irq, total = system_cpu()
+    alive = server.proc.poll() is None
+    return Sample(time.monotonic(), proc_cpu_s(server.pid) if alive else None,
+                  proc_rss_kb(server.pid) if alive else None, proc_cpu_s(loadgen_pid), busy, irq, total,
+                  alive, extra)
+
+
+def window(a: Sample, b: Sample) -> dict[str, Any]:
+    wall = b.t - a.t
+    srv = (b.server_cpu - a.server_cpu) if a.server_cpu is not None and b.server_cpu is not None else None
+    lg = (b.loadgen_cpu - a.loadgen_cpu) if a.loadgen_cpu is not None and b.loadgen_cpu is not None else None
+    busy = b.sys_busy - a.sys_busy
+    irq = b.sys_irq - a.sys_irq
+    # tick accounting charges (soft)irq time to the task it interrupted, so the server's and
+    # the generator's own share of it is already in their stime: not subtracted here
+    others = busy - (srv or 0) - (lg or 0)
+    return {
+        "wall_s": wall,
+        "server_cpu_s": srv,
+        "loadgen_cpu_s": lg,
+        "server_cpu_share": srv / wall if srv is not None and wall > 0 else None,
+        "loadgen_cpu_share": lg / wall if lg is not None and wall > 0 else None,
+        # kernel interrupt/softirq time, all CPUs (loopback TCP; part of it is in the above)
+        "irq_cpu_share": irq / wall if wall > 0 else None,
+        # the rest of the machine: other processes (other users' work), softirq in idle context
+        "others_cpu_share": others / wall if wall > 0 else None,
+    }
+
+
+# ---------------------------------------------------------------- servers
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerSpec:
+    name: str
+    argv: list[str]
+    cwd: Path
+
+
+def server_spec(name: str, port: int, ping_interval_ms: int | None, opts: argparse.Namespace) -> ServerSpec:
+    ping = []
+    if ping_interval_ms is not None:
+        ping = ["--ping-interval", str(ping_interval_ms)]
+    if name == "ours":
+        return ServerSpec(name, [opts.ours_python, "-m", "socketio_core.echo", "--port", str(port),
+                                 "--log-level", "warning", *ping], ROOT)
+    if name == "pysio":
+        return ServerSpec(name, [opts.peers_python, str(BENCH / "peers" / "pysio_server.py"),
+                                 "--port", str(port), *ping], BENCH)
+    if name == "node":
+        return ServerSpec(name, [opts.node, str(NODE_DIR / "sio_server.js"), "--port", str(port), *ping],
+                          NODE_DIR)
+    raise ValueError(name)
+
+
+class RunningServer:
+    def __init__(self, spec: ServerSpec, port: int, log_path: Path) -> None:
+        self.spec = spec
+        self.port = port
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(spec.argv, cwd=spec.cwd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{spec.name} exited ({self.proc.returncode}) before listening:\n"
+                                   + self.tail())
+            if b"listening on" in log_path.read_bytes() and self._accepts():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{spec.name} did not start listening within 30 s:\n" + self.tail())
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def tail(self, n: int = 4000) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_bytes()[-n:].decode(errors="replace")
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL; returns the exit code if it had died on its own."""
+        died = self.proc.poll()
+        if died is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return died
+
+    def log_problems(self) -> list[str]:
+        text = self.log_path.read_bytes().decode(errors="replace")
+        bad = [ln for ln in text.splitlines()
+               if any(k in ln for k in ("Traceback", "ERROR", "Error", "CRITICAL", "Exception"))]
+        return bad[:20]
+
+
+# ---------------------------------------------------------------- one measurement
+
+def run_loadgen(scenario: str, params: dict[str, Any], server: RunningServer, opts: argparse.Namespace,
+                time_limit: float, log_path: Path) -> tuple[dict[str, Any], dict[str, Sample]]:
+    cfg = {"scenario": scenario, "host": "127.0.0.1", "port": server.port, "path": "/socket.io/",
+           "params": {**COMMON, **{k: v for k, v in params.items() if k != "rounds"}},
+           "payload_bytes": COMMON["payload_bytes"],
+           "time_limit_s": time_limit}
+    with open(log_path, "wb") as err:
+        lg = subprocess.Popen([opts.node, str(LOADGEN), json.dumps(cfg)], cwd=NODE_DIR,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
+        killer = threading.Timer(time_limit + 15, lg.kill)
+        killer.start()
+        samples: dict[str, Sample] = {}
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        try:
+            assert lg.stdout is not None and lg.stdin is not None
+            for line in lg.stdout:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if "mark" in msg:
+                    name = msg["mark"]
+                    key, i = name, 1
+                    while key in samples:  # repeated marks (idle steps): step, step#2, ...
+                        i += 1
+                        key = f"{name}#{i}"
+                    samples[key] = take_sample(server, lg.pid, msg)
+                    try:
+                        lg.stdin.write("\n")
+                        lg.stdin.flush()
+                    except OSError:
+                        pass
+                elif "result" in msg:
+                    result = msg["result"]
+                elif "error" in msg:
+                    error = msg["error"]
+            lg.wait()
+        finally:
+            killer.cancel()
+            if lg.poll() is None:
+                lg.kill()
+                lg.wait()
+    if result is None:
+        stderr_tail = log_path.read_bytes()[-2000:].decode(errors="replace")
+        raise RuntimeError(f"load generator failed (exit {lg.returncode}): {error or ''}\n{stderr_tail}")
+    return result, samples
+
+
+def measure(scenario: str, server_name: str, params: dict[str, Any], opts: argparse.Namespace,
+            logdir: Path, round_no: int) -> dict[str, Any]:
+    port = free_port()
+    ping = params.get("ping_interval_ms")
+    spec = server_spec(server_name, port, ping, opts)
+    tag = f"{scenario}-{server_name}-r{round_no}"
+    rec: dict[str, Any] = {"scenario": scenario, "server": server_name, "round": round_no, "ok": False}
+    try:
+        server = RunningServer(spec, port, logdir / f"{tag}.server.log")
+    except RuntimeError as e:
+        rec["error"] = str(e)
+        return rec
+    time_limit = opts.time_limit.get(scenario, 120.0)
+    try:
+        result, samples = run_loadgen(scenario, params, server, opts, time_limit, logdir / f"{tag}.loadgen.log")
+        rec["result"] = result
+        rec["ok"] = True
+    except RuntimeError as e:
+        rec["error"] = str(e)
+        result, samples = {}, {}
+    alive = server.proc.poll() is None
+    rec["server_alive_after"] = alive
+    problems = server.log_problems()
+    died = server.stop()
+    if not alive:
+        rec["server_exit_code"] = died
+        rec["server_death"] = describe_exit(server_name, died)
+        rec["server_alive_at_marks"] = {k: v.server_alive for k, v in samples.items()}
+        rec["server_log_tail"] = server.tail()
+    if problems:
+        rec["server_log_problems"] = problems
+    if rec["ok"]:
+        rec["metrics"] = derive(scenario, result, samples)
+    return rec
+
+
+def describe_exit(server_name: str, code: int | None) -> str:
+    if code is None:
+        return "unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    if code == 0 and server_name == "ours":
+        return "exited with status 0 (our echo server does that only on SIGINT/SIGTERM: a signal from outside?)"
+    return f"exited with status {code}"
+
+
+def derive(scenario: str, r: dict[str, Any], s: dict[str, Sample]) -> dict[str, Any]:
+    """The reported numbers of one measurement (rates, CPU per op, memory)."""
+    m: dict[str, Any] = {}
+    if scenario == "idle":
+        base = s.get("baseline")
+        steps = [s[k] for k in sorted((k for k in s if k == "step" or k.startswith("step#")),
+                                      key=lambda k: int(k.split("#")[1]) if "#" in k else 1)]
+        if base is not None and base.server_rss_kb is not None:
+            m["rss_baseline_kb"] = base.server_rss_kb
+            n0 = base.extra.get("connected", 0)
+            for st in steps:
+                n = st.extra.get("n")
+                conn = st.extra.get("connected", 0)
+                if st.server_rss_kb is not None and conn > n0:
+                    m[f"kb_per_conn_{n}"] = (st.server_rss_kb - base.server_rss_kb) / (conn - n0)
+                m[f"connected_{n}"] = conn
+        if "hold_start" in s and "hold_end" in s:
+            w = window(s["hold_start"], s["hold_end"])
+            m["idle_cpu_share"] = w["server_cpu_share"]
+            m["loadgen_cpu_share"] = w["loadgen_cpu_share"]
+            m["others_cpu_share"] = w["others_cpu_share"]
+            m["irq_cpu_share"] = w["irq_cpu_share"]
+            m["window_s"] = w["wall_s"]
+        m["target"] = r.get("target")
+        m["connected"] = r.get("connected")
+        m["alive_after_hold"] = r.get("alive_after_hold")
+        m["pinged_during_hold"] = r.get("pinged_during_hold")
+        m["connect_failed"] = r.get("failed")
+        connect_s = sum(st.get("connect_s", 0) for st in r.get("steps", []))
+        m["connect_rate"] = (r.get("connected", 0) - r.get("baseline", 0)) / connect_s if connect_s else None
+        return m
+    w = window(s["start"], s["end"]) if "start" in s and "end" in s else {}
+    ops = r.get("ops", 0)
+    m["rate"] = r.get("rate")
+    m["ops"] = ops
+    srv = w.get("server_cpu_s")
+    m["cpu_us_per_op"] = (srv * 1e6 / ops) if srv is not None and ops else None
+    m["server_cpu_share"] = w.get("server_cpu_share")
+    m["loadgen_cpu_share"] = w.get("loadgen_cpu_share")
+    m["others_cpu_share"] = w.get("others_cpu_share")
+    m["irq_cpu_share"] = w.get("irq_cpu_share")
+    m["window_s"] = w.get("wall_s")
+    for k in ("p50_ms", "p99_ms", "lost", "duplicates", "reorders", "mismatched", "failed",
+              "connect_failed", "closed_early", "messages_per_s", "expected", "clients"):
+        if k in r:
+            m[k] = r[k]
+    return m
+
+
+# ---------------------------------------------------------------- report
+
+# (scenario, metric key, label, unit, higher_is_better, format)
+ROWS: list[tuple[str, str, str, str, bool, str]] = [
+    ("handshake", "rate", "WS handshakes ({concurrency} in flight)", "conn/s", True, "{:,.0f}"),
+    ("handshake", "cpu_us_per_op", "WS handshake server CPU", "µs/conn", False, "{:,.0f}"),
+    ("echo", "rate", "WS echo ({clients} clients)", "rt/s", True, "{:,.0f}"),
+    ("echo", "cpu_us_per_op", "WS echo server CPU", "µs/rt", False, "{:,.1f}"),
+    ("echo", "p50_ms", "WS echo p50", "ms", False, "{:.2f}"),
+    ("echo", "p99_ms", "WS echo p99", "ms", False, "{:.2f}"),
+    ("ack", "rate", "WS ack ({clients} clients)", "rt/s", True, "{:,.0f}"),
+    ("ack", "cpu_us_per_op", "WS ack server CPU", "µs/rt", False, "{:,.1f}"),
+    ("ack", "p50_ms", "WS ack p50", "ms", False, "{:.2f}"),
+    ("ack", "p99_ms", "WS ack p99", "ms", False, "{:.2f}"),
+    ("polling", "rate", "polling echo ({clients} clients, keep-alive)", "rt/s", True, "{:,.0f}"),
+    ("polling", "cpu_us_per_op", "polling echo server CPU", "µs/rt", False, "{:,.1f}"),
+    ("polling", "p50_ms", "polling echo p50", "ms", False, "{:.2f}"),
+    ("polling", "p99_ms", "polling echo p99", "ms", False, "{:.2f}"),
+    ("broadcast", "rate", "broadcast deliveries ({clients} clients)", "msg/s", True, "{:,.0f}"),
+    ("broadcast", "cpu_us_per_op", "broadcast server CPU", "µs/delivery", False, "{:,.1f}"),
+    ("idle", "kb_per_conn_1000", "idle memory @1,000", "KB/conn", False, "{:,.1f}"),
+    ("idle", "kb_per_conn_5000", "idle memory @5,000", "KB/conn", False, "{:,.1f}"),
+    ("idle", "kb_per_conn_10000", "idle memory @10,000", "KB/conn", False, "{:,.1f}"),
+    ("idle", "connect_rate", "idle: connect rate", "conn/s", True, "{:,.0f}"),
+    ("idle", "idle_cpu_share", "idle: server CPU while holding", "% core", False, "{:.1%}"),
+]
+
+
+def median_of(records: list[dict[str, Any]], key: str) -> float | None:
+    vals = [r["metrics"][key] for r in records if r.get("ok") and r["metrics"].get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summarize(records: list[dict[str, Any]], servers: list[str], scenarios: list[str],
+              sizes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    by: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        by.setdefault((r["scenario"], r["server"]), []).append(r)
+    rows = []
+    for scen, key, label, unit, higher, fmt in ROWS:
+        if scen not in scenarios:
+            continue
+        vals = {srv: median_of(by.get((scen, srv), []), key) for srv in servers}
+        if all(v is None for v in vals.values()):
+            continue
+        ratios: dict[str, float | None] = {}
+        for peer in servers:
+            if peer == "ours":
+                continue
+            a, b = vals.get("ours"), vals.get(peer)
+            if a is None or b is None or a <= 0 or b <= 0:
+                ratios[peer] = None
+            else:
+                ratios[peer] = (a / b) if higher else (b / a)
+        rows.append({"scenario": scen, "key": key, "label": label.format(**sizes.get(scen, {})), "unit": unit, "higher_is_better": higher,
+                     "format": fmt, "values": vals, "ratios": ratios})
+    checks = []
+    for scen in scenarios:
+        for srv in servers:
+            recs = by.get((scen, srv), [])
+            c: dict[str, Any] = {"scenario": scen, "server": srv, "runs": len(recs),
+                                 "failed_runs": sum(1 for r in recs if not r.get("ok")),
+                                 "server_died": sum(1 for r in recs if not r.get("server_alive_after", True)),
+                                 "log_problems": sum(len(r.get("server_log_problems", [])) for r in recs)}
+            # CPU ticks are 10 ms: shares over windows shorter than 1 s are too coarse to flag
+            lg = [r["metrics"].get("loadgen_cpu_share") for r in recs
+                  if r.get("ok") and (r["metrics"].get("window_s") or 0) >= 1.0]
+            lg = [x for x in lg if x is not None]
+            c["loadgen_cpu_max"] = max(lg) if lg else None
+            c["loadgen_saturated"] = bool(lg) and max(lg) > SATURATED
+            others = [r["metrics"].get("others_cpu_share") for r in recs if r.get("ok")]
+            others = [x for x in others if x is not None]
+            c["others_cpu_max"] = max(others) if others else None
+            irq = [r["metrics"].get("irq_cpu_share") for r in recs if r.get("ok")]
+            irq = [x for x in irq if x is not None]
+            c["irq_cpu_max"] = max(irq) if irq else None
+            c["errors"] = [r.get("error", "").splitlines()[0][:200] for r in recs if not r.get("ok")]
+            c["deaths"] = [r.get("server_death") for r in recs if not r.get("server_alive_after", True)]
+            for k in ("lost", "duplicates", "reorders", "mismatched", "failed", "connect_failed",
+                      "closed_early"):
+                vals = [r["metrics"].get(k) for r in recs if r.get("ok") and r["metrics"].get(k) is not None]
+                if vals:
+                    c[k] = sum(vals)
+            if scen == "idle":
+                c["target"] = median_of(recs, "target")
+                conn = [r["metrics"].get("connected") for r in recs if r.get("ok")]
+                alive = [r["metrics"].get("alive_after_hold") for r in recs if r.get("ok")]
+                c["connected_min"] = min(conn) if conn else None
+                c["alive_after_hold_min"] = min(alive) if alive else None
+            checks.append(c)
+    return {"rows": rows, "checks": checks}
+
+
+def fmt_val(v: float | None, fmt: str) -> str:
+    return "—" if v is None else fmt.format(v)
+
+
+def render_table(summary: dict[str, Any], servers: list[str], meta: dict[str, Any]) -> str:
+    peers = [s for s in servers if s != "ours"]
+    sat = {(c["scenario"], c["server"]) for c in summary["checks"] if c["loadgen_saturated"]}
+    head = ["metric", "unit"] + [SERVER_LABELS[s] for s in servers] + [f"ours vs {s}" for s in peers]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in summary["rows"]:
+        cells = [row["label"], row["unit"]]
+        for srv in servers:
+            v = fmt_val(row["values"][srv], row["format"])
+            if (row["scenario"], srv) in sat and row["key"] == "rate":
+                v += " (LG!)"
+            cells.append(v)
+        for p in peers:
+            r = row["ratios"].get(p)
+            cells.append("—" if r is None else f"{r:.2f}×")
+        lines.append("| " + " | ".join(cells) + " |")
+    idle_rounds = min(meta["rounds"], meta["sizes"].get("idle", {}).get("rounds", meta["rounds"]))
+    out = ["## Medians over %d round(s) (idle: %d)" % (meta["rounds"], idle_rounds), "",
+           "Ratio columns: how many times better ours is (>1 = ours better; rates: ours/peer, "
+           "costs: peer/ours). CPU = server utime+stime over the measured window / operations. "
+           "(LG!) = the load generator was above %d%% of one core in that scenario: a lower bound. "
+           "CPU shares are of one core, max over the rounds' windows: softirq = kernel interrupt time "
+           "(loopback TCP, partly charged to the processes above); other = the rest of the machine "
+           "(other processes: noise that competes for the 2 cores)." % int(SATURATED * 100), "", *lines, "", "## Correctness and load", "",
+           "| scenario | server | runs ok | losses | dups | reorders | mismatched | failed/closed | "
+           "server died | log errors | loadgen CPU | softirq | other |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in summary["checks"]:
+        if c["scenario"] == "idle":
+            losses = f"connected {fmt_val(c.get('connected_min'), '{:,.0f}')}/{fmt_val(c.get('target'), '{:,.0f}')}," \
+                     f" alive {fmt_val(c.get('alive_after_hold_min'), '{:,.0f}')}"
+        else:
+            losses = str(c.get("lost", "—"))
+        failed = sum(c.get(k, 0) or 0 for k in ("failed", "connect_failed", "closed_early"))
+        out.append("| " + " | ".join([
+            c["scenario"], c["server"], f"{c['runs'] - c['failed_runs']}/{c['runs']}", losses,
+            str(c.get("duplicates", "—")), str(c.get("reorders", "—")), str(c.get("mismatched", "—")),
+            str(failed), str(c["server_died"]), str(c["log_problems"]),
+            fmt_val(c["loadgen_cpu_max"], "{:.0%}") + (" SATURATED" if c["loadgen_saturated"] else ""),
+            fmt_val(c["irq_cpu_max"], "{:.0%}"),
+            fmt_val(c["others_cpu_max"], "{:.0%}"),
+        ]) + " |")
+    problems = [c for c in summary["checks"] if c["errors"] or c["deaths"]]
+    if problems:
+        out += ["", "Problems:"]
+        for c in problems:
+            for e in c["errors"]:
+                out.append(f"- {c['scenario']} / {c['server']}: run failed: {e}")
+            for d in c["deaths"]:
+                out.append(f"- {c['scenario']} / {c['server']}: server died: {d}")
+    out += ["", "Machine: %s; load average at start %s, at end %s, 1-min load after each run %s; "
+            "%s elapsed." % (meta["machine"], meta["loadavg_start"], meta["loadavg_end"],
+                             "–".join(str(x) for x in meta.get("loadavg_1min_range") or []), meta["elapsed"])]
+    return "\n".join(out)
+
+
+def plot(summary: dict[str, Any], servers: list[str], path: Path) -> bool:
+    """Top: ours vs each peer (ratios, log scale, > 1 = ours better); below: one panel per metric."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = [r for r in summary["rows"] if any(v is not None for v in r["values"].values())]
+    if not rows:
+        return False
+    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150"}
+    peers = [s for s in servers if s != "ours"]
+    ncols = 4
+    nrows = (len(rows) + ncols - 1) // ncols
+    ratio_rows = [r for r in rows if any(r["ratios"].get(p) for p in peers)]
+    top = 0.32 * len(ratio_rows) + 1.2 if ratio_rows else 0
+    fig = plt.figure(figsize=(4.2 * ncols, 3.1 * nrows + top))
+    grid = fig.add_gridspec(nrows + (1 if ratio_rows else 0), ncols,
+                            height_ratios=([top] if ratio_rows else []) + [3.1] * nrows)
+    if ratio_rows:
+        ax = fig.add_subplot(grid[0, :])
+        height = 0.8 / max(1, len(peers))
+        for i, peer in enumerate(peers):
+            ys = [j + i * height for j in range(len(ratio_rows))]
+            vals = [r["ratios"].get(peer) or 0 for r in ratio_rows]
+            ax.barh(ys, vals, height=height, color=colors.get(peer, "grey"), label=f"ours vs {peer}")
+            for y, v in zip(ys, vals):
+                if v:
+                    ax.annotate(f"{v:.2f}×", (v, y), va="center", ha="left", fontsize=7,
+                                xytext=(2, 0), textcoords="offset points")
+        ax.set_yticks([j + height * (len(peers) - 1) / 2 for j in range(len(ratio_rows))])
+        ax.set_yticklabels([f"{r['label']} ({r['unit']})" for r in ratio_rows], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}×"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        shown = [r["ratios"].get(p) for r in ratio_rows for p in peers if r["ratios"].get(p)]
+        lo, hi = min(shown + [1.0]), max(shown + [1.0])
+        ax.set_xticks([t for t in (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32) if lo / 2 <= t <= hi * 2])
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_title("ours vs each peer: how many times better (> 1 = ours better, log scale)", fontsize=10)
+        ax.legend(fontsize=8, loc="lower right")
+        ax.tick_params(axis="x", labelsize=8)
+    for k, row in enumerate(rows):
+        ax = fig.add_subplot(grid[k // ncols + (1 if ratio_rows else 0), k % ncols])
+        vals = [row["values"][s] or 0 for s in servers]
+        bars = ax.bar(range(len(servers)), vals, color=[colors.get(s, "grey") for s in servers])
+        ax.set_xticks(range(len(servers)))
+        ax.set_xticklabels(servers)
+        arrow = "higher is better" if row["higher_is_better"] else "lower is better"
+        ax.set_title(f"{row['label']}\n{row['unit']} ({arrow})", fontsize=9)
+        for b, v, srv in zip(bars, vals, servers):
+            label = row["format"].format(v) if row["values"][srv] is not None else "n/a"
+            ax.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom",
+                        fontsize=7)
+        ax.margins(y=0.15)
+        ax.tick_params(labelsize=8)
+    fig.suptitle("socketio_core (ours) vs python-socketio 5 on gevent (pysio) vs Node socket.io 4.8 (node)"
+                 " — medians over the rounds", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--servers", default="ours,pysio,node", help="comma-separated: ours, pysio, node")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds per scenario, alternating order: A B C, C B A, A B C (default 3; "
+                        "a scenario's own `rounds` size caps it, idle: 2)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
+    p.add_argument("--set", action="append", default=[], metavar="SCENARIO.KEY=VALUE",
+                   help="override a size, e.g. --set echo.duration_s=10 --set idle.steps=[1000,2000]")
+    p.add_argument("--ours-python", default=str(ROOT / ".venv" / "bin" / "python"))
+    p.add_argument("--peers-python", default=str(BENCH / ".venv-peers" / "bin" / "python"))
+    p.add_argument("--node", default=shutil.which("node") or "node")
+    p.add_argument("--out", default=str(BENCH / "results"), help="results folder (default benchmarks/results)")
+    p.add_argument("--json", default=None, help="also write the results JSON here")
+    p.add_argument("--no-plot", action="store_true")
+    opts = p.parse_args(argv)
+    # absolute (the servers run from other folders), but not symlink-resolved (a venv's python)
+    opts.ours_python = os.path.abspath(opts.ours_python)
+    opts.peers_python = os.path.abspath(opts.peers_python)
+    opts.server_list = [s.strip() for s in opts.servers.split(",") if s.strip()]
+    opts.scenario_list = [s.strip() for s in opts.scenarios.split(",") if s.strip()]
+    for s in opts.server_list:
+        if s not in SERVER_LABELS:
+            p.error(f"unknown server {s!r}")
+    for s in opts.scenario_list:
+        if s not in FULL:
+            p.error(f"unknown scenario {s!r}")
+    base = QUICK if opts.quick else FULL
+    opts.sizes = {k: dict(v) for k, v in base.items()}
+    for item in opts.set:
+        key, _, value = item.partition("=")
+        scen, _, name = key.partition(".")
+        if scen not in opts.sizes or not name:
+            p.error(f"bad --set {item!r}")
+        opts.sizes[scen][name] = json.loads(value)
+    opts.time_limit = {}
+    for scen, sz in opts.sizes.items():
+        t = sz.get("warmup_s", 0) + sz.get("duration_s", 0) + sz.get("drain_s", 0) + sz.get("hold_s", 0)
+        extra = 60.0 if scen != "idle" else 60.0 + max(sz.get("steps", [0])) / 50.0
+        opts.time_limit[scen] = t + extra
+    return opts
+
+
+def raise_nofile() -> tuple[int, int]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    nofile = raise_nofile()
+    need = 2 * max(opts.sizes["idle"]["steps"]) + 200 if "idle" in opts.scenario_list else 0
+    if nofile[0] < need / 2 + 100:
+        print(f"warning: open-files limit {nofile[0]} is too low for the idle scenario "
+              f"({max(opts.sizes['idle']['steps'])} connections)", file=sys.stderr)
+    for srv in opts.server_list:
+        exe = {"ours": opts.ours_python, "pysio": opts.peers_python, "node": opts.node}[srv]
+        if not (Path(exe).exists() or shutil.which(exe)):
+            print(f"error: {srv}: {exe} not found (run `make bench-setup` / `make install`)", file=sys.stderr)
+            return 2
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    outdir = Path(opts.out) / stamp
+    logdir = outdir / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    meta: dict[str, Any] = {
+        "stamp": stamp, "rounds": opts.rounds, "servers": opts.server_list, "scenarios": opts.scenario_list,
+        "sizes": {k: opts.sizes[k] for k in opts.scenario_list}, "quick": opts.quick,
+        "machine": f"{os.cpu_count()} CPUs, {os.uname().release}", "nofile": list(nofile),
+        "loadavg_start": loadavg(),
+    }
+    records: list[dict[str, Any]] = []
+    print(f"benchmark: servers {opts.server_list}, scenarios {opts.scenario_list}, {opts.rounds} round(s); "
+          f"load average {meta['loadavg_start']}; results in {outdir}", flush=True)
+    for scen in opts.scenario_list:
+        params = opts.sizes[scen]
+        rounds = min(opts.rounds, int(params.get("rounds", opts.rounds)))
+        for rnd in range(rounds):
+            order = opts.server_list if rnd % 2 == 0 else list(reversed(opts.server_list))
+            for srv in order:
+                t0 = time.monotonic()
+                try:
+                    rec = measure(scen, srv, params, opts, logdir, rnd + 1)
+                except Exception as exc:  # the harness itself failed: note it, go on
+                    import traceback
+                    rec = {"scenario": scen, "server": srv, "round": rnd + 1, "ok": False,
+                           "error": f"harness error: {exc!r}\n{traceback.format_exc()}"}
+                rec["duration_s"] = time.monotonic() - t0
+                rec["loadavg"] = loadavg()
+                records.append(rec)
+                print("  " + one_line(rec), flush=True)
+    meta["loadavg_end"] = loadavg()
+    one_min = [r["loadavg"][0] for r in records if "loadavg" in r]
+    meta["loadavg_1min_range"] = [min(one_min), max(one_min)] if one_min else None
+    meta["elapsed"] = f"{time.monotonic() - started:.0f} s"
+    summary = summarize(records, opts.server_list, opts.scenario_list, opts.sizes)
+    table = render_table(summary, opts.server_list, meta)
+    doc = {"meta": meta, "records": records, "summary": summary}
+    (outdir / "results.json").write_text(json.dumps(doc, indent=1, default=str))
+    (outdir / "table.md").write_text(table + "\n")
+    plotted = False
+    if not opts.no_plot:
+        plotted = plot(summary, opts.server_list, outdir / "plot.png")
+        if not plotted:
+            print("(no plot: matplotlib is not importable from this Python)", file=sys.stderr)
+    if opts.json:
+        Path(opts.json).write_text(json.dumps(doc, indent=1, default=str))
+    latest = Path(opts.out) / "latest"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(stamp)
+    except OSError:
+        pass
+    print()
+    print(table)
+    print()
+    print(f"results: {outdir / 'results.json'}" + (f", plot: {outdir / 'plot.png'}" if plotted else ""))
+    return 0
+
+
+def one_line(rec: dict[str, Any]) -> str:
+    head = f"{rec['scenario']:<9} {rec['server']:<5} r{rec['round']} ({rec['duration_s']:.1f} s): "
+    if not rec.get("ok"):
+        died = "" if rec.get("server_alive_after", True) else f" [server: {rec.get('server_death')}]"
+        return head + "FAILED: " + str(rec.get("error", "?")).splitlines()[0][:200] + died
+    m = rec["metrics"]
+    parts = []
+    if rec["scenario"] == "idle":
+        for k, v in m.items():
+            if k.startswith("kb_per_conn_") and v is not None:
+                parts.append(f"{k[12:]}: {v:.1f} KB/conn")
+        parts.append(f"connected {m.get('connected')}/{m.get('target')}, alive {m.get('alive_after_hold')}")
+        if m.get("idle_cpu_share") is not None:
+            parts.append(f"idle CPU {m['idle_cpu_share']:.1%}")
+    else:
+        parts.append(f"{m['rate']:,.0f}/s")
+        if m.get("cpu_us_per_op") is not None:
+            parts.append(f"{m['cpu_us_per_op']:.1f} µs/op")
+        if m.get("p50_ms") is not None:
+            parts.append(f"p50 {m['p50_ms']:.2f} ms p99 {m['p99_ms']:.2f} ms")
+        for k in ("lost", "duplicates", "reorders", "mismatched"):
+            if m.get(k):
+                parts.append(f"{k} {m[k]}")
+    if m.get("loadgen_cpu_share") is not None:
+        saturated = m["loadgen_cpu_share"] > SATURATED and (m.get("window_s") or 1.0) >= 1.0
+        parts.append(f"loadgen {m['loadgen_cpu_share']:.0%}" + (" SATURATED" if saturated else ""))
+    if not rec.get("server_alive_after", True):
+        parts.append(f"SERVER DIED: {rec.get('server_death')}")
+    if rec.get("server_log_problems"):
+        parts.append(f"{len(rec['server_log_problems'])} error lines in server log")
+    return head + ", ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
