@@ -390,7 +390,7 @@ def _peer_still_there(http: HttpConnection) -> bool:
         return False
     if not data:
         return False
-    http.h11.receive_data(data)
+    http.feed(data)
     return True
 
 

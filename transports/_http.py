@@ -10,6 +10,7 @@ h11 parsed, plus the bytes left after it, to the WebSocket transport.
 
 from __future__ import annotations
 
+import re
 import socket as _stdsocket
 from time import monotonic as _monotonic
 from dataclasses import dataclass, field
@@ -117,6 +118,50 @@ def _parse_query(query: str) -> dict[str, str]:
     return result
 
 
+# The fast path's grammar: a subset of RFC 9112 that h11 accepts too.
+_REQUEST_LINE = re.compile(rb"(GET|POST|OPTIONS|HEAD|PUT|DELETE|PATCH) (/[!-~]*) HTTP/1\.1")
+_HEADER_LINES = re.compile(
+    rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ \t]*"
+    rb"(?:[!-~\x80-\xff](?:[ \t!-~\x80-\xff]*[!-~\x80-\xff])?)?[ \t]*\r\n)*"
+)
+
+
+def _parse_head_fast(
+    head: bytes,
+) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], int] | None:
+    """(method, target, headers, content length) of a plain head, or None to let h11 judge."""
+    line_end = head.find(b"\r\n")
+    if line_end < 0:
+        return None  # no Host header: h11 answers that
+    match = _REQUEST_LINE.fullmatch(head, 0, line_end)
+    if match is None:
+        return None
+    block = head[line_end + 2 :] + b"\r\n"
+    if _HEADER_LINES.fullmatch(block) is None:
+        return None
+    headers: list[tuple[bytes, bytes]] = []
+    content_length: int | None = None
+    has_host = False
+    for line in block.split(b"\r\n")[:-1]:
+        name, _, value = line.partition(b":")
+        name = name.lower()
+        value = value.strip(b" \t")
+        if name == b"content-length":
+            if content_length is not None or not value.isdigit() or len(value) > 18:
+                return None
+            content_length = int(value)
+        elif name == b"transfer-encoding":
+            return None
+        elif name == b"host":
+            if has_host:
+                return None
+            has_host = True
+        headers.append((name, value))
+    if not has_host:
+        return None
+    return match.group(1), match.group(2), headers, content_length or 0
+
+
 #: Stands in for the parser of a connection handed to another protocol, so
 #: the h11 state (and its buffers) of a long-lived WebSocket is released.
 _TAKEN_OVER = h11.Connection(h11.SERVER)
@@ -140,14 +185,18 @@ def _wants_keep_alive(http_version: bytes, headers: list[tuple[bytes, bytes]]) -
 
 
 class HttpConnection:
-    """Reads requests (with h11) and writes responses on one accepted socket.
+    """Reads requests and writes responses on one accepted socket.
 
-    h11 parses every request head and body: framing, keep-alive semantics and
-    pipelining stay its job. Responses are simple (we choose every header), so
-    they are formatted directly, which costs about 1 µs against h11's 30; a
-    fresh h11 connection per request cycle, fed the bytes left over from the
-    previous one, keeps its state machine consistent without it having seen
-    our responses.
+    Two parsers, one behaviour. A request head in the plain form browsers
+    and clients send on the hot path (a known method, an origin-form target,
+    HTTP/1.1, token header names, visible-ASCII values, a Host, at most one
+    Content-Length and no Transfer-Encoding) is parsed by a strict fast path:
+    two regular expressions in C over the whole head. Anything else (chunked
+    bodies, HTTP/1.0, odd whitespace, a malformed line) goes to h11, which
+    decides and answers exactly as it always does; the fast path never
+    accepts a head h11 would refuse, it only declines to judge. Responses are
+    simple (we choose every header), so they are formatted directly. h11 costs
+    about 20 µs per request here, the fast path about 3.
     """
 
     def __init__(
@@ -162,10 +211,15 @@ class HttpConnection:
         self.remote_addr = remote_addr
         self.limits = limits
         self.secure = secure
-        self.h11 = self._new_parser()
+        #: Bytes received and not parsed yet (between requests, and in fast mode).
+        self._buf = b""
+        self._eof = False
+        #: The parser of the current request when it is not on the fast path.
+        self.h11: h11.Connection | None = None
+        #: Fast path: body bytes of the current request still to read.
+        self._body_left = 0
         self._keep_alive = True
         self._head_only = False
-        self._cycles = 0
         try:
             sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
@@ -174,18 +228,24 @@ class HttpConnection:
     def _new_parser(self) -> h11.Connection:
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
 
-    def _fill(self, timeout: float) -> None:
+    def _recv(self, timeout: float, *, answer_timeout: bool) -> bytes:
         sock = self.sock
         try:
             sock.settimeout(timeout)
-            data = sock.recv(_READ_SIZE)
+            return bytes(sock.recv(_READ_SIZE))
         except _stdsocket.timeout:
-            raise ClientGone("timed out", 408 if self.h11.trailing_data[0] else None) from None
+            raise ClientGone("timed out", 408 if answer_timeout else None) from None
         except OSError as exc:
             raise ClientGone(str(exc)) from None
-        self.h11.receive_data(data)
+
+    def _fill(self, timeout: float) -> None:
+        assert self.h11 is not None
+        self.h11.receive_data(
+            self._recv(timeout, answer_timeout=bool(self.h11.trailing_data[0]))
+        )
 
     def _next_event(self, timeout: float) -> Any:
+        assert self.h11 is not None
         while True:
             try:
                 event = self.h11.next_event()
@@ -196,23 +256,70 @@ class HttpConnection:
                 continue
             return event
 
+    def feed(self, data: bytes) -> None:
+        """Bytes read by someone else (a waiting poll's watcher) that belong to us."""
+        if self.h11 is not None:
+            self.h11.receive_data(data)
+        else:
+            self._buf += data
+
     def read_request(self) -> HttpRequest | None:
         """The next request head, or None when the client closed between requests.
 
         Raises ClientGone on a timeout or malformed HTTP; its ``status`` says
         whether the client deserves an answer (see :meth:`reject_raw`).
         """
-        if self._cycles:
+        if self.h11 is not None:
             leftover, closed = self.h11.trailing_data
-            self.h11 = self._new_parser()
-            if leftover:
-                self.h11.receive_data(bytes(leftover))
-            if closed:
-                self.h11.receive_data(b"")
-        self._cycles += 1
+            self._buf = bytes(leftover)
+            self._eof = self._eof or closed
+            self.h11 = None
+        self._body_left = 0
         # Idle keep-alive until the first byte of a request; from then on the
         # whole head must arrive within header_timeout (slowloris).
         deadline: float | None = None
+        limit = self.limits.max_header_bytes
+        while True:
+            end = self._buf.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            if len(self._buf) > limit:
+                raise ClientGone("request head too large", 431)
+            if self._eof:
+                if not self._buf:
+                    return None
+                return self._read_request_h11()  # h11 judges the truncated head
+            if deadline is None and not self._buf:
+                data = self._recv(self.limits.keepalive_timeout, answer_timeout=False)
+                deadline = _monotonic() + self.limits.header_timeout
+            else:
+                if deadline is None:
+                    deadline = _monotonic() + self.limits.header_timeout
+                data = self._recv(max(0.001, deadline - _monotonic()), answer_timeout=True)
+            if data:
+                self._buf += data
+            else:
+                self._eof = True
+        if end + 4 > limit:
+            raise ClientGone("request head too large", 431)
+        parsed = _parse_head_fast(self._buf[:end])
+        if parsed is None:
+            return self._read_request_h11()
+        method, target, headers, content_length = parsed
+        if len(headers) > self.limits.max_header_count:
+            raise ClientGone("too many headers", 431)
+        self._buf = self._buf[end + 4 :]
+        self._body_left = content_length
+        return self._request(method, target, b"1.1", headers)
+
+    def _read_request_h11(self) -> HttpRequest | None:
+        self.h11 = self._new_parser()
+        if self._buf:
+            self.h11.receive_data(self._buf)
+        if self._eof:
+            self.h11.receive_data(b"")
+        self._buf = b""
+        deadline = _monotonic() + self.limits.header_timeout
         while True:
             try:
                 event = self.h11.next_event()
@@ -220,14 +327,7 @@ class HttpConnection:
                 raise ClientGone(f"bad HTTP: {exc}", exc.error_status_hint) from None
             if event is not h11.NEED_DATA:
                 break
-            if deadline is None:
-                if self.h11.trailing_data[0]:
-                    deadline = _monotonic() + self.limits.header_timeout
-                    continue
-                self._fill(self.limits.keepalive_timeout)
-                deadline = _monotonic() + self.limits.header_timeout
-            else:
-                self._fill(max(0.001, deadline - _monotonic()))
+            self._fill(max(0.001, deadline - _monotonic()))
         if isinstance(event, h11.ConnectionClosed):
             return None
         if not isinstance(event, h11.Request):
@@ -239,11 +339,15 @@ class HttpConnection:
         head_size = len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers)
         if head_size > self.limits.max_header_bytes:
             raise ClientGone("request head too large", 431)
-        target = event.target.decode("latin-1")
+        return self._request(event.method, event.target, event.http_version, list(event.headers))
+
+    def _request(
+        self, method_b: bytes, target_b: bytes, version: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> HttpRequest:
+        target = target_b.decode("latin-1")
         path, _, query = target.partition("?")
-        headers = list(event.headers)
-        self._keep_alive = _wants_keep_alive(event.http_version, headers)
-        method = event.method.decode("ascii")
+        self._keep_alive = _wants_keep_alive(version, headers)
+        method = method_b.decode("ascii")
         self._head_only = method == "HEAD"
         return HttpRequest(
             method=method,
@@ -264,6 +368,8 @@ class HttpConnection:
         declared = request.header("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge()
+        if self.h11 is None:
+            return self._take_body(self._body_left)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -277,6 +383,21 @@ class HttpConnection:
                 return b"".join(chunks)
             else:
                 raise ClientGone("connection closed inside a body")
+
+    def _take_body(self, size: int) -> bytes:
+        """Fast path: exactly ``size`` body bytes (Content-Length framing)."""
+        buf = self._buf
+        while len(buf) < size:
+            if self._eof:
+                raise ClientGone("connection closed inside a body")
+            data = self._recv(self.limits.body_timeout, answer_timeout=False)
+            if not data:
+                self._eof = True
+                continue
+            buf += data
+        self._buf = buf[size:]
+        self._body_left = 0
+        return buf[:size]
 
     def respond(
         self,
@@ -306,6 +427,10 @@ class HttpConnection:
 
     def discard_body(self) -> None:
         """Skip an unread request body so the connection can serve the next request."""
+        if self.h11 is None:
+            if self._body_left:
+                self._take_body(self._body_left)
+            return
         while self.h11.their_state is h11.SEND_BODY:
             event = self._next_event(self.limits.body_timeout)
             if isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
@@ -314,14 +439,20 @@ class HttpConnection:
     @property
     def keep_alive(self) -> bool:
         """Whether the connection can serve another request (request fully read, no close)."""
+        if self.h11 is None:
+            return self._keep_alive and self._body_left == 0
         return self._keep_alive and self.h11.their_state is h11.DONE
 
     def take_over(self) -> bytes:
         """Stop HTTP processing for a protocol switch; returns the bytes read past the request."""
         self.sock.settimeout(None)  # the new protocol has its own liveness checks
-        data, _closed = self.h11.trailing_data
+        if self.h11 is not None:
+            data = bytes(self.h11.trailing_data[0])
+        else:
+            data = self._buf
         self.h11 = _TAKEN_OVER
-        return bytes(data)
+        self._buf = b""
+        return data
 
     def reject_raw(self, status: int) -> None:
         """Best-effort error answer when HTTP parsing itself failed; never raises."""
@@ -372,7 +503,12 @@ class HttpConnection:
         the client may never read our answer (a 413, say): so stop writing,
         read and drop what the client still sends for a moment, then close.
         """
-        if self.h11 is not _TAKEN_OVER and self.h11.their_state is h11.SEND_BODY:
+        unread = (
+            self._body_left > 0
+            if self.h11 is None
+            else self.h11 is not _TAKEN_OVER and self.h11.their_state is h11.SEND_BODY
+        )
+        if unread:
             self._linger()
         try:
             self.sock.shutdown(_stdsocket.SHUT_RDWR)

@@ -73,7 +73,7 @@ class WsgiExchange:
         # No end-of-connection watching for a waiting poll: the WSGI server
         # owns the socket (and may have buffered from it).
         self.sock: Any = None
-        self.h11: Any = None
+        self.h11: Any = None  # the WSGI server parses; nothing is fed back to us
 
     def respond(
         self, status: int, headers: list[tuple[str, str]], body: bytes = b"", *, close: bool = False
@@ -105,6 +105,9 @@ class WsgiExchange:
 
     def discard_body(self) -> None:
         pass
+
+    def feed(self, data: bytes) -> None:
+        pass  # never called: no end-of-connection watching under WSGI
 
     def reject_raw(self, status: int) -> None:
         self.respond(status, [("Content-Type", "text/plain")], status_phrase(status))
