@@ -1,0 +1,109 @@
+"""The fast request-head parser agrees with h11 whenever it accepts a head.
+
+The fast path may decline anything (h11 then judges), but a head it accepts
+must be one h11 accepts too, with the same method, target, headers and body
+framing: otherwise the two parsers could frame requests differently.
+"""
+
+from __future__ import annotations
+
+import h11
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transports._http import _parse_head_fast
+
+
+def h11_parse(head: bytes) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], int] | None:
+    conn = h11.Connection(h11.SERVER)
+    conn.receive_data(head + b"\r\n\r\n")
+    try:
+        event = conn.next_event()
+    except h11.RemoteProtocolError:
+        return None
+    if not isinstance(event, h11.Request) or event.http_version != b"1.1":
+        return None
+    length = 0
+    for name, value in event.headers:
+        if name == b"content-length":
+            length = int(value)
+    return event.method, event.target, list(event.headers), length
+
+
+PLAIN = (
+    b"GET /socket.io/?EIO=4&transport=polling&sid=abc HTTP/1.1\r\n"
+    b"Host: 127.0.0.1:3000\r\nConnection: keep-alive\r\nAccept: */*"
+)
+
+CASES = [
+    PLAIN,
+    b"POST /socket.io/?EIO=4 HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\nContent-Type: text/plain",
+    b"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-Spaces:   v  ",
+    b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: caf\xc3\xa9",
+    b"OPTIONS /socket.io/ HTTP/1.1\r\nHost: a\r\nOrigin: http://x\r\nAccess-Control-Request-Method: POST",
+]
+
+DECLINED = [
+    b"GET / HTTP/1.0\r\nHost: a",  # not 1.1
+    b"GET / HTTP/1.1",  # no Host
+    b"GET / HTTP/1.1\r\nHost: a\r\nHost: b",  # two Hosts
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked",  # chunked framing
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1",  # two lengths
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1",
+    b"GET / HTTP/1.1\r\nHost: a\r\n Folded: continuation",  # obs-fold
+    b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: x",  # space in a field name
+    b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b",  # NUL in a value
+    b"GET http://a/ HTTP/1.1\r\nHost: a",  # absolute-form target
+    b"BREW / HTTP/1.1\r\nHost: a",  # unknown method
+    b"GET  / HTTP/1.1\r\nHost: a",  # double space
+    b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb",  # bare CR
+    b"GET / HTTP/1.1\r\nHost: a\r\nX: a\nb",  # bare LF
+]
+
+
+@pytest.mark.parametrize("head", CASES)
+def test_plain_heads_parse_like_h11(head: bytes) -> None:
+    fast = _parse_head_fast(head)
+    assert fast is not None
+    assert fast == h11_parse(head)
+
+
+@pytest.mark.parametrize("head", DECLINED)
+def test_unusual_heads_are_left_to_h11(head: bytes) -> None:
+    assert _parse_head_fast(head) is None
+
+
+_line_bytes = st.binary(max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_line_bytes, max_size=6), _line_bytes)
+def test_whatever_the_fast_path_accepts_h11_accepts_identically(
+    lines: list[bytes], target: bytes
+) -> None:
+    head = b"GET /" + target + b" HTTP/1.1\r\nHost: a"
+    for line in lines:
+        head += b"\r\n" + line
+    fast = _parse_head_fast(head)
+    if fast is not None:
+        assert fast == h11_parse(head)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="abcXYZ-_!#", min_size=1, max_size=8),
+            st.text(alphabet="ab c\t:é/\x7f", max_size=10),
+        ),
+        max_size=6,
+    )
+)
+def test_header_shaped_input_agrees_with_h11(fields: list[tuple[str, str]]) -> None:
+    head = b"POST /x HTTP/1.1\r\nHost: a"
+    for name, value in fields:
+        head += b"\r\n" + name.encode() + b":" + value.encode("utf-8")
+    fast = _parse_head_fast(head)
+    if fast is not None:
+        assert fast == h11_parse(head)
