@@ -45,6 +45,7 @@ __all__ = [
     "Packet",
     "PacketDecoder",
     "encode_packet",
+    "BinaryFound",
     "Dumps",
     "Loads",
     "RESERVED_EVENTS",
@@ -163,8 +164,16 @@ _BUFFER_TYPES: Final = (bytes, bytearray, memoryview)
 # JSON: JavaScript-compatible defaults
 
 
-class _BinaryFound(Exception):
-    """The default encoder met a buffer: the packet needs attachments."""
+class BinaryFound(Exception):
+    """A JSON encoder met a buffer: the packet needs attachments.
+
+    The default encoder raises it from its ``default`` hook; an injected
+    ``dumps`` may raise it too, and say so (``dumps_finds_binary``), so that
+    :func:`encode_packet` need not walk the data for buffers first.
+    """
+
+
+_BinaryFound = BinaryFound
 
 
 def _not_json(obj: object) -> Any:
@@ -276,7 +285,9 @@ def _prepare(obj: Any, buffers: list[bytes]) -> Any:
     return obj
 
 
-def encode_packet(packet: Packet, *, dumps: Dumps | None = None) -> tuple[str, list[bytes]]:
+def encode_packet(
+    packet: Packet, *, dumps: Dumps | None = None, dumps_finds_binary: bool = False
+) -> tuple[str, list[bytes]]:
     """Serialise ``packet`` to its text (without the Engine.IO ``4``) and attachments.
 
     An EVENT or ACK whose data holds ``bytes``/``bytearray``/``memoryview``
@@ -284,7 +295,10 @@ def encode_packet(packet: Packet, *, dumps: Dumps | None = None) -> tuple[str, l
     BINARY_ACK; a BINARY_* packet without any buffer is sent as the plain type.
     The attachments must go out as binary messages right after the text, in
     order. ``dumps`` replaces the default JSON.stringify-compatible encoder
-    (which, like JSON.stringify, writes NaN and +-Infinity as ``null``).
+    (which, like JSON.stringify, writes NaN and +-Infinity as ``null``). An
+    injected ``dumps`` is assumed to accept buffers silently, so the data is
+    walked for them first, unless ``dumps_finds_binary`` says it raises
+    :class:`BinaryFound` (or ``ValueError``) on one, as the default does.
 
     Raises :class:`LocalProtocolError` if the packet cannot be expressed: a
     payload of the wrong shape for its type (EVENT: non-empty list whose first
@@ -357,6 +371,12 @@ def encode_packet(packet: Packet, *, dumps: Dumps | None = None) -> tuple[str, l
                 # A buffer, or NaN/Infinity (ValueError): rewrite and retry.
                 data = _prepare(data, buffers)
                 text = _default_dumps(data)
+        elif dumps_finds_binary:
+            try:
+                text = dumps(data)
+            except (_BinaryFound, ValueError):
+                data = _prepare(data, buffers)
+                text = dumps(data)
         elif may_carry_binary and _has_binary(data):
             text = dumps(_prepare(data, buffers))
         else:
