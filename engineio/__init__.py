@@ -1,4 +1,4 @@
-"""A sans-IO implementation of the Engine.IO v4 protocol.
+"""A sans-IO implementation of the Engine.IO v4 protocol (and v3, for legacy clients).
 
 Bytes and the current time go in, events and bytes come out; no sockets, no
 clocks, no threads. The model is h11: :class:`Session` is the per-connection
@@ -27,8 +27,20 @@ from ._packets import (
     encode_payload,
     iter_payload,
 )
+from ._jsonp import JSONP_CONTENT_TYPE, decode_jsonp, encode_jsonp, jsonp_index
 from ._session import Session
 from ._state import State
+from ._v3 import (
+    BINARY_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    decode_frame_v3,
+    decode_payload_v3,
+    encode_frame_v3,
+    encode_payload_v3,
+    is_binary_payload,
+    iter_payload_v3,
+    utf16_length,
+)
 
 __all__ = [
     "TRANSPORTS",
@@ -56,4 +68,17 @@ __all__ = [
     "iter_payload",
     "Session",
     "State",
+    "TEXT_CONTENT_TYPE",
+    "BINARY_CONTENT_TYPE",
+    "JSONP_CONTENT_TYPE",
+    "decode_frame_v3",
+    "decode_payload_v3",
+    "encode_frame_v3",
+    "encode_payload_v3",
+    "is_binary_payload",
+    "iter_payload_v3",
+    "utf16_length",
+    "decode_jsonp",
+    "encode_jsonp",
+    "jsonp_index",
 ]

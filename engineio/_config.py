@@ -32,6 +32,9 @@ class Config:
     max_packets_per_poll: int = 16
     transports: tuple[str, ...] = TRANSPORTS
     allow_upgrades: bool = True
+    #: Also serve Engine.IO v3 clients (``EIO=3``: Socket.IO JavaScript client
+    #: 1.x/2.x), as the reference server's ``allowEIO3`` does (PROTOCOL.md 3).
+    allow_eio3: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.transports) - set(TRANSPORTS)

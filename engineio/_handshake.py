@@ -60,6 +60,9 @@ class Request:
     sid: str | None
     #: A WebSocket request carrying the sid of a polling session: an upgrade.
     is_upgrade: bool = False
+    #: Engine.IO protocol revision: 4, or 3 for a legacy client (``Config.allow_eio3``).
+    #: For a request on an existing session, that session's revision when known.
+    protocol: int = 4
 
 
 def check_request(
@@ -69,12 +72,21 @@ def check_request(
     is_websocket: bool,
     config: Config,
     session_transport: Callable[[str], str | None],
+    session_protocol: Callable[[str], int | None] | None = None,
 ) -> Request:
     """Validate an Engine.IO request.
 
     ``is_websocket`` tells whether the request asks for a WebSocket upgrade
     (``Upgrade: websocket``); ``session_transport(sid)`` returns the current
-    transport name of a live session, or None when there is no such session.
+    transport name of a live session, or None when there is no such session;
+    ``session_protocol(sid)``, when given, its protocol revision (3 or 4).
+
+    The handshake accepts ``EIO=4``, and ``EIO=3`` when ``config.allow_eio3``
+    is set; anything else, a missing ``EIO`` included, is code 5 (PROTOCOL.md
+    4: the reference maps a missing EIO to 3, which the v4 suite forbids). A
+    request on an existing session whose ``EIO`` names the other revision is a
+    protocol mismatch (code 3, as the reference answers); one without ``EIO``
+    is let through, as before.
 
     Raises RequestRejected with the spec's code and HTTP status.
     """
@@ -86,26 +98,38 @@ def check_request(
         current = session_transport(sid)
         if current is None:
             raise reject(SESSION_ID_UNKNOWN)
+        protocol = session_protocol(sid) if session_protocol is not None else None
+        eio = query.get("EIO")
+        if protocol is not None and eio in ("3", "4") and eio != str(protocol):
+            raise reject(BAD_REQUEST)  # protocol mismatch
+        protocol = protocol or 4
         if transport == "websocket":
             if not is_websocket:
                 raise reject(BAD_REQUEST)
             # Whether an upgrade is still possible is the session's call
             # (it may be upgrading or upgraded already): see Session.begin_upgrade.
-            return Request(transport=transport, sid=sid, is_upgrade=True)
+            return Request(transport=transport, sid=sid, is_upgrade=True, protocol=protocol)
         if current != transport:
             raise reject(BAD_REQUEST)  # polling request on an upgraded session
-        return Request(transport=transport, sid=sid)
+        return Request(transport=transport, sid=sid, protocol=protocol)
     if method != "GET":
         raise reject(BAD_HANDSHAKE_METHOD)
     if transport == "websocket" and not is_websocket:
         raise reject(BAD_REQUEST)
-    if query.get("EIO") != "4":
-        raise reject(UNSUPPORTED_PROTOCOL_VERSION)
-    return Request(transport=transport, sid=None)
+    eio = query.get("EIO")
+    if eio == "4":
+        return Request(transport=transport, sid=None)
+    if eio == "3" and config.allow_eio3:
+        return Request(transport=transport, sid=None, protocol=3)
+    raise reject(UNSUPPORTED_PROTOCOL_VERSION)
 
 
 def open_packet(sid: str, transport: str, config: Config) -> str:
-    """The OPEN packet for a new session: exactly the five keys the spec names."""
+    """The OPEN packet for a new session: exactly the five keys the spec names.
+
+    v3 sessions get the same packet: [EIO3] names four keys, the reference
+    sends ``maxPayload`` to v3 clients too and the [EIO3] suite accepts it.
+    """
     return "0" + json.dumps(
         {
             "sid": sid,

@@ -1,4 +1,4 @@
-"""The per-connection Engine.IO v4 state machine ([EIO4] "Heartbeat", "Upgrade").
+"""The per-connection Engine.IO state machine ([EIO4] "Heartbeat", "Upgrade"; [EIO3]).
 
 Strategy, after h11 and the sans-IO guide: the session never reads a socket or
 a clock. The I/O layer feeds it what arrived (a polling POST body, a WebSocket
@@ -12,6 +12,12 @@ sessions: a ping is due ``ping_interval`` after the session opens (or after the
 last pong); a missing pong closes the session ``ping_timeout`` after the ping.
 A silent client is therefore closed exactly ``ping_interval + ping_timeout``
 after the handshake, as the spec and the conformance suite expect.
+
+Protocol 3 (PROTOCOL.md 3.1) is the same machine with the same state table;
+only the edges differ: the payload and binary-frame codecs (:mod:`._v3`), and
+the heartbeat, which runs the other way: the client pings, we answer with a
+pong carrying the same data, and the one deadline is the client's next ping,
+``ping_interval + ping_timeout`` after the previous one (or the handshake).
 
 State changes only through :func:`engineio._state.next_state`.
 """
@@ -31,11 +37,13 @@ from ._events import (
 from ._handshake import open_packet
 from ._packets import PacketType, Wire, decode_packet, encoded_size, encode_payload, iter_payload
 from ._state import Input, State, next_state
+from ._v3 import decode_frame_v3, encode_frame_v3, encode_payload_v3, iter_payload_v3
 
 __all__ = ["Session"]
 
 _MESSAGE = "4"
 _PING = "2"
+_PONG = "3"
 _CLOSE = "1"
 _NOOP = "6"
 _PROBE = "probe"
@@ -47,12 +55,21 @@ class Session:
 
     ``transport`` is the transport of the handshake (``"polling"`` or
     ``"websocket"``); the OPEN packet is the first thing drained.
+    ``protocol`` is the Engine.IO revision the client speaks (4, or 3 for a
+    legacy client). ``supports_binary`` matters for v3 only: False when the
+    client asked for ``b64=1`` (or polls with JSONP), so binary messages go
+    out as base64 text instead of the binary payload format / binary frames.
+
+    Raises LocalProtocolError for a transport that is not enabled or an
+    unknown protocol revision.
     """
 
     __slots__ = (
         "sid",
         "transport",
         "config",
+        "protocol",
+        "supports_binary",
         "state",
         "_buffer",
         "_buffered_bytes",
@@ -67,21 +84,40 @@ class Session:
         "_get_pending",
         "_post_pending",
         "_close_reason",
+        "_probe_binary",
     )
 
-    def __init__(self, sid: str, transport: str, config: Config, now: float) -> None:
+    def __init__(
+        self,
+        sid: str,
+        transport: str,
+        config: Config,
+        now: float,
+        *,
+        protocol: int = 4,
+        supports_binary: bool = True,
+    ) -> None:
         if transport not in config.transports:
             raise LocalProtocolError(f"transport {transport!r} is not enabled")
+        if protocol != 4 and protocol != 3:
+            raise LocalProtocolError(f"unknown Engine.IO protocol revision {protocol!r}")
         self.sid = sid
         self.transport = transport
         self.config = config
+        self.protocol = protocol
+        self.supports_binary = supports_binary
         self.state = State.OPENING
         self._buffer: list[Wire] = [open_packet(sid, transport, config)]
         self._buffered_bytes = 0
         # Usually empty or one event: a list costs 56 bytes, a deque 760.
         self._events: list[Event] = []
+        # v4: when we send the next ping, and by when its pong must be back.
+        # v3: no ping of ours; _pong_due is the deadline of the client's next ping.
         self._ping_due: float | None = now + config.ping_interval
         self._pong_due: float | None = None
+        if protocol == 3:
+            self._ping_due = None
+            self._pong_due = now + config.ping_interval + config.ping_timeout
         self._upgrade_due: float | None = None
         self._close_due: float | None = None
         # A pending poll must be released with a noop once the probe succeeded.
@@ -92,6 +128,8 @@ class Session:
         self._get_pending = False
         self._post_pending = False
         self._close_reason = CloseReason.FORCED_CLOSE
+        # v3: whether the probing WebSocket's client takes binary frames (no b64=1).
+        self._probe_binary = True
 
     # ------------------------------------------------------------------ state
 
@@ -135,13 +173,14 @@ class Session:
         Packets before a malformed record are delivered, then the session
         closes ("parse error"), as the reference server does. ``binary`` is
         True when the request said ``Content-Type: application/octet-stream``,
-        which v4 polling never uses.
+        which v4 polling never uses and a v3 XHR2 client uses for a payload
+        with binary packets (the binary payload format).
 
         Raises RemoteProtocolError (HTTP 400) when the body was refused; the
         session is closed by then.
         """
         self._require_transport("polling")
-        if binary:
+        if binary and self.protocol == 4:
             self._abort(CloseReason.TRANSPORT_ERROR, "binary content type on a v4 POST")
             raise RemoteProtocolError(
                 "binary payloads are not used in Engine.IO v4",
@@ -155,7 +194,8 @@ class Session:
                 close_reason=CloseReason.TRANSPORT_ERROR.value,
             )
         try:
-            for packet in iter_payload(body):
+            packets = iter_payload_v3(body, binary=binary) if self.protocol == 3 else iter_payload(body)
+            for packet in packets:
                 if not self._on_packet(packet.type, packet.data, now):
                     break
         except RemoteProtocolError as exc:
@@ -176,7 +216,7 @@ class Session:
             return
         self._require_transport("websocket")
         try:
-            packet = decode_packet(wire)
+            packet = decode_frame_v3(wire) if self.protocol == 3 else decode_packet(wire)
         except RemoteProtocolError as exc:
             self._abort(CloseReason.PARSE_ERROR, str(exc))
             raise
@@ -189,6 +229,9 @@ class Session:
         if ptype is PacketType.MESSAGE:
             self._events.append(MessageReceived(data=data))
         elif ptype is PacketType.PONG:
+            if self.protocol == 3:
+                self._abort(CloseReason.TRANSPORT_ERROR, "invalid heartbeat direction")
+                return False
             self._pong_due = None
             if self.state is not State.CLOSING:
                 self._ping_due = now + self.config.ping_interval
@@ -197,13 +240,23 @@ class Session:
             self._abort(CloseReason.TRANSPORT_CLOSE, "client sent close", final=_NOOP)
             return False
         elif ptype is PacketType.PING:
-            self._abort(CloseReason.TRANSPORT_ERROR, "invalid heartbeat direction")
-            return False
+            if self.protocol == 4:
+                self._abort(CloseReason.TRANSPORT_ERROR, "invalid heartbeat direction")
+                return False
+            # v3: answer with the same data; the next ping is due within
+            # ping_interval + ping_timeout. A closing session answers nothing:
+            # its close packet is already the last thing in the buffer.
+            if self.state is not State.CLOSING:
+                self._pong_due = now + self.config.ping_interval + self.config.ping_timeout
+                self._buffer.append(_PONG + data if isinstance(data, str) else _PONG)
         # open, upgrade, noop from a client on the live transport carry no meaning: ignored.
         return True
 
-    def begin_upgrade(self, now: float) -> None:
+    def begin_upgrade(self, now: float, *, supports_binary: bool = True) -> None:
         """A WebSocket with this session's sid arrived: start probing it.
+
+        ``supports_binary`` is False when that WebSocket request said
+        ``b64=1`` (v3: binary messages then travel as base64 text frames).
 
         Raises RemoteProtocolError when the session cannot upgrade (not on
         polling, upgrading already, upgrades disabled); the I/O layer then
@@ -219,6 +272,7 @@ class Session:
             )
         self._move(Input.PROBE_ATTACHED)
         self._upgrade_due = now + self.config.upgrade_timeout
+        self._probe_binary = supports_binary
 
     def receive_probe(self, wire: str | bytes, now: float) -> None:
         """Take one message from the probing WebSocket during an upgrade.
@@ -235,6 +289,7 @@ class Session:
         elif wire == "5":
             self._move(Input.UPGRADE_DONE)
             self.transport = "websocket"
+            self.supports_binary = self._probe_binary
             self._upgrade_due = None
             self._noop_owed = False
             self._events.append(Upgraded())
@@ -371,21 +426,21 @@ class Session:
         state = self.state
         if state is State.CLOSED:
             final, self._final = self._final, None
-            return final.encode() if final is not None else None
+            return self._encode([final]) if final is not None else None
         if self.transport != "polling":
-            return _NOOP.encode()  # a poll that outlived the upgrade
+            return self._encode([_NOOP])  # a poll that outlived the upgrade
         if state is State.UPGRADING:
             if not self._noop_owed:
                 return None
             self._noop_owed = False
-            return _NOOP.encode()
+            return self._encode([_NOOP])
         buffer = self._buffer
         if not buffer:
             return None
         if state is State.OPENING:
             # The handshake response carries the OPEN packet alone.
             self._move(Input.OPEN_SENT)
-            return encode_payload([buffer.pop(0)])
+            return self._encode([buffer.pop(0)])
         limit = self.config.max_payload
         max_count = self.config.max_packets_per_poll
         size = 0
@@ -401,15 +456,27 @@ class Session:
         else:
             items, self._buffer = buffer[:count], buffer[count:]
             self._buffered_bytes = sum(len(w) for w in self._buffer)
-        body = encode_payload(items)
+        body = self._encode(items)
         if state is State.CLOSING and not self._buffer:
             self._delivered_close()
         return body
 
+    def _encode(self, items: list[Wire]) -> bytes:
+        """One polling body in this session's protocol.
+
+        v3 bodies may be in the binary format (application/octet-stream):
+        tell them apart with :func:`engineio.is_binary_payload`.
+        """
+        if self.protocol == 3:
+            return encode_payload_v3(items, supports_binary=self.supports_binary)
+        return encode_payload(items)
+
     def drain_frames(self) -> list[Wire]:
         """Every buffered packet, one per WebSocket message, on a WebSocket session.
 
-        Text packets are ``str`` (type digit included), binary messages raw ``bytes``.
+        Text packets are ``str`` (type digit included), binary messages raw
+        ``bytes`` (v3: with their type byte, or ``b4<base64>`` text for a
+        client that asked for ``b64=1``).
         """
         if self.transport != "websocket" or not self._buffer:
             return []
@@ -419,6 +486,9 @@ class Session:
             self._move(Input.OPEN_SENT)
         elif self.state is State.CLOSING:
             self._delivered_close()
+        if self.protocol == 3:
+            binary = self.supports_binary
+            items = [i if isinstance(i, str) else encode_frame_v3(i, supports_binary=binary) for i in items]
         return items
 
     def drain_probe(self) -> list[str]:
@@ -445,7 +515,10 @@ class Session:
         if self.state is State.CLOSED:
             return
         if self._pong_due is not None and now >= self._pong_due:
-            self._abort(CloseReason.PING_TIMEOUT, "no pong within ping timeout")
+            if self.protocol == 3:
+                self._abort(CloseReason.PING_TIMEOUT, "no ping within ping interval + ping timeout")
+            else:
+                self._abort(CloseReason.PING_TIMEOUT, "no pong within ping timeout")
             return
         if self._close_due is not None and now >= self._close_due:
             self._move(Input.ABORT)

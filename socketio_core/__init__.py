@@ -8,8 +8,11 @@ importing no I/O, like :mod:`engineio` beneath them.
 from ._adapter import Adapter, MemoryAdapter
 from ._connection import Connection
 from ._errors import LocalProtocolError, RemoteProtocolError, SocketIOError
+from ._msgpack import MsgpackParser
 from ._namespace import Namespace
-from ._packets import Packet, PacketDecoder, PacketType, encode_packet
+from ._orjson import OrjsonCodec
+from ._packets import BinaryFound, Packet, PacketDecoder, PacketType, encode_packet
+from ._parser import JsonParser, Parser
 from ._server import ConnectionRefusedError, Handshake, Server
 
 __all__ = [
@@ -24,6 +27,11 @@ __all__ = [
     "PacketDecoder",
     "PacketType",
     "encode_packet",
+    "BinaryFound",
+    "Parser",
+    "JsonParser",
+    "MsgpackParser",
+    "OrjsonCodec",
     "ConnectionRefusedError",
     "Handshake",
     "Server",

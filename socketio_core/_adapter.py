@@ -39,6 +39,20 @@ class Adapter:
     the cluster methods (``broadcast`` and below) reach every server."""
 
     server: "Server"
+    #: ``fn(namespace, room, sid, joined)`` after each local membership change
+    #: (observers such as the admin instrumentation); empty costs one test per change.
+    membership_listeners: tuple[Callable[[str, str, str, bool], None], ...] = ()
+
+    def add_membership_listener(self, listener: Callable[[str, str, str, bool], None]) -> None:
+        """Call ``listener(namespace, room, sid, joined)`` when a local socket joins or leaves a room."""
+        self.membership_listeners = (*self.membership_listeners, listener)
+
+    def remove_membership_listener(self, listener: Callable[[str, str, str, bool], None]) -> None:
+        self.membership_listeners = tuple(f for f in self.membership_listeners if f != listener)
+
+    def _membership_changed(self, namespace: str, room: str, sid: str, joined: bool) -> None:
+        for listener in self.membership_listeners:
+            listener(namespace, room, sid, joined)
 
     def attach(self, server: "Server") -> None:
         """Called once by the server that owns this adapter."""
@@ -135,26 +149,35 @@ class MemoryAdapter(Adapter):
         self._socket_rooms: dict[str, dict[str, set[str]]] = {}
 
     def add(self, namespace: str, sid: str, room: str) -> None:
-        self._rooms.setdefault(namespace, {}).setdefault(room, {})[sid] = None
+        members = self._rooms.setdefault(namespace, {}).setdefault(room, {})
+        fresh = sid not in members
+        members[sid] = None
         self._socket_rooms.setdefault(namespace, {}).setdefault(sid, set()).add(room)
+        if fresh and self.membership_listeners:
+            self._membership_changed(namespace, room, sid, True)
 
     def discard(self, namespace: str, sid: str, room: str) -> None:
+        left = False
         rooms = self._rooms.get(namespace)
         if rooms is not None:
             members = rooms.get(room)
             if members is not None:
+                left = sid in members
                 members.pop(sid, None)
                 if not members:
                     del rooms[room]
         of_socket = self._socket_rooms.get(namespace, {}).get(sid)
         if of_socket is not None:
             of_socket.discard(room)
+        if left and self.membership_listeners:
+            self._membership_changed(namespace, room, sid, False)
 
     def discard_all(self, namespace: str, sid: str) -> None:
         of_namespace = self._socket_rooms.get(namespace)
         if not of_namespace:
             return
-        for room in of_namespace.pop(sid, ()):
+        left = of_namespace.pop(sid, ())
+        for room in left:
             members = self._rooms[namespace].get(room)
             if members is not None:
                 members.pop(sid, None)
@@ -163,6 +186,9 @@ class MemoryAdapter(Adapter):
         if not of_namespace:
             del self._socket_rooms[namespace]
             self._rooms.pop(namespace, None)
+        if left and self.membership_listeners:
+            for room in left:
+                self._membership_changed(namespace, room, sid, False)
 
     def rooms_of(self, namespace: str, sid: str) -> set[str]:
         return set(self._socket_rooms.get(namespace, {}).get(sid, ()))

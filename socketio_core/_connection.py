@@ -1,4 +1,4 @@
-"""The per-client Socket.IO v5 state machine ([SIO5] "Connection to a namespace").
+"""The per-client Socket.IO state machine ([SIO5] "Connection to a namespace").
 
 Strategy: one :class:`Connection` per Engine.IO session, sans-IO like the
 Engine.IO core. Engine.IO messages go in (:meth:`Connection.receive`), events
@@ -13,16 +13,27 @@ close only this client. A repeated CONNECT while the first is still being
 decided is ignored: socket.io-client sends one when ``socket.connect()`` is
 called on a socket that is already connecting, and the reference server
 tolerates it (its namespace map is only filled once the connect completes).
+
+Protocol 4 (the Socket.IO v1/v2 clients, over Engine.IO v3; PROTOCOL.md 3.2)
+is the same machine with different edges: the server joins every client to
+``/`` without being asked (:meth:`Connection.connect_root`), a CONNECT carries
+no payload either way and its auth travels in the namespace's query string
+(``0/admin?token=abc,``), and a refusal's payload is a plain JSON string.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Union
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from urllib.parse import parse_qsl
 
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_packet
+
+if TYPE_CHECKING:
+    from ._parser import Decoder, Parser
 
 __all__ = [
     "Connection",
@@ -33,6 +44,8 @@ __all__ = [
     "DisconnectRequested",
     "ConnectTimedOut",
     "encode_for_engine",
+    "query_auth",
+    "legacy_socket_id",
 ]
 
 Wire = Union[str, bytes]
@@ -75,6 +88,37 @@ class ConnectTimedOut:
     """No namespace was joined within ``connect_timeout``: close the client."""
 
 
+#: Query keys of the Engine.IO handshake itself; the rest is the application's.
+_ENGINE_QUERY_KEYS = frozenset({"EIO", "transport", "t", "sid", "b64", "j"})
+
+
+def query_auth(query: Mapping[str, str]) -> dict[str, Any]:
+    """A protocol 4 client's auth for ``/``: its handshake query minus the Engine.IO keys.
+
+    The v2 client sends its ``query`` option on the Engine.IO handshake; the
+    implicit CONNECT to ``/`` has no other place for it.
+    """
+    return {k: v for k, v in query.items() if k not in _ENGINE_QUERY_KEYS}
+
+
+def legacy_socket_id(namespace: str, engine_sid: str) -> str:
+    """A protocol 4 socket's id (REF): the Engine.IO sid on ``/``, ``<nsp>#<sid>`` elsewhere.
+
+    The v2 client computes the same id on its side, so the server has no choice.
+    """
+    return engine_sid if namespace == "/" else f"{namespace}#{engine_sid}"
+
+
+def _split_namespace(raw: str) -> tuple[str, dict[str, Any]]:
+    """``/admin?token=abc&x=1`` -> (``/admin``, ``{"token": "abc", "x": "1"}``), as REF's URL parse.
+
+    Form decoding (``+`` is a space), the last value of a repeated key wins.
+    """
+    name, _, query = raw.partition("#")[0].partition("?")
+    name = name or "/"
+    return name, dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+
+
 def encode_for_engine(packet: Packet, dumps: Dumps | None = None) -> list[Wire]:
     """A packet as Engine.IO message items: ``"4"`` + text, then raw attachments."""
     text, attachments = encode_packet(packet, dumps=dumps)
@@ -84,12 +128,17 @@ def encode_for_engine(packet: Packet, dumps: Dumps | None = None) -> list[Wire]:
 
 
 class Connection:
-    """The Socket.IO state of one client (one Engine.IO session)."""
+    """The Socket.IO state of one client (one Engine.IO session).
+
+    ``protocol`` is the Socket.IO protocol revision: 5, or 4 for a client that
+    came in over Engine.IO v3. Raises LocalProtocolError for another value.
+    """
 
     __slots__ = (
+        "protocol",
         "namespaces",
         "decoder",
-        "dumps",
+        "encode",
         "max_namespaces",
         "_events",
         "_connect_due",
@@ -103,11 +152,23 @@ class Connection:
         connect_timeout: float = 45.0,
         decoder: PacketDecoder | None = None,
         dumps: Dumps | None = None,
+        parser: Parser | None = None,
         max_namespaces: int = 100,
+        protocol: int = 5,
     ) -> None:
+        if protocol != 5 and protocol != 4:
+            raise LocalProtocolError(f"unknown Socket.IO protocol revision {protocol!r}")
+        self.protocol = protocol
         self.namespaces: dict[str, NamespaceState] = {}
-        self.decoder = decoder or PacketDecoder()
-        self.dumps = dumps
+        #: The parser's halves: this client's decoder, and the packet encoder.
+        self.decoder: Decoder
+        self.encode: Callable[[Packet], list[Wire]]
+        if parser is not None:
+            self.decoder = decoder or parser.new_decoder()
+            self.encode = parser.encode
+        else:
+            self.decoder = decoder or PacketDecoder()
+            self.encode = encode_for_engine if dumps is None else partial(encode_for_engine, dumps=dumps)
         self.max_namespaces = max_namespaces
         self._events: list[Any] = []  # usually 0-1 items; a deque costs 760 bytes
         self._connect_due: float | None = now + connect_timeout
@@ -127,6 +188,9 @@ class Connection:
             return  # attachments pending
         ptype = packet.type
         namespace = packet.namespace
+        if ptype is PacketType.CONNECT and self.protocol == 4:
+            # v4: the auth is the namespace's query string; a payload means nothing.
+            namespace, auth = _split_namespace(namespace)
         state = self.namespaces.get(namespace)
         if ptype is PacketType.CONNECT:
             if state is NamespaceState.CONNECTING:
@@ -136,7 +200,8 @@ class Connection:
             if len(self.namespaces) >= self.max_namespaces:
                 raise RemoteProtocolError("too many namespaces")
             self.namespaces[namespace] = NamespaceState.CONNECTING
-            auth = packet.data if packet.data is not None else {}
+            if self.protocol == 5:
+                auth = packet.data if packet.data is not None else {}
             self._events.append(ConnectRequested(namespace=namespace, auth=auth))
             return
         if state is not NamespaceState.CONNECTED:
@@ -151,6 +216,20 @@ class Connection:
             self._events.append(DisconnectRequested(namespace=namespace))
         else:
             raise RemoteProtocolError(f"client sent {ptype.name}")
+
+    def connect_root(self, auth: dict[str, Any]) -> None:
+        """Protocol 4: join the client to ``/`` unasked, as every v4 server does.
+
+        Produces the ConnectRequested the client never sends; the server then
+        accepts or refuses it like any other. Raises LocalProtocolError on a
+        protocol 5 connection or when ``/`` is already joined.
+        """
+        if self.protocol != 4:
+            raise LocalProtocolError("only protocol 4 clients are connected to / implicitly")
+        if "/" in self.namespaces:
+            raise LocalProtocolError("namespace / is already joined")
+        self.namespaces["/"] = NamespaceState.CONNECTING
+        self._events.append(ConnectRequested(namespace="/", auth=auth))
 
     def next_event(self) -> Any:
         """Pop the oldest event, or None."""
@@ -168,41 +247,68 @@ class Connection:
         """The client joined ``namespace`` as socket ``sid``: the CONNECT reply.
 
         ``pid`` is the private id of connection state recovery, when enabled.
+        Protocol 4 replies with a bare CONNECT (``0`` / ``0/admin,``): its
+        client derives the socket id itself (see :func:`legacy_socket_id`).
         """
         self._require(namespace, NamespaceState.CONNECTING)
         self.namespaces[namespace] = NamespaceState.CONNECTED
         self._connect_due = None
-        data = {"sid": sid} if pid is None else {"sid": sid, "pid": pid}
-        return encode_for_engine(
-            Packet(type=PacketType.CONNECT, namespace=namespace, data=data), self.dumps
+        data: dict[str, Any] | None
+        if self.protocol == 4:
+            data = None
+        else:
+            data = {"sid": sid} if pid is None else {"sid": sid, "pid": pid}
+        return self.encode(
+            Packet(type=PacketType.CONNECT, namespace=namespace, data=data)
         )
 
     def refuse(self, namespace: str, message: str, data: Any = None) -> list[Wire]:
-        """Refuse a namespace: CONNECT_ERROR ``{"message", "data"?}``; the client stays."""
+        """Refuse a namespace: CONNECT_ERROR ``{"message", "data"?}``; the client stays.
+
+        Protocol 4 sends a plain JSON string instead, ``data`` if it is a
+        non-empty string, else ``message`` (REF: ``err.data || err.message``;
+        an object ``data`` goes as is).
+        """
         if self.namespaces.get(namespace) is NamespaceState.CONNECTING:
             del self.namespaces[namespace]
-        payload: dict[str, Any] = {"message": message}
-        if data is not None:
-            payload["data"] = data
-        return encode_for_engine(
-            Packet(type=PacketType.CONNECT_ERROR, namespace=namespace, data=payload), self.dumps
+        payload: dict[str, Any] | str
+        if self.protocol == 4:
+            payload = data if isinstance(data, dict) or (isinstance(data, str) and data) else message
+        else:
+            payload = {"message": message}
+            if data is not None:
+                payload["data"] = data
+        return self.encode(
+            Packet(type=PacketType.CONNECT_ERROR, namespace=namespace, data=payload)
+        )
+
+    def refuse_unknown(self, namespace: str) -> list[Wire]:
+        """Refuse a namespace nobody serves: ``{"message": "Invalid namespace"}`` in both protocols (REF)."""
+        if self.namespaces.get(namespace) is NamespaceState.CONNECTING:
+            del self.namespaces[namespace]
+        return self.encode(
+            Packet(
+                type=PacketType.CONNECT_ERROR,
+                namespace=namespace,
+                data={"message": "Invalid namespace"},
+            )
         )
 
     def disconnect(self, namespace: str) -> list[Wire]:
         """Leave ``namespace`` from the server side: the DISCONNECT packet (or nothing)."""
         if self.namespaces.pop(namespace, None) is not NamespaceState.CONNECTED:
             return []
-        return encode_for_engine(Packet(type=PacketType.DISCONNECT, namespace=namespace))
+        return self.encode(Packet(type=PacketType.DISCONNECT, namespace=namespace))
 
     def event(self, namespace: str, data: list[Any], ack_id: int | None = None) -> list[Wire]:
         """An EVENT (``data`` = ``[name, *args]``), binary handled."""
-        return encode_for_engine(
-            Packet(type=PacketType.EVENT, namespace=namespace, data=data, id=ack_id), self.dumps
+        return self.encode(
+            Packet(type=PacketType.EVENT, namespace=namespace, data=data, id=ack_id)
         )
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> list[Wire]:
-        return encode_for_engine(
-            Packet(type=PacketType.ACK, namespace=namespace, data=args, id=ack_id), self.dumps
+        return self.encode(
+            Packet(type=PacketType.ACK, namespace=namespace, data=args, id=ack_id)
         )
 
     def new_ack_id(self) -> int:

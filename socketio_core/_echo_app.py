@@ -148,6 +148,7 @@ def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> 
         transports=config.transports,
         connect_timeout=args.connect_timeout / 1000,
         cors_allowed_origins=cors,
+        allow_eio3=config.allow_eio3,
     )
     register_echo_handlers(sio)
     sio._bind_hub()

@@ -18,6 +18,7 @@ import re
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from time import monotonic, time
 from typing import Any, Callable, Iterable, Iterator, Pattern, TypeVar, Union, overload
 
@@ -38,14 +39,16 @@ from ._connection import (
     ConnectTimedOut,
     DisconnectRequested,
     EventReceived,
-    encode_for_engine,
+    legacy_socket_id,
+    query_auth,
 )
 from ._errors import RemoteProtocolError
 from ._namespace import Namespace
-from ._packets import Dumps, Loads, Packet, PacketDecoder, PacketType
+from ._packets import Packet, PacketType
+from ._parser import Parser, make_parser
 from ._recovery import RecoveryLog, SavedSession
 
-__all__ = ["Server", "ConnectionRefusedError", "Handshake"]
+__all__ = ["Server", "ConnectionRefusedError", "Handshake", "ServerListener"]
 
 log = logging.getLogger("socketio_core.server")
 
@@ -84,6 +87,34 @@ class Handshake:
     def get(self, key: str, default: Any = None) -> Any:
         """Mapping-style access for code written against WSGI environs."""
         return getattr(self, key, default)
+
+
+class ServerListener:
+    """Observes a server's sessions, sockets and incoming events (see :meth:`Server.add_listener`).
+
+    Override what you need; every method is called on the gevent hub's
+    thread, synchronously, so it must be quick and must not block. Outgoing
+    events are observed with :meth:`Server.on_outgoing`, room changes with
+    :meth:`Adapter.add_membership_listener`.
+    """
+
+    def client_connected(self, esock: EngineSocket) -> None:
+        """A new Engine.IO session."""
+
+    def client_disconnected(self, esock: EngineSocket, reason: str) -> None:
+        """An Engine.IO session ended (``reason`` as the reference server says it)."""
+
+    def message_received(self, esock: EngineSocket, data: str | bytes) -> None:
+        """An Engine.IO message arrived (before it is decoded)."""
+
+    def socket_connected(self, namespace: str, sid: str) -> None:
+        """A socket was accepted in ``namespace`` (its connect handler has run)."""
+
+    def socket_disconnected(self, namespace: str, sid: str, reason: str) -> None:
+        """A connected socket is leaving ``namespace``; called before it leaves its rooms."""
+
+    def event_received(self, namespace: str, sid: str, data: list[Any]) -> None:
+        """An EVENT ``[name, *args]`` from a socket, before its handler runs."""
 
 
 class _Socket:
@@ -159,10 +190,31 @@ class _Gather:
         if not self.waiting:
             self.finish()
 
+    def gone(self, sid: str) -> None:
+        """A recipient disconnected: its answer will never come, stop waiting for it."""
+        self.waiting.discard(sid)
+        if not self.waiting:
+            self.finish()
+
     def finish(self) -> None:
         if not self.finished:
             self.finished = True
             self.done(self.answers)
+
+
+class _AckWaiter:
+    """The ack callback of :meth:`Server.call` / ``call_all``: ``gone()`` runs
+    instead if the client disconnects first, so the caller stops waiting at
+    once instead of holding its greenlet (or thread) until the timeout."""
+
+    __slots__ = ("answer", "gone")
+
+    def __init__(self, answer: Callable[[tuple[Any, ...]], None], gone: Callable[[], None]) -> None:
+        self.answer = answer
+        self.gone = gone
+
+    def __call__(self, *args: Any) -> None:
+        self.answer(args)
 
 
 def _ack_value(args: tuple[Any, ...] | list[Any]) -> Any:
@@ -201,9 +253,12 @@ class Server:
 
     ``Server(cors_allowed_origins="*", ping_interval=25, ...)`` then
     ``@server.on("event")`` handlers and ``server.run(host, port)``. Times are
-    in seconds. ``json`` is any object with ``dumps``/``loads`` (orjson-backed
-    when installed with the ``fast`` extra is the caller's choice); it applies
-    to this server only.
+    in seconds. ``parser`` is the Socket.IO parser both ends must agree on:
+    ``"json"`` (the default, socket.io-parser's format), ``"msgpack"`` (the npm
+    socket.io-msgpack-parser's; the ``msgpack`` extra) or a parser object (see
+    :class:`~socketio_core.Parser`). ``json`` is the default parser's JSON
+    codec: ``"orjson"`` (the ``fast`` extra) or any object with
+    ``dumps``/``loads``. Both apply to this server only.
     """
 
     def __init__(
@@ -216,6 +271,7 @@ class Server:
         upgrade_timeout: float = 10.0,
         transports: Iterable[str] = ("polling", "websocket"),
         allow_upgrades: bool = True,
+        allow_eio3: bool = False,
         connect_timeout: float = 45.0,
         cors_allowed_origins: Any = None,
         cors_credentials: bool = True,
@@ -224,6 +280,7 @@ class Server:
         compression_threshold: int = 1024,
         websocket_compression: bool = False,
         json: Any = None,
+        parser: Any = "json",
         adapter: Adapter | None = None,
         http_limits: HttpLimits | None = None,
         max_attachments: int = 10,
@@ -237,6 +294,7 @@ class Server:
             upgrade_timeout=upgrade_timeout,
             transports=tuple(transports),
             allow_upgrades=allow_upgrades,
+            allow_eio3=allow_eio3,
         )
         self.engine = EngineServer(
             self,
@@ -253,8 +311,9 @@ class Server:
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespaces = max_namespaces
-        self._dumps: Dumps | None = json.dumps if json is not None else None
-        self._loads: Loads | None = json.loads if json is not None else None
+        #: Encodes packets to Engine.IO messages, and gives each client its decoder.
+        self.parser: Parser = make_parser(parser, json, max_attachments=max_attachments)
+        self._encode = self.parser.encode
         #: Connection state recovery (``True`` or options of :class:`RecoveryLog`).
         self.recovery: RecoveryLog | None = None
         if connection_state_recovery:
@@ -268,6 +327,8 @@ class Server:
         self._dynamic: list[tuple[NamespaceMatcher, str]] = []
         self._middlewares: dict[str, list[Handler]] = {}
         self._outgoing_hooks: list[Handler] = []
+        #: Observers (the admin instrumentation); an empty list costs one test per call site.
+        self._listeners: list[ServerListener] = []
         self._sockets: dict[str, _Socket] = {}
         self._http: HttpServer | None = None
         #: Handlers run here: each in a greenlet of its own, reused across calls.
@@ -343,6 +404,15 @@ class Server:
         self._outgoing_hooks.append(hook)
         return hook
 
+    def add_listener(self, listener: ServerListener) -> ServerListener:
+        """Have ``listener`` observe this server's sessions, sockets and incoming events."""
+        self._listeners.append(listener)
+        return listener
+
+    def remove_listener(self, listener: ServerListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _resolve_namespace(self, name: str, auth: dict[str, Any]) -> str | None:
         if name in self._handlers:
             return name
@@ -370,20 +440,30 @@ class Server:
     # ------------------------------------------------------ Engine.IO handler
 
     def on_connect(self, esock: EngineSocket) -> None:
-        decoder = PacketDecoder(loads=self._loads, max_attachments=self.max_attachments)
+        # An Engine.IO v3 client speaks Socket.IO protocol 4 (PROTOCOL.md 3.2).
+        legacy = esock.session.protocol == 3
         conn = Connection(
             monotonic(),
             connect_timeout=self.connect_timeout,
-            decoder=decoder,
-            dumps=self._dumps,
+            parser=self.parser,
             max_namespaces=self.max_namespaces,
+            protocol=4 if legacy else 5,
         )
         client = _Client(self, esock, conn)
         esock.context = client
         self.engine.scheduler.schedule(client, conn.next_deadline())
+        for listener in self._listeners:
+            listener.client_connected(esock)
+        if legacy:
+            # Protocol 4 clients are joined to / unasked; their auth is the handshake query.
+            conn.connect_root(query_auth(esock.request.query))
+            self._process(client)
 
     def on_message(self, esock: EngineSocket, data: str | bytes) -> None:
         client: _Client = esock.context
+        if self._listeners:
+            for listener in self._listeners:
+                listener.message_received(esock, data)
         try:
             client.conn.receive(data)
         except RemoteProtocolError as exc:
@@ -395,11 +475,17 @@ class Server:
 
     def on_disconnect(self, esock: EngineSocket, reason: str) -> None:
         client: _Client = esock.context
+        for listener in self._listeners:
+            listener.client_disconnected(esock, reason)
         if client is None:
             return
         for sock in list(client.sockets.values()):
             self._socket_gone(sock, reason)
-        client.acks.clear()
+        acks, client.acks = client.acks, {}
+        for callback in acks.values():
+            if type(callback) is _AckWaiter:
+                # A call() waiting for this client: no answer will come.
+                self.workers.submit(callback.gone)
         self.engine.scheduler.cancel(client)
         esock.context = None
 
@@ -413,6 +499,9 @@ class Server:
             if kind is EventReceived:
                 sock = client.sockets.get(event.namespace)
                 if sock is not None:
+                    if self._listeners:
+                        for listener in self._listeners:
+                            listener.event_received(sock.namespace, sock.sid, event.data)
                     self.workers.submit(self._run_event, sock, event.data, event.ack_id)
             elif kind is AckReceived:
                 callback = client.acks.pop(event.ack_id, None)
@@ -436,7 +525,7 @@ class Server:
             auth = {}
         key = self._resolve_namespace(namespace, auth)
         if key is None:
-            client.esock.send_many(client.conn.refuse(namespace, "Invalid namespace"))
+            client.esock.send_many(client.conn.refuse_unknown(namespace))
             return
         request = client.esock.request
         handshake = Handshake(
@@ -449,13 +538,17 @@ class Server:
             auth=auth,
         )
         restored = None
-        if self.recovery is not None and isinstance(auth.get("pid"), str) and isinstance(
+        legacy = client.conn.protocol == 4
+        if self.recovery is not None and not legacy and isinstance(auth.get("pid"), str) and isinstance(
             auth.get("offset"), str
         ):
             restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
             if restored is not None and restored[0].sid in self._sockets:
                 restored = None  # that socket is still here (a duplicate claim)
-        sid = restored[0].sid if restored is not None else _new_socket_id()
+        if legacy:
+            sid = legacy_socket_id(namespace, client.esock.sid)
+        else:
+            sid = restored[0].sid if restored is not None else _new_socket_id()
         sock = _Socket(sid, namespace, key, client, handshake)
         client.sockets[namespace] = sock
         self._sockets[sock.sid] = sock
@@ -502,6 +595,8 @@ class Server:
         wires = client.conn.accept(sock.namespace, sock.sid, sock.pid)
         pending, sock.pending = sock.pending, []
         sock.connected = True
+        for listener in self._listeners:
+            listener.socket_connected(sock.namespace, sock.sid)
         client.esock.send_many(wires)
         for data in missed or ():
             client.esock.send_many(client.conn.event(sock.namespace, data))
@@ -537,6 +632,9 @@ class Server:
                 data=sock.data,
                 saved_at=monotonic(),
             ))
+        if was_connected:
+            for listener in self._listeners:
+                listener.socket_disconnected(sock.namespace, sock.sid, reason)
         self._forget_socket(sock)
         if not was_connected:
             return
@@ -637,7 +735,7 @@ class Server:
         sids = self.adapter.members(namespace, rooms, skip)
         if not sids:
             return 0
-        wires = encode_for_engine(Packet(type=PacketType.EVENT, namespace=namespace, data=data), self._dumps)
+        wires = self._encode(Packet(type=PacketType.EVENT, namespace=namespace, data=data))
         if len(sids) > 1:
             # Encoded once; the WebSocket frame is built by the first writer and shared.
             wires = [SharedText(w) if isinstance(w, str) else SharedBytes(w) for w in wires]
@@ -737,9 +835,8 @@ class Server:
             if sock is None:
                 gather.waiting.discard(sid)
                 continue
-            self._emit_to_socket(
-                sock, data, lambda *a, _sid=sid: gather.answer(_sid, a), volatile=False
-            )
+            waiter = _AckWaiter(partial(gather.answer, sid), partial(gather.gone, sid))
+            self._emit_to_socket(sock, data, waiter, volatile=False)
         if not gather.waiting:
             gather.finish()
         elif timeout is not None:
@@ -764,16 +861,19 @@ class Server:
             if to not in answers:
                 raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s")
             return answers[to]
+        gone_message = f"{to} disconnected before acknowledging {event!r}"
         if self._in_hub_thread():
             result: AsyncResult[tuple[Any, ...]] = AsyncResult()
-            self.emit(event, *args, to=to, namespace=namespace, callback=lambda *a: result.set(a))
+            waiter = _AckWaiter(result.set, lambda: result.set_exception(TimeoutError(gone_message)))
+            self.emit(event, *args, to=to, namespace=namespace, callback=waiter)
             try:
                 answer = result.get(timeout=timeout)
             except gevent.Timeout:
                 raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s") from None
             return _ack_value(answer or ())
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.emit(event, *args, to=to, namespace=namespace, callback=lambda *a: future.set_result(a))
+        self.emit(event, *args, to=to, namespace=namespace, callback=_AckWaiter(
+            future.set_result, lambda: future.set_exception(TimeoutError(gone_message))))
         try:
             return _ack_value(future.result(timeout))
         except concurrent.futures.TimeoutError:
@@ -896,6 +996,17 @@ class Server:
 
     def handshake(self, sid: str, namespace: str = "/") -> Handshake:
         return self._socket(sid, namespace).handshake
+
+    def engine_socket(self, sid: str) -> EngineSocket:
+        """The Engine.IO session under socket ``sid``, shared by the client's namespaces.
+
+        Its ``request`` is the handshake request. Raises KeyError for a sid
+        that is not connected to this process.
+        """
+        sock = self._sockets.get(sid)
+        if sock is None:
+            raise KeyError(f"no socket {sid}")
+        return sock.client.esock
 
     def recovered(self, sid: str, namespace: str = "/") -> bool:
         """Whether this socket's state was restored by connection state recovery."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 
 from engineio import Config
@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.add_argument("--engineio-only", action="store_true")
     p.add_argument("--message-queue", default=None, metavar="redis://HOST:PORT/DB")
-    p.add_argument("--allow-eio3", action="store_true")
+    p.add_argument("--allow-eio3", action="store_true",
+                   help="also serve Engine.IO v3 / Socket.IO v2 clients")
     return p
 
 
@@ -71,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ping_timeout=args.ping_timeout / 1000,
         max_payload=args.max_payload,
         transports=tuple(args.transports),
+        allow_eio3=args.allow_eio3,
     )
     if args.engineio_only:
         engine = EngineServer(
@@ -84,10 +86,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._echo_app import build_socketio_echo
 
         server = build_socketio_echo(args, config, _cors(args.cors_allowed_origins))
+        if args.message_queue:
+            _join_cluster(server, args.message_queue)
     host, port = server.start(args.host, args.port)
     print(f"listening on http://{host}:{port}", flush=True)
     server.serve_forever()
+    if args.message_queue and not args.engineio_only:
+        sio: Any = server.engine.handler
+        sio.adapter.close()
     return 0
+
+
+def _join_cluster(http: Server, url: str) -> None:
+    """``--message-queue``: the Socket.IO server relays through Redis (RedisAdapter)."""
+    from .redis_adapter import RedisAdapter
+
+    sio: Any = http.engine.handler  # the socketio_core.Server that build_socketio_echo made
+    sio.adapter = RedisAdapter(url)
+    sio.adapter.attach(sio)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import gevent
 from gevent.event import Event
 
 from engineio import (
+    BINARY_CONTENT_TYPE,
+    JSONP_CONTENT_TYPE,
     CloseReason,
     Config,
     MessageReceived,
@@ -33,6 +35,10 @@ from engineio import (
     UpgradeAborted,
     Upgraded,
     check_request,
+    decode_jsonp,
+    encode_jsonp,
+    is_binary_payload,
+    jsonp_index,
 )
 
 from ._cors import AllowedOrigins, CorsPolicy
@@ -49,6 +55,9 @@ _CLOSING = (State.CLOSING, State.CLOSED)
 #: Seconds a closed polling session answers a racing GET with its final packet.
 _LINGER = 1.0
 _TEXT_HEADERS = [("Content-Type", "text/plain; charset=UTF-8"), ("Cache-Control", "no-store")]
+#: v3 payloads holding binary, for a client that did not ask for b64=1.
+_BINARY_HEADERS = [("Content-Type", BINARY_CONTENT_TYPE), ("Cache-Control", "no-store")]
+_JSONP_HEADERS = [("Content-Type", JSONP_CONTENT_TYPE), ("Cache-Control", "no-store")]
 _JSON_HEADERS = [("Content-Type", "application/json")]
 
 
@@ -77,6 +86,7 @@ class EngineSocket:
         "_poll_waiter",
         "_flushing",
         "_pumping",
+        "jsonp",
         "__weakref__",
     )
 
@@ -94,6 +104,8 @@ class EngineSocket:
         self._poll_waiter: Event | None = None
         self._flushing = False
         self._pumping = False
+        #: JSONP polling (``j=<index>`` on the handshake): the callback index.
+        self.jsonp: str | None = None
 
     @property
     def transport(self) -> str:
@@ -142,8 +154,10 @@ class EngineSocket:
             return False
         for wire in wires:
             session.send_encoded(wire)
+            if session.state is State.CLOSED:
+                break  # the buffer overflowed: the session dropped the client (slow consumer)
         self._output_ready()
-        return True
+        return session.state not in _CLOSING
 
     def close(self, reason: CloseReason = CloseReason.FORCED_CLOSE) -> None:
         """Close from the server side: flush, send a close packet, end the session."""
@@ -287,11 +301,11 @@ class EngineSocket:
             self.pump()
         ws.close()
 
-    def serve_probe(self, ws: WebSocket) -> None:
+    def serve_probe(self, ws: WebSocket, *, supports_binary: bool = True) -> None:
         """Run the upgrade dance on a second connection ([EIO4] "Upgrade")."""
         session = self.session
         try:
-            session.begin_upgrade(monotonic())
+            session.begin_upgrade(monotonic(), supports_binary=supports_binary)
         except RemoteProtocolError as exc:
             log.info("session %s: refused a WebSocket: %s", self.sid, exc)
             ws.close()
@@ -445,6 +459,13 @@ class EngineServer:
             del self._lingering[sid]
         return None
 
+    def _protocol_of(self, sid: str) -> int | None:
+        esock = self.sessions.get(sid)
+        if esock is None:
+            lingering = self._lingering.get(sid)
+            esock = lingering[0] if lingering is not None else None
+        return esock.session.protocol if esock is not None else None
+
     def _session_for(self, sid: str) -> EngineSocket:
         esock = self.sessions.get(sid)
         if esock is not None:
@@ -489,14 +510,15 @@ class EngineServer:
                 is_websocket=request.wants_websocket,
                 config=self.config,
                 session_transport=self._transport_of,
+                session_protocol=self._protocol_of,
             )
         except RequestRejected as exc:
             return self._reject(http, request, exc)
         if req.transport == "websocket":
-            self._websocket(http, request, req.sid)
+            self._websocket(http, request, req.sid, req.protocol)
             return False
         if req.sid is None:
-            return self._handshake_polling(http, request)
+            return self._handshake_polling(http, request, req.protocol)
         esock = self._session_for(req.sid)
         if request.method == "GET":
             return self._poll(http, request, esock)
@@ -523,11 +545,20 @@ class EngineServer:
         http.respond(exc.http_status, _JSON_HEADERS + headers, exc.body())
         return True
 
-    def _new_session(self, transport: str, request: HttpRequest) -> EngineSocket:
+    def _new_session(self, transport: str, request: HttpRequest, protocol: int = 4) -> EngineSocket:
         sid = self.sid_factory()
-        session = Session(sid, transport, self.config, monotonic())
+        query = request.query
+        # JSONP (``j``, polling only) is fixed for the session's life, as REF
+        # fixes it when it creates the transport; its payloads are text only.
+        j = query.get("j") if transport == "polling" else None
+        session = Session(
+            sid, transport, self.config, monotonic(),
+            protocol=protocol, supports_binary=not query.get("b64") and j is None,
+        )
         request.compact()
         esock = EngineSocket(self, session, request)
+        if j is not None:
+            esock.jsonp = jsonp_index(j)
         self.sessions[sid] = esock
         try:
             self.handler.on_connect(esock)
@@ -535,10 +566,10 @@ class EngineServer:
             log.exception("connect handler failed (session %s)", sid)
         return esock
 
-    def _handshake_polling(self, http: HttpConnection, request: HttpRequest) -> bool:
-        esock = self._new_session("polling", request)
-        body = esock.session.drain_polling() or b""
-        headers = _TEXT_HEADERS + self.cors.response_headers(request)
+    def _handshake_polling(self, http: HttpConnection, request: HttpRequest, protocol: int) -> bool:
+        esock = self._new_session("polling", request, protocol)
+        body, headers = _polling_body(esock, esock.session.drain_polling() or b"")
+        headers = headers + self.cors.response_headers(request)
         if self.cookie is not None:
             headers.append(("Set-Cookie", _cookie_header(esock.sid, self.cookie, request.secure)))
         http.respond(200, headers, body)
@@ -560,7 +591,8 @@ class EngineServer:
             err = RequestRejected(1, "Session ID unknown")
             http.respond(400, _JSON_HEADERS + headers, err.body())
             return True
-        headers = _TEXT_HEADERS + headers
+        body, content_headers = _polling_body(esock, body)
+        headers = content_headers + headers
         if self.http_compression and len(body) >= self.compression_threshold:
             body, encoding = _compress(body, request.header("accept-encoding", "") or "")
             if encoding:
@@ -587,6 +619,8 @@ class EngineServer:
                 http.respond(413, headers, b"", close=True)
                 return False
             binary = (request.header("content-type") or "").startswith("application/octet-stream")
+            if esock.jsonp is not None:
+                body, binary = decode_jsonp(body), False  # form-encoded ``d=<payload>``
             try:
                 session.receive_payload(body, monotonic(), binary=binary)
             except RemoteProtocolError as exc:
@@ -599,7 +633,9 @@ class EngineServer:
         http.respond(200, [("Content-Type", "text/html")] + headers, b"ok")
         return True
 
-    def _websocket(self, http: HttpConnection, request: HttpRequest, sid: str | None) -> None:
+    def _websocket(
+        self, http: HttpConnection, request: HttpRequest, sid: str | None, protocol: int = 4
+    ) -> None:
         try:
             ws = accept_websocket(
                 http,
@@ -612,7 +648,7 @@ class EngineServer:
             reject_websocket(http, 400, "Bad request")
             return
         if sid is None:
-            esock = self._new_session("websocket", request)
+            esock = self._new_session("websocket", request, protocol)
             esock.ws = ws
             esock.pump()
             esock.serve_websocket(ws)
@@ -621,7 +657,16 @@ class EngineServer:
         if esock_or_none is None:
             ws.close()
             return
-        esock_or_none.serve_probe(ws)
+        esock_or_none.serve_probe(ws, supports_binary=not request.query.get("b64"))
+
+
+def _polling_body(esock: EngineSocket, body: bytes) -> tuple[bytes, list[tuple[str, str]]]:
+    """A polling response body and its content headers: JSONP-wrapped, binary (v3) or text."""
+    if esock.jsonp is not None:
+        return encode_jsonp(body, esock.jsonp), list(_JSONP_HEADERS)
+    if is_binary_payload(body):
+        return body, list(_BINARY_HEADERS)
+    return body, list(_TEXT_HEADERS)
 
 
 def _connection_alive(http: HttpConnection) -> bool:
