@@ -892,10 +892,16 @@ class Server:
 
         Recipients that did not answer within ``timeout`` are missing from the result.
         """
-        result: AsyncResult[dict[str, Any]] = AsyncResult()
+        if self._in_hub_thread():
+            result: AsyncResult[dict[str, Any]] = AsyncResult()
+            self.emit(event, *args, to=to, skip=skip, namespace=namespace,
+                      callback=result.set, timeout=timeout)
+            return result.get() or {}
+        # From another OS thread: the gathering runs on the hub, we wait here.
+        future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
         self.emit(event, *args, to=to, skip=skip, namespace=namespace,
-                  callback=result.set, timeout=timeout)
-        return result.get() or {}
+                  callback=future.set_result, timeout=timeout)
+        return future.result(timeout + 5.0)
 
     # ----------------------------------------------------------------- rooms
 

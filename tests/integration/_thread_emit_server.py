@@ -46,9 +46,12 @@ def worker(sid: str) -> None:
         answer = "timed out"
     sio.enter_room(sid, "room-" + sid)
     sio.emit("room_tick", answer, to="room-" + sid)
+    # A broadcast that gathers acks, waited for from this thread too.
+    gathered = sio.call_all("question", "from a thread, to a room", to="room-" + sid, timeout=10)
     sio.emit(
         "done",
         {
+            "gathered": gathered.get(sid),
             "other_thread": threading.get_ident() != MAIN_THREAD,
             "threading_patched": monkey.is_module_patched("threading"),
         },

@@ -76,7 +76,11 @@ def test_emit_and_call_from_an_os_thread(runs: dict[str, Any], mode: str) -> Non
         assert "error" not in r, (name, r["error"])
         assert r["ticks"] == list(range(TICKS)), name
         assert r["room"] == [f"answer {' abc'.index(name)} to from a thread"], name
-        assert r["info"] == {"other_thread": True, "threading_patched": False}, name
+        assert r["info"] == {
+            "gathered": f"answer {' abc'.index(name)} to from a thread, to a room",
+            "other_thread": True,
+            "threading_patched": False,
+        }, name
         # In default mode the run may end before or after the upgrade.
         expected = {"polling": {"polling"}, "websocket": {"websocket"}}.get(mode, {"polling", "websocket"})
         assert r["transport"] in expected, name
