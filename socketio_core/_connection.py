@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 from urllib.parse import parse_qsl
 
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_packet
+from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_event_fast, encode_packet
 
 if TYPE_CHECKING:
     from ._parser import Decoder, Parser
@@ -302,6 +302,10 @@ class Connection:
 
     def event(self, namespace: str, data: list[Any], ack_id: int | None = None) -> list[Wire]:
         """An EVENT (``data`` = ``[name, *args]``), binary handled."""
+        if self.encode is encode_for_engine:
+            wire = encode_event_fast(namespace, data, ack_id)
+            if wire is not None:
+                return [wire]
         return self.encode(
             Packet(type=PacketType.EVENT, namespace=namespace, data=data, id=ack_id)
         )

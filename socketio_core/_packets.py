@@ -45,6 +45,7 @@ __all__ = [
     "Packet",
     "PacketDecoder",
     "encode_packet",
+    "encode_event_fast",
     "BinaryFound",
     "Dumps",
     "Loads",
@@ -398,6 +399,39 @@ def encode_packet(
         digit = "5" if ptype is _EVENT or ptype is _BINARY_EVENT else "6"
         return f"{digit}{len(buffers)}-{head}{text}", buffers
     return _PLAIN_CHAR[ptype] + head + text, buffers
+
+
+def encode_event_fast(namespace: str, data: list[Any], ack_id: int | None) -> str | None:
+    """The Engine.IO wire text of a plain EVENT (``42...``), or None.
+
+    The hot path of every emit: no Packet object, no generic validation. It
+    answers only for what it can encode exactly like :func:`encode_packet`
+    (a str name that is not reserved, a valid namespace and ack id, data the
+    default encoder takes without binary, ASCII text); for anything else it
+    returns None and the caller takes the general path.
+    """
+    if type(data) is not list or not data:
+        return None
+    name = data[0]
+    if type(name) is not str or name in RESERVED_EVENTS:
+        return None
+    try:
+        text = _default_dumps(data)
+    except (_BinaryFound, ValueError, TypeError, RecursionError):
+        return None
+    if not text.isascii():
+        return None  # the general path handles surrogates
+    if namespace == "/":
+        head = "42"
+    elif namespace.startswith("/") and "," not in namespace:
+        head = "42" + namespace + ","
+    else:
+        return None
+    if ack_id is None:
+        return head + text
+    if type(ack_id) is not int or not 0 <= ack_id <= _MAX_ACK_ID:
+        return None
+    return f"{head}{ack_id}{text}"
 
 
 # --------------------------------------------------------------------------

@@ -39,12 +39,13 @@ from ._connection import (
     ConnectTimedOut,
     DisconnectRequested,
     EventReceived,
+    encode_for_engine,
     legacy_socket_id,
     query_auth,
 )
 from ._errors import RemoteProtocolError
 from ._namespace import Namespace
-from ._packets import Packet, PacketType
+from ._packets import Packet, PacketType, encode_event_fast
 from ._parser import Parser, make_parser
 from ._recovery import RecoveryLog, SavedSession
 
@@ -735,7 +736,11 @@ class Server:
         sids = self.adapter.members(namespace, rooms, skip)
         if not sids:
             return 0
-        wires = self._encode(Packet(type=PacketType.EVENT, namespace=namespace, data=data))
+        fast = encode_event_fast(namespace, data, None) if self._encode is encode_for_engine else None
+        if fast is not None:
+            wires: list[Any] = [fast]
+        else:
+            wires = self._encode(Packet(type=PacketType.EVENT, namespace=namespace, data=data))
         if len(sids) > 1:
             # Encoded once; the WebSocket frame is built by the first writer and shared.
             wires = [SharedText(w) if isinstance(w, str) else SharedBytes(w) for w in wires]

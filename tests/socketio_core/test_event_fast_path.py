@@ -1,0 +1,44 @@
+"""The emit fast path encodes exactly like the general encoder whenever it answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socketio_core._packets import Packet, PacketType, encode_event_fast, encode_packet
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | st.binary(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    name=st.text(max_size=8) | st.sampled_from(["connect", "disconnect", "echo"]),
+    args=st.lists(json_values, max_size=3),
+    namespace=st.sampled_from(["/", "/chat", "/a,b", "bad"]),
+    ack_id=st.none() | st.integers(min_value=-1, max_value=10**16),
+)
+def test_fast_path_matches_the_general_encoder(
+    name: str, args: list[Any], namespace: str, ack_id: int | None
+) -> None:
+    data = [name, *args]
+    fast = encode_event_fast(namespace, data, ack_id)
+    if fast is None:
+        return
+    text, attachments = encode_packet(
+        Packet(type=PacketType.EVENT, namespace=namespace, data=data, id=ack_id)
+    )
+    assert attachments == []
+    assert fast == "4" + text
+
+
+def test_fast_path_answers_the_plain_case() -> None:
+    assert encode_event_fast("/", ["echo", {"a": 1}], None) == '42["echo",{"a":1}]'
+    assert encode_event_fast("/chat", ["x"], 7) == '42/chat,7["x"]'
+    assert encode_event_fast("/", ["echo", b"\x01"], None) is None  # binary: general path
+    assert encode_event_fast("/", ["connect"], None) is None  # reserved: general path raises
