@@ -159,7 +159,13 @@ class WsgiApp:
         except ClientGone:
             pass
         if exchange.taken_over or exchange.status is None:
-            return []  # the socket was taken over; the WSGI server must write nothing
+            # The socket was taken over: the WSGI server must write nothing more.
+            # gunicorn's worker writes a response unless told to just close,
+            # which it is by StopIteration; gevent's pywsgi writes nothing when
+            # start_response was never called.
+            if "gunicorn.socket" in environ:
+                raise StopIteration()
+            return []
         start_response(
             f"{exchange.status} {status_phrase(exchange.status).decode()}", exchange.headers
         )
