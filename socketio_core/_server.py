@@ -12,6 +12,7 @@ thread-safe callback, so ``emit`` works from anywhere, monkey-patched or not.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import inspect
 import logging
 import re
@@ -234,6 +235,7 @@ def _ack_args(result: Any) -> list[Any]:
     return [result]
 
 
+@functools.lru_cache(maxsize=1024)
 def _positional_count(fn: Callable[..., Any]) -> int:
     """How many positional arguments ``fn`` takes (a large number for ``*args``)."""
     try:
