@@ -119,6 +119,15 @@ def _split_namespace(raw: str) -> tuple[str, dict[str, Any]]:
     return name, dict(parse_qsl(query, keep_blank_values=True)) if query else {}
 
 
+def _shown(namespace: str) -> str:
+    """A peer's namespace as an error reason may quote it: one short line, escaped.
+
+    The reason ends up in a log line; the namespace is whatever the peer sent
+    (up to max_payload bytes, newlines included).
+    """
+    return repr(namespace) if len(namespace) <= 40 else repr(namespace[:40]) + "..."
+
+
 def encode_for_engine(packet: Packet, dumps: Dumps | None = None) -> list[Wire]:
     """A packet as Engine.IO message items: ``"4"`` + text, then raw attachments."""
     text, attachments = encode_packet(packet, dumps=dumps)
@@ -196,7 +205,7 @@ class Connection:
             if state is NamespaceState.CONNECTING:
                 return  # the answer to the first one answers this one too
             if state is not None:
-                raise RemoteProtocolError(f"second CONNECT for namespace {namespace}")
+                raise RemoteProtocolError(f"second CONNECT for namespace {_shown(namespace)}")
             if len(self.namespaces) >= self.max_namespaces:
                 raise RemoteProtocolError("too many namespaces")
             self.namespaces[namespace] = NamespaceState.CONNECTING
@@ -205,7 +214,7 @@ class Connection:
             self._events.append(ConnectRequested(namespace=namespace, auth=auth))
             return
         if state is not NamespaceState.CONNECTED:
-            raise RemoteProtocolError(f"{ptype.name} for namespace {namespace} not joined")
+            raise RemoteProtocolError(f"{ptype.name} for namespace {_shown(namespace)} not joined")
         if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
             self._events.append(EventReceived(namespace=namespace, data=packet.data, ack_id=packet.id))
         elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:

@@ -37,7 +37,8 @@ __all__ = ["WebSocket", "accept_websocket", "reject_websocket", "HandshakeFailed
 log = logging.getLogger("transports.websocket")
 
 Wire = Union[str, bytes]
-_READ_SIZE = 65536
+# Client frames are small; a 64 KB recv buffer costs a larger allocation per read.
+_READ_SIZE = 16384
 MESSAGE_TOO_BIG = 1009
 PROTOCOL_ERROR = 1002
 
@@ -81,7 +82,10 @@ class WebSocket:
     as prebuilt bytes; with permessage-deflate, wsproto does both.
     """
 
-    __slots__ = ("sock", "conn", "reader", "deflate", "closed", "close_code", "_pending", "max_message_size")
+    __slots__ = (
+        "sock", "conn", "reader", "deflate", "closed", "close_code", "_pending", "max_message_size",
+        "_torn",
+    )
 
     def __init__(self, sock: Any, conn: Connection, *, max_message_size: int) -> None:
         self.sock = sock
@@ -94,6 +98,10 @@ class WebSocket:
         self.closed = False
         self.close_code: int | None = None
         self._pending: list[str | bytes] = []
+        #: A write is only partly on the wire and the backlog writer owns the
+        #: rest: no other frame may be written before it ends, or it would land
+        #: inside that one (and a second greenlet waiting on the socket raises).
+        self._torn = False
 
     def feed(self, data: bytes) -> None:
         if data:
@@ -107,7 +115,7 @@ class WebSocket:
         reader = self.reader
         if reader is None:
             return self._receive_wsproto()
-        recv = self.sock.recv
+        recv = _readable_then_recv(self.sock)
         while not self.closed:
             try:
                 message = reader.next_message()
@@ -211,13 +219,18 @@ class WebSocket:
         except TypeError:  # not a gevent socket: a blocking write is all we have
             self._send_all(data)
             return b""
-        return data[sent:] if sent < len(data) else b""
+        if sent < len(data):
+            self._torn = True  # until send_blocking has written the rest
+            return data[sent:]
+        return b""
 
     def send_blocking(self, data: bytes) -> None:
         """Write everything, waiting as long as it takes (the backlog writer's path)."""
         if self.closed:
             raise ClientGone("WebSocket closed")
+        self._torn = True
         self.sock.sendall(data)
+        self._torn = False
 
     def send(self, items: Iterable[Wire]) -> None:
         """Write messages, one frame each, in one write. Raises OSError/ClientGone."""
@@ -240,9 +253,30 @@ class WebSocket:
             self.sock.sendall(data[sent:])
 
     def _write(self, data: bytes) -> None:
+        """Write a control frame (pong, close) only if it can go out now, whole.
+
+        Never waits: the caller may be this connection's reader, a handler or
+        the scheduler, and a peer that stopped reading must stall none of them.
+        While the backlog writer owns the socket, or when the socket takes
+        nothing, the frame is dropped; a frame taken only in part would leave a
+        torn frame on the wire, so the connection is dropped instead.
+        """
+        if self._torn or self.closed:
+            return
         try:
-            self._send_all(data)
+            sent = self.sock.send(data, 0, 0.0)  # gevent: timeout 0 means "don't wait"
+        except BlockingIOError:
+            return
+        except TypeError:  # not a gevent socket: a blocking write is all we have
+            try:
+                self._send_all(data)
+            except OSError:
+                self._shutdown()
+            return
         except OSError:
+            self._shutdown()
+            return
+        if sent < len(data):
             self._shutdown()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
@@ -271,6 +305,31 @@ class WebSocket:
             self.sock.close()
         except OSError:
             pass
+
+
+def _readable_then_recv(sock: Any) -> Any:
+    """A recv that waits for readability *before* the system call.
+
+    gevent's ``recv`` tries the call first; on an idle connection that is a
+    failed system call and a raised exception per message. Waiting on the
+    socket's own watcher first costs nothing extra (the hub polls anyway).
+    Falls back to the plain ``recv`` for sockets without gevent's internals.
+    """
+    wait = getattr(sock, "_wait", None)
+    event = getattr(sock, "_read_event", None)
+    raw = getattr(sock, "_sock", None)
+    if wait is None or event is None or raw is None or sock.timeout is not None:
+        return sock.recv
+    raw_recv = raw.recv
+
+    def recv(size: int) -> bytes:
+        wait(event)
+        try:
+            return raw_recv(size)  # type: ignore[no-any-return]
+        except BlockingIOError:  # a spurious wake-up
+            return sock.recv(size)  # type: ignore[no-any-return]
+
+    return recv
 
 
 def reject_websocket(http: HttpConnection, status: int, message: str) -> None:
