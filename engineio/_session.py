@@ -542,6 +542,10 @@ class Session:
             # The pong is due ping_timeout after the ping was *due*, not after a
             # late timer sent it: a silent client is gone at exactly
             # ping_interval + ping_timeout, whatever the scheduler's latency.
-            self._pong_due = self._ping_due + self.config.ping_timeout
+            # But after a stall of the whole server (a long GC, a CPU-bound
+            # handler) a ping sent late still leaves the client half a timeout
+            # to answer, rather than closing every healthy client at once.
+            timeout = self.config.ping_timeout
+            self._pong_due = max(self._ping_due + timeout, now + timeout / 2)
             self._ping_due = None
             self._buffer.append(_PING)
