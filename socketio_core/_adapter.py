@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 if TYPE_CHECKING:
+    from ._recovery import RecoveryStore
     from ._server import Server
 
 __all__ = ["Adapter", "MemoryAdapter", "SocketInfo"]
@@ -60,6 +61,13 @@ class Adapter:
 
     def close(self) -> None:
         """Release connections and greenlets (the server is stopping)."""
+
+    def recovery_log(self, options: dict[str, Any]) -> "RecoveryStore":
+        """The connection state recovery log for this adapter (``options`` as
+        :class:`RecoveryLog` takes them): by default, in this process's memory."""
+        from ._recovery import RecoveryLog
+
+        return RecoveryLog(**options)
 
     # ---------------------------------------------------------- membership
 

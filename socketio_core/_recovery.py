@@ -14,6 +14,15 @@ Bounds: the log keeps at most ``max_packets`` packets and about
 sessions expire with the window. A client whose offset fell out of the log
 cannot be recovered and simply connects anew. This module keeps the state
 in this process; it does not touch I/O.
+
+The log is pluggable: the server asks its adapter for one
+(:meth:`Adapter.recovery_log`). The default adapter gives this in-memory
+:class:`RecoveryLog`; :class:`socketio_core.redis_adapter.RedisAdapter` gives
+a log kept in Redis (``_redis_recovery.RedisRecoveryLog``) so that a client
+can be recovered by any server of the cluster. A log provides ``blocking``
+(True when :meth:`restore` waits on I/O: the server then calls it from a
+worker greenlet), ``new_pid``, ``broadcast`` (record and send), ``save`` and
+``restore``.
 """
 
 from __future__ import annotations
@@ -21,9 +30,12 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-__all__ = ["RecoveryLog", "SavedSession"]
+if TYPE_CHECKING:
+    from ._adapter import Adapter
+
+__all__ = ["RecoveryLog", "RecoveryStore", "SavedSession"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -34,6 +46,26 @@ class SavedSession:
     rooms: set[str]
     data: dict[str, Any]
     saved_at: float
+
+
+class RecoveryStore(Protocol):
+    """What the server needs of a recovery log (in memory, or in Redis)."""
+
+    #: True when :meth:`restore` waits on I/O (call it from a greenlet, not the hub).
+    blocking: ClassVar[bool]
+    skip_middlewares: bool
+    max_disconnection_duration: float
+
+    def new_pid(self) -> str: ...
+
+    def broadcast(
+        self, adapter: "Adapter", namespace: str, data: list[Any], rooms: list[str] | None,
+        skip: list[str], now: float,
+    ) -> None: ...
+
+    def save(self, session: SavedSession) -> None: ...
+
+    def restore(self, pid: str, offset: str, now: float) -> tuple[SavedSession, list[list[Any]]] | None: ...
 
 
 @dataclass(slots=True)
@@ -69,6 +101,8 @@ class RecoveryLog:
     _sessions: dict[str, SavedSession] = field(default_factory=dict)
     _prefix: str = field(default_factory=lambda: secrets.token_hex(4))
     _counter: int = 0
+    #: ``restore`` does no I/O: the server may call it on the hub.
+    blocking: ClassVar[bool] = False
 
     def new_pid(self) -> str:
         return secrets.token_urlsafe(15)
@@ -85,6 +119,13 @@ class RecoveryLog:
         self._bytes += size
         self._prune(now)
         return stamped
+
+    def broadcast(
+        self, adapter: "Adapter", namespace: str, data: list[Any], rooms: list[str] | None,
+        skip: list[str], now: float,
+    ) -> None:
+        """Record ``data`` and broadcast it, offset included, through ``adapter``."""
+        adapter.broadcast(namespace, self.record(namespace, data, rooms, skip, now), rooms, skip, False)
 
     def save(self, session: SavedSession) -> None:
         self._sessions[session.pid] = session

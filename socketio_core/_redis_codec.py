@@ -31,7 +31,9 @@ process of a cluster must pick the same encoding.
 type               direction   fields
 =================  ==========  ===============================================
 ``broadcast``      to all      nsp, data (the EVENT args, event name first),
-                               rooms (list or null = everyone), skip, volatile
+                               rooms (list or null = everyone), skip, volatile,
+                               offset (only when recorded for connection state
+                               recovery: its stream entry id, appended to data)
 ``join``           to all      nsp, rooms, new_rooms
 ``leave``          to all      nsp, rooms, old_rooms
 ``disconnect``     to all      nsp, rooms, close

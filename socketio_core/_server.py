@@ -48,7 +48,7 @@ from ._errors import RemoteProtocolError
 from ._namespace import Namespace
 from ._packets import Packet, PacketType, encode_event_fast
 from ._parser import Parser, make_parser
-from ._recovery import RecoveryLog, SavedSession
+from ._recovery import RecoveryStore, SavedSession
 
 __all__ = ["Server", "ConnectionRefusedError", "Handshake", "ServerListener"]
 
@@ -317,12 +317,13 @@ class Server:
         #: Encodes packets to Engine.IO messages, and gives each client its decoder.
         self.parser: Parser = make_parser(parser, json, max_attachments=max_attachments)
         self._encode = self.parser.encode
-        #: Connection state recovery (``True`` or options of :class:`RecoveryLog`).
-        self.recovery: RecoveryLog | None = None
+        self.adapter: Adapter = adapter or MemoryAdapter()
+        #: Connection state recovery (``True`` or options of :class:`RecoveryLog`);
+        #: the adapter chooses where the log lives (memory, or Redis).
+        self.recovery: RecoveryStore | None = None
         if connection_state_recovery:
             options = connection_state_recovery if isinstance(connection_state_recovery, dict) else {}
-            self.recovery = RecoveryLog(**options)
-        self.adapter: Adapter = adapter or MemoryAdapter()
+            self.recovery = self.adapter.recovery_log(dict(options))
         self.adapter.attach(self)
         self._server_handlers: dict[str, Handler] = {}
         self._handlers: dict[str, dict[str, Handler]] = {}
@@ -545,9 +546,36 @@ class Server:
         if self.recovery is not None and not legacy and isinstance(auth.get("pid"), str) and isinstance(
             auth.get("offset"), str
         ):
+            if self.recovery.blocking:
+                # The log is elsewhere (Redis): wait for it in a greenlet, not on the hub.
+                self.workers.submit(self._restore_then_open, client, namespace, key, auth, handshake)
+                return
             restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
-            if restored is not None and restored[0].sid in self._sockets:
-                restored = None  # that socket is still here (a duplicate claim)
+        self._open_socket(client, namespace, key, auth, handshake, restored)
+
+    def _restore_then_open(
+        self, client: _Client, namespace: str, key: str, auth: dict[str, Any], handshake: Handshake
+    ) -> None:
+        assert self.recovery is not None
+        restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
+        if client.esock.closed or namespace in client.sockets:
+            if restored is not None:
+                self.recovery.save(restored[0])  # gone meanwhile: keep its state for a later try
+            return
+        self._open_socket(client, namespace, key, auth, handshake, restored)
+
+    def _open_socket(
+        self,
+        client: _Client,
+        namespace: str,
+        key: str,
+        auth: dict[str, Any],
+        handshake: Handshake,
+        restored: tuple[SavedSession, list[list[Any]]] | None,
+    ) -> None:
+        if restored is not None and restored[0].sid in self._sockets:
+            restored = None  # that socket is still here (a duplicate claim)
+        legacy = client.conn.protocol == 4
         if legacy:
             sid = legacy_socket_id(namespace, client.esock.sid)
         else:
@@ -708,8 +736,7 @@ class Server:
         data = [event, *args]
         if self.recovery is not None and not volatile and callback is None:
             # Every recoverable packet goes through the log (direct emits too).
-            data = self.recovery.record(namespace, data, rooms, list(skipped), monotonic())
-            self.adapter.broadcast(namespace, data, rooms, list(skipped), volatile)
+            self.recovery.broadcast(self.adapter, namespace, data, rooms, list(skipped), monotonic())
             return
         single = (
             rooms is not None and len(rooms) == 1 and not skipped and rooms[0] in self._sockets

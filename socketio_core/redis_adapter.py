@@ -21,6 +21,12 @@ instant, itself included when its subscriber is connected, in which case it
 also receives its own request back (the "echo") and counts that as its own
 answer. So the count is exact even while this server's subscriber reconnects.
 
+With connection state recovery on, recoverable broadcasts are recorded in
+a Redis Stream and saved sessions kept in Redis, so that any server can
+recover any client: see :mod:`socketio_core._redis_recovery`. Such a
+broadcast comes back to its own server through the channel (with its
+offset), and is delivered locally then.
+
 When Redis goes away, local delivery goes on; messages for the other servers
 are dropped (pub/sub keeps nothing for absent subscribers); requests answer
 with what arrived. The link reconnects with backoff, logging state changes.
@@ -41,6 +47,7 @@ from gevent.event import AsyncResult
 from . import _redis_codec as codec
 from ._adapter import MemoryAdapter, SocketInfo
 from ._redis_link import Done, RedisLink, redact
+from ._redis_recovery import RedisRecoveryLog, parse_offset
 
 if TYPE_CHECKING:
     import redis
@@ -157,6 +164,21 @@ class RedisAdapter(MemoryAdapter):
         self._wake_pending = False
         self._draining = False
         self._bad_messages = 0
+        self._recovery: RedisRecoveryLog | None = None
+        #: The newest recorded broadcast (stream offset) delivered here (recovery).
+        self.last_offset: tuple[int, int] | None = None
+        #: Restores waiting on Redis: each collects the recorded broadcasts
+        #: delivered here meanwhile, which its stream read may not contain.
+        self.restore_taps: list[list[tuple[tuple[int, int], str, dict[str, Any]]]] = []
+
+    def recovery_log(self, options: dict[str, Any]) -> RedisRecoveryLog:
+        """Connection state recovery in Redis: any server can recover any client."""
+        self._recovery = RedisRecoveryLog(self, **options)
+        return self._recovery
+
+    def note_offset(self, position: tuple[int, int] | None) -> None:
+        if position is not None and (self.last_offset is None or position > self.last_offset):
+            self.last_offset = position
 
     # -------------------------------------------------------------- lifecycle
 
@@ -188,6 +210,8 @@ class RedisAdapter(MemoryAdapter):
                 "redis at %s has not answered within %g s: serving local clients, joining the "
                 "cluster when it does", redact(self.url), self.startup_timeout,
             )
+        if self._recovery is not None:
+            self._recovery.start()
 
     def close(self) -> None:
         """Unsubscribe, stop the Redis threads, end open requests (with what they have).
@@ -264,8 +288,9 @@ class RedisAdapter(MemoryAdapter):
                 self.channel, exc,
             )
             return
-        if message["uid"] == self.uid and message["type"] not in codec.REQUEST_TYPES:
-            return
+        if (message["uid"] == self.uid and message["type"] not in codec.REQUEST_TYPES
+                and "offset" not in message):
+            return  # (a recorded broadcast of ours is delivered here when it comes back)
         self._inbox.append(message)
         # Wake the hub once per burst; it clears the flag before draining, so a
         # message appended after the drain started still gets a wake-up.
@@ -310,7 +335,7 @@ class RedisAdapter(MemoryAdapter):
                 request.on_reply(m)
                 request.check()
             return
-        if m["uid"] == self.uid:  # our own request came back: we are our own answer
+        if m["uid"] == self.uid and kind != "broadcast":  # our own request came back: we are our own answer
             request = self._requests.get(m.get("req", ""))
             if request is not None:
                 request.echoed = True
@@ -320,6 +345,14 @@ class RedisAdapter(MemoryAdapter):
             data = m["data"]
             if not isinstance(data, list) or not data:
                 raise codec.MessageError("data must be a non-empty list")
+            if "offset" in m:  # recorded for connection state recovery
+                position = parse_offset(m["offset"])
+                if position is None:
+                    raise codec.MessageError("bad offset")
+                self.note_offset(position)
+                for tap in self.restore_taps:
+                    tap.append((position, m["offset"], m))
+                data = [*data, m["offset"]]
             server.deliver_local(
                 str(m["nsp"]), data, codec.rooms_field(m.get("rooms")),
                 codec.names_field(m.get("skip", [])), bool(m.get("volatile", False)),

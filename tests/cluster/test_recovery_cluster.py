@@ -1,0 +1,164 @@
+"""Connection state recovery on the Redis adapter: any server recovers any client.
+
+Two servers (tests/cluster/_recovery_cluster_server.py) share a Redis; the
+official JS client (tests/interop/recovery_cluster_client.js) connects to A,
+ticks are emitted to its room by A or B, its transport is dropped and it
+reconnects to A or to B: it gets every missed tick exactly once, in order,
+with the same socket id, ``recovered`` true, and its rooms and data back.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from typing import Any
+
+import pytest
+import redis
+
+from socketio_core._recovery import SavedSession
+from socketio_core._redis_recovery import RECORD_SCRIPT, RedisRecoveryLog, parse_offset
+from tests.conftest import free_port
+
+from .conftest import CLUSTER, RedisServer, ServerProcess, node
+
+
+def recovery_server(redis_url: str) -> ServerProcess:
+    port = free_port()
+    return ServerProcess(
+        [sys.executable, str(CLUSTER / "_recovery_cluster_server.py"), str(port), redis_url], port
+    )
+
+
+@pytest.fixture(scope="module")
+def pair(redis_server: RedisServer, servers: Any) -> tuple[ServerProcess, ServerProcess]:
+    return servers(recovery_server, redis_server.url), servers(recovery_server, redis_server.url)
+
+
+@pytest.mark.parametrize(
+    "where,reconnect_to,mode,interval,n",
+    [
+        ("there", "b", "websocket", "0.05", 30),
+        ("there", "b", "polling", "0.05", 30),
+        ("here", "b", "upgrade", "0.05", 30),
+        ("there", "a", "websocket", "0.05", 30),
+        ("here", "a", "polling", "0.05", 30),
+        # Ticks all through the reconnection: some are in flight on the channel
+        # while the socket is restored (they must come once, not twice).
+        ("there", "b", "websocket", "0.003", 200),
+        ("here", "b", "websocket", "0.003", 200),
+        ("there", "a", "polling", "0.003", 200),
+    ],
+)
+def test_missed_ticks_arrive_once_in_order_on_any_server(
+    pair: tuple[ServerProcess, ServerProcess], where: str, reconnect_to: str, mode: str, interval: str,
+    n: int,
+) -> None:
+    a, b = pair
+    target = b if reconnect_to == "b" else a
+    result = node("recovery_cluster_client.js", a.url, b.url if reconnect_to == "b" else "-",
+                  where, mode, interval, str(n)).result()
+    assert "error" not in result, result
+    assert result["ticks"] == list(range(1, n + 1)), result
+    assert len(result["connects"]) == 2
+    assert result["connects"][0] == result["connects"][1], result  # the same socket id
+    assert result["recoveredFlags"] == [False, True], result
+    assert result["serverSaid"] == [result["connects"][0]], result
+    assert result["whoami"] == {
+        "name": "alice", "rooms": sorted(["r", result["connects"][0]]), "port": target.port,
+    }, result
+
+
+def record(client: Any, message: bytes, max_packets: int, max_bytes: int,
+           window_ms: int = 60_000) -> str:
+    reply = client.eval(RECORD_SCRIPT, 2, "t#stream", "t#bytes", message, "t#channel",
+                        max_packets, max_bytes, window_ms)
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+
+def test_the_stream_is_bounded_in_count_bytes_and_time(redis_server: RedisServer) -> None:
+    client: Any = redis.Redis.from_url(redis_server.url)
+    try:
+        client.delete("t#stream", "t#bytes")
+        message = b'{"type":"broadcast","uid":"x","data":["' + b"a" * 80 + b'"]}'
+        ids = [record(client, message, 5, 10_000) for _ in range(12)]
+        assert [e[0].decode() for e in client.xrange("t#stream")] == ids[-5:]  # count
+        assert int(client.get("t#bytes")) == 5 * len(message)
+        record(client, message, 100, 3 * len(message))  # bytes: the three newest stay
+        assert client.xlen("t#stream") == 3
+        assert int(client.get("t#bytes")) == 3 * len(message)
+        client.delete("t#stream", "t#bytes")
+        record(client, message, 100, 10_000)
+        time.sleep(0.05)
+        last = record(client, message, 100, 10_000, window_ms=20)  # time: older ones go
+        assert [e[0].decode() for e in client.xrange("t#stream")] == [last]
+        assert 0 < client.pttl("t#stream") <= 20
+    finally:
+        client.delete("t#stream", "t#bytes")
+        client.close()
+
+
+class _FakeServer:
+    def __init__(self) -> None:
+        self.local: list[list[Any]] = []
+
+    def deliver_local(self, namespace: str, data: list[Any], rooms: Any, skip: Any, volatile: bool) -> int:
+        self.local.append(data)
+        return 1
+
+
+class _InlineAdapter:
+    """Just what RedisRecoveryLog uses of a RedisAdapter, running commands inline."""
+
+    def __init__(self, url: str) -> None:
+        self.client: Any = redis.Redis.from_url(url)
+        self.channel_prefix = f"t{uuid.uuid4().hex[:8]}"
+        self.channel = f"{self.channel_prefix}#py1"
+        self.uid = "me"
+        self.request_timeout = 2.0
+        self.last_offset: tuple[int, int] | None = None
+        self.server = _FakeServer()
+
+    def _run(self, command: Any, done: Any) -> None:
+        result = command(self.client)
+        if done is not None:
+            done(result)
+
+    def note_offset(self, position: tuple[int, int] | None) -> None:
+        self.last_offset = position
+
+
+def test_restore_picks_what_the_socket_missed_and_leaves_what_is_on_its_way(
+    redis_server: RedisServer,
+) -> None:
+    adapter = _InlineAdapter(redis_server.url)
+    log = RedisRecoveryLog(adapter, max_disconnection_duration=30)  # type: ignore[arg-type]
+    try:
+        log.broadcast(adapter, "/", ["first"], None, [], 0.0)  # type: ignore[arg-type]
+        first = adapter.client.xrange(log.stream)[-1][0].decode()
+        log.save(SavedSession(sid="s1", pid="p1", namespace="/", rooms={"r"}, data={"k": 1}, saved_at=0))
+        for data, rooms, skip, nsp in [
+            (["to_room"], ["r"], [], "/"), (["other_room"], ["x"], [], "/"),
+            (["other_nsp"], None, [], "/x"), (["skipped"], None, ["r"], "/"),
+            (["to_sid"], ["s1"], [], "/"), (["on_its_way"], None, [], "/"),
+        ]:
+            log.broadcast(adapter, nsp, data, rooms, skip, 0.0)  # type: ignore[arg-type]
+        ids = [e[0].decode() for e in adapter.client.xrange(log.stream)]
+        assert adapter.server.local == []  # delivered when it comes back on the channel
+        assert 0 < adapter.client.pttl(log.session_prefix + "p1") <= 30_000
+        # This server delivered up to "to_sid"; "on_its_way" is still on the channel.
+        adapter.last_offset = parse_offset(ids[-2])
+        restored = log.restore("p1", first, 0.0)
+        assert restored is not None
+        session, missed = restored
+        assert (session.sid, session.rooms, session.data) == ("s1", {"r"}, {"k": 1})
+        assert missed == [["to_room", ids[1]], ["to_sid", ids[5]]]
+        assert log.restore("p1", first, 0.0) is None  # claimed once
+        log.save(session)
+        assert log.restore("p1", "not-an-offset", 0.0) is None
+        log.save(session)
+        assert log.restore("p1", "1-0", 0.0) is None  # an offset that left the stream
+    finally:
+        adapter.client.delete(log.stream, log.counter)
+        adapter.client.close()
