@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -31,28 +30,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class EchoServer:
-    """A running ``python -m socketio_core.echo`` subprocess."""
+class ServerProcess:
+    """A server subprocess that prints ``listening on ...`` once it accepts connections.
 
-    def __init__(self, args: list[str], port: int) -> None:
+    Its output is drained all along (a server whose log pipe fills up blocks)
+    and returned by :meth:`stop`.
+    """
+
+    def __init__(self, argv: list[str], port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.args = args
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "socketio_core.echo", "--port", str(port), *args],
+            argv,
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         self.output: list[str] = []
         self._listening = threading.Event()
-        # Drain the output all along: a server whose log pipe fills up blocks.
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
         if not self._listening.wait(15):
             self.stop()
-            raise RuntimeError("echo server did not start:\n" + "".join(self.output))
+            raise RuntimeError("server did not start:\n" + "".join(self.output))
 
     def _read_output(self) -> None:
         assert self.proc.stdout is not None
@@ -72,6 +74,24 @@ class EchoServer:
                 self.proc.wait()
         self._reader.join(timeout=5)
         return "".join(self.output)
+
+
+class EchoServer(ServerProcess):
+    """A running ``python -m socketio_core.echo`` subprocess."""
+
+    def __init__(self, args: list[str], port: int) -> None:
+        self.args = args
+        super().__init__(
+            [sys.executable, "-m", "socketio_core.echo", "--port", str(port), *args], port
+        )
+
+
+def script_server(script: str, *args: str) -> ServerProcess:
+    """``python tests/integration/<script> PORT *args`` on a free port."""
+    port = free_port()
+    return ServerProcess(
+        [sys.executable, str(ROOT / "tests" / "integration" / script), str(port), *args], port
+    )
 
 
 @pytest.fixture

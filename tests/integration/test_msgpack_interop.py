@@ -12,61 +12,20 @@ sans-IO tests hold are still what Node's parser produces.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
 import pytest
 
-from tests.conftest import ROOT, free_port, run_node
+from tests.conftest import ServerProcess, run_node, script_server
 from tests.socketio_core.test_msgpack_parser import NODE_REFUSALS, NODE_VECTORS
 
 MODES = ["polling", "websocket", "default"]
 
 
-class ParserServer:
+def ParserServer(parser: str) -> ServerProcess:  # noqa: N802 - reads like the class it was
     """``_msgpack_server.py PORT PARSER`` in a subprocess, its output drained all along."""
-
-    def __init__(self, parser: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "integration" / "_msgpack_server.py"),
-             str(self.port), parser],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        self.output: list[str] = []
-        self._listening = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._listening.wait(15):
-            self.stop()
-            raise RuntimeError("server did not start:\n" + "".join(self.output))
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-            if line.startswith("listening on"):
-                self._listening.set()
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        return "".join(self.output)
+    return script_server("_msgpack_server.py", parser)
 
 
 @pytest.fixture(scope="module")

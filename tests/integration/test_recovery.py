@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from typing import Iterator
 
 import pytest
 
-from tests.conftest import ROOT, free_port, run_node
+from tests.conftest import run_node, script_server
 
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "integration" / "_recovery_server.py"), str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("listening on") or not line:
-            break
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    server = script_server("_recovery_server.py")
+    yield server.url
+    output = server.stop()
+    assert "Traceback" not in output, output[-4000:]
 
 
 @pytest.mark.parametrize("mode", ["polling", "websocket", "upgrade"])
