@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import signal
-import ssl
 from typing import Any, Callable
 
 import gevent
+from gevent import ssl as gevent_ssl
 from gevent.server import StreamServer
 
 from ._engine import EngineServer
@@ -51,6 +51,7 @@ class Server:
         self.connections = 0
         self._server: StreamServer | None = None
         self._secure = False
+        self._tls: Any = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -67,13 +68,15 @@ class Server:
         keyfile: str | None = None,
     ) -> tuple[str, int]:
         """Bind and start accepting in the background; returns the bound address."""
-        kwargs: dict[str, Any] = {}
         if certfile:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            # gevent's SSLContext: its sockets are cooperative (the stdlib's block
+            # the hub). The handshake is ours (in _handle), so that a client that
+            # fails it costs one log line, not a traceback.
+            context = gevent_ssl.SSLContext(gevent_ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(certfile, keyfile)
-            kwargs["ssl_context"] = context
+            self._tls = context
             self._secure = True
-        self._server = StreamServer((host, port), self._handle, backlog=2048, **kwargs)
+        self._server = StreamServer((host, port), self._handle, backlog=2048)
         self._server.start()
         self.engine.scheduler.start()
         return self.address
@@ -109,6 +112,17 @@ class Server:
                         self.limits.max_connections)
             _refuse(sock)
             return
+        if self._tls is not None:
+            try:
+                sock.settimeout(self.limits.header_timeout)
+                sock = self._tls.wrap_socket(sock, server_side=True)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                log.info("TLS handshake with %s failed: %s", address[0], exc)
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+                return
         self.connections += 1
         http = HttpConnection(sock, address, self.limits, secure=self._secure)
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable, Union
 
+from gevent.ssl import SSLSocket as _SSLSocket
 from wsproto import ConnectionType
 from wsproto.connection import Connection, ConnectionState
 from wsproto.events import (
@@ -318,7 +319,13 @@ def _readable_then_recv(sock: Any) -> Any:
     wait = getattr(sock, "_wait", None)
     event = getattr(sock, "_read_event", None)
     raw = getattr(sock, "_sock", None)
-    if wait is None or event is None or raw is None or sock.timeout is not None:
+    if (
+        wait is None
+        or event is None
+        or raw is None
+        or sock.timeout is not None
+        or isinstance(sock, _SSLSocket)  # the raw socket carries TLS records, not our bytes
+    ):
         return sock.recv
     raw_recv = raw.recv
 

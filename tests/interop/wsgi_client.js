@@ -5,7 +5,10 @@ const { io } = require("socket.io-client");
 
 const [url, mode] = process.argv.slice(2);
 const transports = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"] }[mode];
-const socket = io(url, { transports, auth: { token: "wsgi" }, forceNew: true, reconnection: false });
+// rejectUnauthorized: the TLS test serves a self-signed certificate.
+const socket = io(url, {
+  transports, auth: { token: "wsgi" }, forceNew: true, reconnection: false, rejectUnauthorized: false,
+});
 const result = { events: [] };
 const fail = (why) => { console.log(JSON.stringify({ error: why, ...result })); process.exit(1); };
 setTimeout(() => fail("timeout"), 10000);
