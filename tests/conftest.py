@@ -63,6 +63,10 @@ class ServerProcess:
             if line.startswith("listening on"):
                 self._listening.set()
 
+    def log(self) -> str:
+        """Everything the server printed so far."""
+        return "".join(self.output)
+
     def stop(self) -> str:
         """Stop the server (SIGTERM) and return everything it printed."""
         if self.proc.poll() is None:
@@ -73,7 +77,7 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._reader.join(timeout=5)
-        return "".join(self.output)
+        return self.log()
 
 
 class EchoServer(ServerProcess):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.conftest import INTEROP, PEER_PYTHON, ROOT, free_port
+from tests.conftest import INTEROP, PEER_PYTHON, ROOT, ServerProcess, free_port
 
 CLUSTER = Path(__file__).resolve().parent
 
@@ -88,50 +88,6 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
-
-
-class ServerProcess:
-    """A server subprocess that prints ``listening on`` once it accepts connections."""
-
-    def __init__(self, argv: list[str], port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        self.output: list[str] = []
-        self._listening = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._listening.wait(15):
-            self.stop()
-            raise RuntimeError("server did not start:\n" + "".join(self.output))
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-            if line.startswith("listening on"):
-                self._listening.set()
-
-    def log(self) -> str:
-        return "".join(self.output)
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        return self.log()
 
 
 def echo_server(redis_url: str) -> ServerProcess:
