@@ -6,32 +6,10 @@
 // transport. It keeps page 1 open until a line arrives on stdin (or 20 s),
 // so that the pytest side (tests/flask/test_seed_browser.py) can time the
 // server's disconnect handler for page 2 alone, then closes everything.
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
 const readline = require("readline");
-const { chromium } = require("playwright-core");
+const { STEP, POLL, launchPages, logLines, waitForLine, submit } = require("./browser_common");
 
 const [url, tag, executable = "/usr/bin/chromium"] = process.argv.slice(2);
-const STEP = 15000;
-const POLL = 25; // timer polling: requestAnimationFrame is throttled in background tabs
-
-async function logLines(page) {
-  return page.$$eval("#log .received", (lines) => lines.map((l) => l.textContent));
-}
-
-async function waitForLine(page, text) {
-  await page.waitForFunction(
-    (t) => [...document.querySelectorAll("#log .received")].some((l) => l.textContent === t),
-    text, { timeout: STEP, polling: POLL },
-  );
-}
-
-async function submit(page, form, text) {
-  await page.bringToFront(); // clicks wait for animation frames, which only the front tab gets
-  await page.fill(`#${form}_data`, text);
-  await page.click(`#${form} input[type=submit]`);
-}
 
 function waitForStdin(ms) {
   return new Promise((resolve) => {
@@ -43,31 +21,13 @@ function waitForStdin(ms) {
 }
 
 async function main() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "socketio-chromium-"));
-  const errors = [];
-  const failed = [];
-  let context;
+  let browser = null;
+  let errors = [];
+  let failed = [];
   try {
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: executable,
-      headless: true,
-      timeout: 30000,
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      ],
-    });
-    const pages = [context.pages()[0] || (await context.newPage()), await context.newPage()];
-    pages.forEach((page, i) => {
-      page.on("pageerror", (e) => errors.push(`page ${i + 1}: ${e.message}`));
-      page.on("console", (m) => {
-        if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
-          errors.push(`page ${i + 1} console: ${m.text()}`);
-        }
-      });
-      page.on("response", (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`); });
-      page.on("requestfailed", (r) => failed.push(`failed ${new URL(r.url()).pathname}`));
-    });
+    browser = await launchPages(executable, 2);
+    ({ errors, failed } = browser);
+    const { pages } = browser;
     await Promise.all(pages.map((p) => p.goto(url + "/", { timeout: STEP })));
     await Promise.all(pages.map((p) => waitForLine(p, "Received: Connected")));
     await Promise.all(pages.map((p) =>
@@ -99,8 +59,7 @@ async function main() {
   } catch (e) {
     console.log(JSON.stringify({ error: String(e && e.stack || e), errors, failed }));
   } finally {
-    if (context) await context.close().catch(() => {});
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    if (browser) await browser.close();
   }
 }
 
