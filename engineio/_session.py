@@ -48,6 +48,15 @@ _new_event = object.__new__
 _set_data = MessageReceived.__dict__["data"].__set__
 
 
+def _utf8_safe(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD (it is returned as is if encodable)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def _message_event(data: str | bytes) -> MessageReceived:
     event: MessageReceived = _new_event(MessageReceived)
     _set_data(event, data)
@@ -367,21 +376,23 @@ class Session:
 
         Raises LocalProtocolError once the session is closing or closed.
         """
-        if self.state is State.CLOSING or self.state is State.CLOSED:
-            raise LocalProtocolError(f"cannot send on a {self.state.value} session")
-        self._buffer.append(_MESSAGE + data if type(data) is str else data)
-        self._buffered_bytes += len(data)
-        if self._buffered_bytes > self.config.max_buffer_bytes:
-            self._slow_consumer()
+        self.send_encoded(_MESSAGE + data if type(data) is str else data)
 
     def send_encoded(self, wire: Wire) -> None:
         """Queue a packet already encoded for the wire (``"42[...]"`` or raw bytes).
 
         Lets a broadcast encode once and hand the same object to every session.
+        The buffer is counted in wire items' lengths, the same measure a
+        partial drain recounts. Text that UTF-8 cannot carry (lone surrogates)
+        has them replaced by U+FFFD here, as a browser would, so no writer
+        ever fails on it.
+
         Raises LocalProtocolError once the session is closing or closed.
         """
         if self.state is State.CLOSING or self.state is State.CLOSED:
             raise LocalProtocolError(f"cannot send on a {self.state.value} session")
+        if isinstance(wire, str) and not wire.isascii():
+            wire = _utf8_safe(wire)
         self._buffer.append(wire)
         self._buffered_bytes += len(wire)
         if self._buffered_bytes > self.config.max_buffer_bytes:
