@@ -281,8 +281,25 @@ class EngineSocket:
 
     # ---------------------------------------------------------- transports
 
-    def serve_websocket(self, ws: WebSocket) -> None:
-        """Read the session's own WebSocket until it closes (native or upgraded)."""
+    def serve_websocket(self, ws: WebSocket, http: HttpConnection | None = None) -> None:
+        """Carry the session over ``ws`` until it closes (native or upgraded).
+
+        Where the socket allows it, messages are read from the hub
+        (:meth:`WebSocket.react`). Then, when the connection's owner can let
+        it go (``http.release``, our own server), this returns at once and no
+        greenlet stays with the connection; otherwise (a WSGI server, which
+        closes the socket when we return) it waits here until the end.
+        """
+        if ws.can_react:
+            release = http.release if http is not None else None
+            if http is not None and release is not None:
+                http.detached = True
+                ws.react(self._on_ws_message, lambda: self._on_ws_end(release))
+                return
+            done = Event()
+            ws.react(self._on_ws_message, lambda: self._on_ws_end(done.set))
+            done.wait()
+            return
         session = self.session
         while True:
             message = ws.receive()
@@ -301,7 +318,26 @@ class EngineSocket:
             self.pump()
         ws.close()
 
-    def serve_probe(self, ws: WebSocket, *, supports_binary: bool = True) -> None:
+    def _on_ws_message(self, message: Wire) -> None:
+        session = self.session
+        try:
+            session.receive_message(message, monotonic())
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", self.sid, exc)
+        self.pump()
+        if session.state is State.CLOSED and self.ws is not None:
+            self.ws.close()
+
+    def _on_ws_end(self, then: Callable[[], None]) -> None:
+        session = self.session
+        if session.state is not State.CLOSED:
+            session.transport_closed(CloseReason.TRANSPORT_CLOSE)
+            self.pump()
+        then()
+
+    def serve_probe(
+        self, ws: WebSocket, http: HttpConnection | None = None, *, supports_binary: bool = True
+    ) -> None:
         """Run the upgrade dance on a second connection ([EIO4] "Upgrade")."""
         session = self.session
         try:
@@ -327,7 +363,7 @@ class EngineSocket:
                     session.abort_upgrade("probe write failed")
             self.pump()
         if self.ws is ws:
-            self.serve_websocket(ws)
+            self.serve_websocket(ws, http)
         else:
             ws.close()
 
@@ -661,13 +697,13 @@ class EngineServer:
             esock = self._new_session("websocket", request, protocol)
             esock.ws = ws
             esock.pump()
-            esock.serve_websocket(ws)
+            esock.serve_websocket(ws, http)
             return
         esock_or_none = self.sessions.get(sid)
         if esock_or_none is None:
             ws.close()
             return
-        esock_or_none.serve_probe(ws, supports_binary=not request.query.get("b64"))
+        esock_or_none.serve_probe(ws, http, supports_binary=not request.query.get("b64"))
 
 
 def _polling_body(esock: EngineSocket, body: bytes) -> tuple[bytes, list[tuple[str, str]]]:

@@ -14,7 +14,7 @@ import re
 import socket as _stdsocket
 from time import monotonic as _monotonic
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote_plus
 
 import h11
@@ -220,6 +220,12 @@ class HttpConnection:
         self._body_left = 0
         self._keep_alive = True
         self._head_only = False
+        #: Set by an owner that can let the connection outlive its greenlet
+        #: (our server): called once when a connection handed over to the hub
+        #: (a reacting WebSocket) finally ends.
+        self.release: Callable[[], None] | None = None
+        #: The connection was handed over: its owner must neither close it nor count it ended.
+        self.detached = False
         try:
             sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         except (OSError, AttributeError):

@@ -76,7 +76,7 @@ class Server:
             context.load_cert_chain(certfile, keyfile)
             self._tls = context
             self._secure = True
-        self._server = StreamServer((host, port), self._handle, backlog=2048)
+        self._server = _Listener((host, port), self._handle, backlog=2048)
         self._server.start()
         self.engine.scheduler.start()
         return self.address
@@ -125,11 +125,17 @@ class Server:
                 return
         self.connections += 1
         http = HttpConnection(sock, address, self.limits, secure=self._secure)
+        http.release = self._release
         try:
             self.serve_connection(http)
         finally:
-            self.connections -= 1
-            http.close()
+            if not http.detached:
+                self.connections -= 1
+                http.close()
+
+    def _release(self) -> None:
+        """A connection served from the hub (a reacting WebSocket) ended."""
+        self.connections -= 1
 
     def serve_connection(self, http: HttpConnection) -> None:
         """Serve requests on one connection until it closes or is taken over."""
@@ -167,6 +173,17 @@ class Server:
                 return
             if not http.keep_alive:
                 return
+
+
+class _Listener(StreamServer):
+    """gevent's StreamServer, minus its close of every socket when the handler returns.
+
+    :meth:`Server._handle` closes each connection itself, except one handed
+    over to the hub (a reacting WebSocket), which must outlive its greenlet.
+    """
+
+    def do_close(self, *args: Any) -> None:
+        pass
 
 
 def _refuse(sock: Any) -> None:

@@ -12,7 +12,7 @@ while they are being read, before they are assembled (close code 1009).
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from gevent.ssl import SSLSocket as _SSLSocket
 from wsproto import ConnectionType
@@ -85,7 +85,7 @@ class WebSocket:
 
     __slots__ = (
         "sock", "conn", "reader", "deflate", "closed", "close_code", "_pending", "max_message_size",
-        "_torn",
+        "_torn", "_io", "_raw", "_on_message", "_on_end",
     )
 
     def __init__(self, sock: Any, conn: Connection, *, max_message_size: int) -> None:
@@ -103,6 +103,12 @@ class WebSocket:
         #: rest: no other frame may be written before it ends, or it would land
         #: inside that one (and a second greenlet waiting on the socket raises).
         self._torn = False
+        #: Event-driven reading (:meth:`react`): the socket's read watcher, the
+        #: plain socket under gevent's, and the owner's callbacks.
+        self._io: Any = None
+        self._raw: Any = None
+        self._on_message: Callable[[Wire], None] | None = None
+        self._on_end: Callable[[], None] | None = None
 
     def feed(self, data: bytes) -> None:
         if data:
@@ -144,6 +150,79 @@ class WebSocket:
                 self._on_close_frame(payload)  # type: ignore[arg-type]
                 return None
         return None
+
+    # ------------------------------------------------ event-driven reading
+
+    @property
+    def can_react(self) -> bool:
+        """Whether :meth:`react` works here: our frame reader over a plain gevent socket."""
+        return (
+            self.reader is not None
+            and getattr(self.sock, "_read_event", None) is not None
+            and getattr(self.sock, "_sock", None) is not None
+            and self.sock.timeout is None
+            and not isinstance(self.sock, _SSLSocket)
+        )
+
+    def react(self, on_message: Callable[[Wire], None], on_end: Callable[[], None]) -> None:
+        """Read from the hub: ``on_message(data)`` per message, ``on_end()`` once at the end.
+
+        No greenlet waits on the connection: the socket's own read watcher
+        calls :meth:`_on_readable` in the hub, which reads what is there and
+        hands every complete message over before returning. That saves two
+        greenlet switches and a watcher start/stop per message over a
+        reader greenlet, and the greenlet's saved stack per idle connection.
+        ``on_message`` must not block (it runs in the hub); application
+        handlers belong on worker greenlets. Only when :attr:`can_react`.
+        """
+        self._on_message = on_message
+        self._on_end = on_end
+        self._raw = self.sock._sock
+        self._io = self.sock._read_event
+        self._take_messages()  # bytes that came with the handshake, or before an upgrade
+        if not self.closed:
+            self._io.start(self._on_readable)
+
+    def _on_readable(self) -> None:
+        try:
+            data = self._raw.recv(_READ_SIZE)
+        except BlockingIOError:  # a spurious wake-up
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._shutdown()
+            return
+        self.reader.feed(data)  # type: ignore[union-attr]
+        del data  # an idle connection must not keep its last read alive
+        self._take_messages()
+
+    def _take_messages(self) -> None:
+        reader = self.reader
+        assert reader is not None
+        while not self.closed:
+            try:
+                message = reader.next_message()
+            except FrameError as exc:
+                log.info("WebSocket protocol error: %s", exc.reason)
+                self.close(exc.code, exc.reason)
+                return
+            if message is None:
+                return
+            opcode, payload = message
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                try:
+                    self._on_message(payload)  # type: ignore[misc]
+                except Exception:
+                    log.exception("WebSocket message handler failed")
+            elif opcode == OP_PING:
+                self._write(build_frame(OP_PONG, payload))  # type: ignore[arg-type]
+            elif opcode == OP_CLOSE:
+                self._on_close_frame(payload)  # type: ignore[arg-type]
+
+    def throw(self, *exc_info: Any) -> None:
+        """gevent cancels a closing socket's active watcher by throwing into its callback's owner."""
+        self._shutdown()
 
     def _on_close_frame(self, payload: bytes) -> None:
         code = 1005
@@ -214,7 +293,11 @@ class WebSocket:
         if self.closed:
             raise ClientGone("WebSocket closed")
         try:
-            sent = self.sock.send(data, 0, 0.0)  # gevent: timeout 0 means "don't wait"
+            raw = self._raw
+            if raw is not None:  # reacting: the plain non-blocking socket, no wrapper
+                sent = raw.send(data)
+            else:
+                sent = self.sock.send(data, 0, 0.0)  # gevent: timeout 0 means "don't wait"
         except BlockingIOError:
             return data
         except TypeError:  # not a gevent socket: a blocking write is all we have
@@ -298,6 +381,9 @@ class WebSocket:
         if self.closed:
             return
         self.closed = True
+        io = self._io
+        if io is not None:
+            io.stop()
         try:
             self.sock.shutdown(2)
         except OSError:
@@ -306,6 +392,12 @@ class WebSocket:
             self.sock.close()
         except OSError:
             pass
+        on_end, self._on_end, self._on_message = self._on_end, None, None
+        if on_end is not None:
+            try:
+                on_end()
+            except Exception:
+                log.exception("WebSocket end handler failed")
 
 
 def _readable_then_recv(sock: Any) -> Any:

@@ -74,6 +74,10 @@ class WsgiExchange:
         # owns the socket (and may have buffered from it).
         self.sock: Any = None
         self.h11: Any = None  # the WSGI server parses; nothing is fed back to us
+        # The WSGI server closes the socket once we return: a WebSocket is
+        # served to its end before that (never handed over to the hub alone).
+        self.release: Any = None
+        self.detached = False
 
     def respond(
         self, status: int, headers: list[tuple[str, str]], body: bytes = b"", *, close: bool = False
