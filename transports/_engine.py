@@ -59,6 +59,10 @@ _TEXT_HEADERS = [("Content-Type", "text/plain; charset=UTF-8"), ("Cache-Control"
 _BINARY_HEADERS = [("Content-Type", BINARY_CONTENT_TYPE), ("Cache-Control", "no-store")]
 _JSONP_HEADERS = [("Content-Type", JSONP_CONTENT_TYPE), ("Cache-Control", "no-store")]
 _JSON_HEADERS = [("Content-Type", "application/json")]
+#: WebSocket output is written at the end of the hub's loop turn, so packets
+#: queued for one client in that turn (several broadcasts, a handler's emits)
+#: share one system call; past this many buffered bytes it goes at once.
+_COALESCE_BYTES = 65536
 
 
 class EngineHandler(Protocol):
@@ -86,6 +90,7 @@ class EngineSocket:
         "_poll_waiter",
         "_flushing",
         "_pumping",
+        "_queued",
         "jsonp",
         "__weakref__",
     )
@@ -104,6 +109,8 @@ class EngineSocket:
         self._poll_waiter: Event | None = None
         self._flushing = False
         self._pumping = False
+        #: Waiting in the server's list of WebSockets to flush at the end of this loop turn.
+        self._queued = False
         #: JSONP polling (``j=<index>`` on the handshake): the callback index.
         self.jsonp: str | None = None
 
@@ -168,7 +175,13 @@ class EngineSocket:
 
     def _output_ready(self) -> None:
         if self.ws is not None:
-            self._flush_ws()
+            if self._flushing or self._queued:
+                pass  # the busy writer, or the flush at the end of this turn, takes it
+            elif self.session.buffered_bytes < _COALESCE_BYTES:
+                self._queued = True
+                self.server.flush_later(self)
+            else:
+                self._flush_ws()
         elif self._poll_waiter is not None:
             self._poll_waiter.set()
         if self.session.state is State.CLOSED:
@@ -481,9 +494,38 @@ class EngineServer:
         self.websocket_compression = websocket_compression
         self.sid_factory = sid_factory or _new_sid
         self.sessions: dict[str, EngineSocket] = {}
+        #: WebSocket sessions with output to write at the end of this loop turn.
+        self._to_flush: list[EngineSocket] = []
+        self._loop: Any = None
         #: Closed sessions kept briefly for a poll racing with their close.
         self._lingering: dict[str, tuple[EngineSocket, float]] = {}
         self.scheduler = Scheduler()
+
+    def flush_later(self, esock: EngineSocket) -> None:
+        """Write ``esock``'s WebSocket output once this loop turn's work is done.
+
+        gevent runs callbacks after the I/O watchers of the turn that queued
+        them, so every read handled and every handler run in one turn adds to
+        the buffers first, and each client then gets one write for all of it
+        (Nagle's idea, without his timer). Node writes each frame at once.
+        """
+        pending = self._to_flush
+        pending.append(esock)
+        if len(pending) == 1:
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = gevent.get_hub().loop
+            loop.run_callback(self._flush_pending)
+
+    def _flush_pending(self) -> None:
+        pending, self._to_flush = self._to_flush, []
+        for esock in pending:
+            esock._queued = False
+            if esock.ws is not None and not esock._flushing:
+                try:
+                    esock._flush_ws()
+                except Exception:
+                    log.exception("flushing session %s failed", esock.sid)
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]
