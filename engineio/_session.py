@@ -186,6 +186,10 @@ class Session:
         """Pop the oldest pending event, or None."""
         return self._events.pop(0) if self._events else None
 
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
+
     # ------------------------------------------------------------------ input
 
     def receive_payload(self, body: bytes, now: float, *, binary: bool = False) -> None:
@@ -223,6 +227,20 @@ class Session:
             self._abort(CloseReason.PARSE_ERROR, str(exc))
             exc.close_reason = CloseReason.PARSE_ERROR.value
             raise
+
+    def take_message(self, wire: str | bytes) -> str | None:
+        """The text of a WebSocket message packet, handed straight back; else None.
+
+        The hot path of a busy WebSocket: a ``4<text>`` message on a live
+        session with no event waiting before it changes no state, so the
+        caller gets its text without a :class:`MessageReceived` round trip
+        through :meth:`next_event`. For anything else (binary, other packet
+        types, a closed session, events pending) it does nothing and returns
+        None: the caller then uses :meth:`receive_message`.
+        """
+        if type(wire) is str and wire[:1] == _MESSAGE and not self._events and self.state is not State.CLOSED:
+            return wire[1:]  # type: ignore[return-value]
+        return None
 
     def receive_message(self, wire: str | bytes, now: float) -> None:
         """Take one WebSocket message on the session's (upgraded or native) WebSocket.

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 from urllib.parse import parse_qsl
 
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_event_fast, encode_packet
+from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_ack_fast, encode_event_fast, encode_packet
 
 if TYPE_CHECKING:
     from ._parser import Decoder, Parser
@@ -185,6 +185,22 @@ class Connection:
 
     # ------------------------------------------------------------------ input
 
+    def receive_event(self, data: str | bytes) -> EventReceived | None:
+        """Like :meth:`receive`, but an EVENT comes back at once instead of through :meth:`next_event`.
+
+        The hot path: most messages are events on a joined namespace, and the
+        caller acts on them right away. Anything else (or an event arriving
+        while others wait) is queued as usual and None returned.
+        """
+        events = self._events
+        if events:
+            self.receive(data)
+            return None
+        self.receive(data)
+        if len(events) == 1 and type(events[0]) is EventReceived:
+            return events.pop()  # type: ignore[return-value]
+        return None
+
     def receive(self, data: str | bytes) -> None:
         """Take one Engine.IO message.
 
@@ -320,6 +336,10 @@ class Connection:
         )
 
     def ack(self, namespace: str, ack_id: int, args: list[Any]) -> list[Wire]:
+        if self.encode is encode_for_engine:
+            wire = encode_ack_fast(namespace, ack_id, args)
+            if wire is not None:
+                return [wire]
         return self.encode(
             Packet(type=PacketType.ACK, namespace=namespace, data=args, id=ack_id)
         )

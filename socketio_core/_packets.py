@@ -46,6 +46,7 @@ __all__ = [
     "PacketDecoder",
     "encode_packet",
     "encode_event_fast",
+    "encode_ack_fast",
     "BinaryFound",
     "Dumps",
     "Loads",
@@ -415,6 +416,21 @@ def encode_event_fast(namespace: str, data: list[Any], ack_id: int | None) -> st
     name = data[0]
     if type(name) is not str or name in RESERVED_EVENTS:
         return None
+    return _encode_plain_fast("42", namespace, data, ack_id)
+
+
+def encode_ack_fast(namespace: str, ack_id: int, args: list[Any]) -> str | None:
+    """The Engine.IO wire text of a plain ACK (``43<id>[...]``), or None.
+
+    Like :func:`encode_event_fast`, for a handler's answer: None when the
+    general path must decide (binary, an odd namespace or id, non-ASCII).
+    """
+    if type(args) is not list or type(ack_id) is not int:
+        return None
+    return _encode_plain_fast("43", namespace, args, ack_id)
+
+
+def _encode_plain_fast(digits: str, namespace: str, data: list[Any], ack_id: int | None) -> str | None:
     try:
         text = _default_dumps(data)
     except (_BinaryFound, ValueError, TypeError, RecursionError):
@@ -422,9 +438,9 @@ def encode_event_fast(namespace: str, data: list[Any], ack_id: int | None) -> st
     if not text.isascii():
         return None  # the general path handles surrogates
     if namespace == "/":
-        head = "42"
+        head = digits
     elif namespace.startswith("/") and "," not in namespace:
-        head = "42" + namespace + ","
+        head = digits + namespace + ","
     else:
         return None
     if ack_id is None:

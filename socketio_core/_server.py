@@ -469,11 +469,14 @@ class Server:
             for listener in self._listeners:
                 listener.message_received(esock, data)
         try:
-            client.conn.receive(data)
+            event = client.conn.receive_event(data)
         except RemoteProtocolError as exc:
             log.info("client %s broke the protocol: %s", esock.sid, exc.reason)
             self._process(client)
             esock.close(CloseReason.PARSE_ERROR)
+            return
+        if event is not None:
+            self._on_event(client, event)  # the hot path: no deadline changes
             return
         self._process(client)
 
@@ -501,12 +504,7 @@ class Server:
                 break
             kind = type(event)
             if kind is EventReceived:
-                sock = client.sockets.get(event.namespace)
-                if sock is not None:
-                    if self._listeners:
-                        for listener in self._listeners:
-                            listener.event_received(sock.namespace, sock.sid, event.data)
-                    self.workers.submit(self._run_event, sock, event.data, event.ack_id)
+                self._on_event(client, event)
             elif kind is AckReceived:
                 callback = client.acks.pop(event.ack_id, None)
                 if callback is not None:
@@ -521,6 +519,14 @@ class Server:
                 log.info("client %s joined no namespace in time", client.esock.sid)
                 client.esock.close()
         self.engine.scheduler.schedule(client, conn.next_deadline())
+
+    def _on_event(self, client: _Client, event: EventReceived) -> None:
+        sock = client.sockets.get(event.namespace)
+        if sock is not None:
+            if self._listeners:
+                for listener in self._listeners:
+                    listener.event_received(sock.namespace, sock.sid, event.data)
+            self.workers.submit(self._run_event, sock, event.data, event.ack_id)
 
     # ------------------------------------------------------------ connecting
 

@@ -333,6 +333,17 @@ class EngineSocket:
 
     def _on_ws_message(self, message: Wire) -> None:
         session = self.session
+        text = session.take_message(message)
+        if text is not None:
+            # A plain text message changes no session state (no deadline, no
+            # output): hand it up without the event queue and the pump.
+            try:
+                self.server.handler.on_message(self, text)
+            except Exception:
+                log.exception("message handler failed (session %s)", self.sid)
+            if session.has_events:
+                self.pump()
+            return
         try:
             session.receive_message(message, monotonic())
         except RemoteProtocolError as exc:

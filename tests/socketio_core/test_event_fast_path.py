@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketio_core._packets import Packet, PacketType, encode_event_fast, encode_packet
+from socketio_core._packets import Packet, PacketType, encode_ack_fast, encode_event_fast, encode_packet
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | st.binary(max_size=4),
@@ -42,3 +42,28 @@ def test_fast_path_answers_the_plain_case() -> None:
     assert encode_event_fast("/chat", ["x"], 7) == '42/chat,7["x"]'
     assert encode_event_fast("/", ["echo", b"\x01"], None) is None  # binary: general path
     assert encode_event_fast("/", ["connect"], None) is None  # reserved: general path raises
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    args=st.lists(json_values, max_size=3),
+    namespace=st.sampled_from(["/", "/chat", "/a,b", "bad"]),
+    ack_id=st.integers(min_value=-1, max_value=10**16),
+)
+def test_ack_fast_path_matches_the_general_encoder(
+    args: list[Any], namespace: str, ack_id: int
+) -> None:
+    fast = encode_ack_fast(namespace, ack_id, args)
+    if fast is None:
+        return
+    text, attachments = encode_packet(
+        Packet(type=PacketType.ACK, namespace=namespace, data=args, id=ack_id)
+    )
+    assert attachments == []
+    assert fast == "4" + text
+
+
+def test_ack_fast_path_answers_the_plain_case() -> None:
+    assert encode_ack_fast("/", 3, [{"a": 1}]) == '433[{"a":1}]'
+    assert encode_ack_fast("/chat", 0, []) == "43/chat,0[]"
+    assert encode_ack_fast("/", 1, [b"\x01"]) is None  # binary: general path
