@@ -71,6 +71,22 @@ class EventReceived:
     ack_id: int | None
 
 
+# EventReceived without the frozen dataclass's __init__ (three object.__setattr__
+# calls): the hot path makes one per incoming event.
+_new_object = object.__new__
+_set_namespace = EventReceived.__dict__["namespace"].__set__
+_set_data = EventReceived.__dict__["data"].__set__
+_set_ack_id = EventReceived.__dict__["ack_id"].__set__
+
+
+def _event_received(namespace: str, data: list[Any], ack_id: int | None) -> EventReceived:
+    event: EventReceived = _new_object(EventReceived)
+    _set_namespace(event, namespace)
+    _set_data(event, data)
+    _set_ack_id(event, ack_id)
+    return event
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AckReceived:
     namespace: str
@@ -196,6 +212,10 @@ class Connection:
         if events:
             self.receive(data)
             return None
+        if type(data) is str:
+            fast = self.decoder.event_fast(data)  # type: ignore[arg-type]
+            if fast is not None and self.namespaces.get(fast[0]) is NamespaceState.CONNECTED:
+                return _event_received(*fast)
         self.receive(data)
         if len(events) == 1 and type(events[0]) is EventReceived:
             return events.pop()  # type: ignore[return-value]

@@ -454,6 +454,8 @@ def _encode_plain_fast(digits: str, namespace: str, data: list[Any], ack_id: int
 # Decoding
 
 _digit_run: Final = re.compile("[0-9]*").match
+#: ``2``, an optional ``/namespace,``, optional ASCII digits (the ack id), then the array.
+_event_head: Final = re.compile("2(?:(/[^,]*),)?([0-9]*)\\[").match
 
 
 def _digits_end(text: str, pos: int) -> int:
@@ -661,6 +663,38 @@ class PacketDecoder:
         self._expected = count
         self._refs = refs
         return None
+
+    def event_fast(self, text: str) -> tuple[str, list[Any], int | None] | None:
+        """A plain EVENT's ``(namespace, data, ack id)`` in one pass, or None.
+
+        The hot path of every incoming event (``2[...]``, ``2/chat,7[...]``):
+        no Packet object and no generic header parse. It answers only for a
+        well-formed event with a string name that is not reserved; for
+        anything else (other types, binary, numeric names, odd headers, bad
+        payloads) it returns None and :meth:`receive_text` decides, with its
+        exact error. Bad JSON raises here as it would there.
+        """
+        if self._pending is not None or text[:1] != "2":
+            return None
+        if text[1:2] == "[":
+            namespace, ack_id, start = "/", None, 1
+        else:
+            head = _event_head(text)
+            if head is None:
+                return None
+            namespace = head.group(1) or "/"
+            digits = head.group(2)
+            if len(digits) > MAX_ACK_ID_DIGITS:
+                return None
+            ack_id = int(digits) if digits else None
+            start = head.end() - 1
+        data = self._parse_json(text, start)
+        if type(data) is not list or not data:
+            return None
+        name = data[0]
+        if type(name) is not str or name in RESERVED_EVENTS:
+            return None
+        return namespace, data, ack_id
 
     def receive_binary(self, data: bytes | bytearray | memoryview) -> Packet | None:
         """Take one binary message: the next attachment of the pending packet.
