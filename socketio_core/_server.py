@@ -735,6 +735,16 @@ class Server:
                 namespace=namespace, callback=callback, timeout=timeout, volatile=volatile,
             )
             return
+        if (
+            type(to) is str and room is None and skip is None and skip_sid is None
+            and callback is None and not volatile and self.recovery is None
+            and not self._outgoing_hooks
+        ):
+            # The commonest call, a handler answering its sender: straight to the socket.
+            sock = self._sockets.get(to)
+            if sock is not None and sock.namespace == namespace:
+                sock.deliver(sock.client.conn.event(namespace, [event, *args]))
+                return
         target = to if to is not None else room
         excluded = skip if skip is not None else skip_sid
         rooms = None if target is None else ([target] if isinstance(target, str) else list(target))

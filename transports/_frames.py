@@ -132,6 +132,38 @@ class FrameReader:
     def feed(self, data: bytes) -> None:
         self._buf += data
 
+    def single_text(self, data: bytes) -> str | None:
+        """The text of ``data`` if it is exactly one whole text frame; else None.
+
+        The hot path of a read: one small message per read, nothing
+        buffered, no fragment open. The frame must be final, masked, free of
+        reserved bits, within ``max_message_size`` and valid UTF-8; anything
+        else returns None untouched, and the caller feeds ``data`` to the
+        general path, which judges it (and words the error).
+        """
+        if self._buf or self._frag_opcode:
+            return None
+        size = len(data)
+        if size < 6 or data[0] != 0x81:
+            return None
+        length = data[1] - 0x80  # negative when the mask bit is missing
+        if length < 0:
+            return None
+        pos = 2
+        if length == 126:
+            if size < 8:
+                return None
+            length = (data[2] << 8) | data[3]
+            pos = 4
+        elif length == 127:
+            return None
+        if pos + 4 + length != size or length > self.max_message_size:
+            return None
+        try:
+            return unmask(data[pos + 4 :], data[pos : pos + 4]).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
     def next_message(self) -> Message | None:
         """The next complete message or control frame; None when more bytes are needed.
 

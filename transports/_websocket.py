@@ -193,7 +193,16 @@ class WebSocket:
         if not data:
             self._shutdown()
             return
-        self.reader.feed(data)  # type: ignore[union-attr]
+        reader = self.reader
+        assert reader is not None
+        text = reader.single_text(data)
+        if text is not None:  # the common read: one whole text message
+            try:
+                self._on_message(text)  # type: ignore[misc]
+            except Exception:
+                log.exception("WebSocket message handler failed")
+            return
+        reader.feed(data)
         del data  # an idle connection must not keep its last read alive
         self._take_messages()
 

@@ -1,0 +1,66 @@
+"""The one-frame fast path of the WebSocket reader agrees with the general reader."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transports._frames import OP_TEXT, FrameError, FrameReader, unmask
+
+
+def _frame(first: int, payload: bytes, mask: bytes | None, length_form: str) -> bytes:
+    n = len(payload)
+    mask_bit = 0x80 if mask is not None else 0
+    if length_form == "7" and n < 126:
+        head = bytes([first, mask_bit | n])
+    elif length_form == "16" and n < 65536:
+        head = bytes([first, mask_bit | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([first, mask_bit | 127]) + n.to_bytes(8, "big")
+    if mask is None:
+        return head + payload
+    return head + mask + unmask(payload, mask)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    first=st.sampled_from([0x81, 0x82, 0x01, 0x80, 0x89, 0x88, 0xC1, 0x91]) | st.integers(0, 255),
+    payload=st.binary(max_size=300) | st.text(max_size=150).map(lambda t: t.encode("utf-8")),
+    mask=st.none() | st.binary(min_size=4, max_size=4),
+    length_form=st.sampled_from(["7", "16", "64"]),
+    cut=st.integers(-3, 3),
+    limit=st.sampled_from([10, 1_000_000]),
+)
+def test_single_text_agrees_with_the_general_reader(
+    first: int, payload: bytes, mask: bytes | None, length_form: str, cut: int, limit: int
+) -> None:
+    data = _frame(first, payload, mask, length_form)
+    if cut < 0:
+        data = data[:cut]
+    elif cut > 0:
+        data = data + b"\x81" * cut
+    fast = FrameReader(limit).single_text(data)
+    if fast is None:
+        return
+    general = FrameReader(limit)
+    general.feed(data)
+    try:
+        message = general.next_message()
+    except FrameError as exc:  # pragma: no cover - would be the bug this test looks for
+        raise AssertionError(f"fast path accepted what the reader refuses: {exc.reason}") from None
+    assert message == (OP_TEXT, fast)
+    assert general.next_message() is None  # the whole read was that one frame
+
+
+def test_single_text_takes_the_plain_frame_and_declines_the_rest() -> None:
+    mask = b"\x01\x02\x03\x04"
+    frame = _frame(0x81, b'42["echo"]', mask, "7")
+    assert FrameReader(100).single_text(frame) == '42["echo"]'
+    assert FrameReader(1000).single_text(_frame(0x81, b"x" * 200, mask, "16")) == "x" * 200
+    assert FrameReader(100).single_text(_frame(0x81, b"ab", None, "7")) is None  # unmasked
+    assert FrameReader(100).single_text(frame + frame) is None  # two frames: general path
+    assert FrameReader(100).single_text(_frame(0x81, b"\xff", mask, "7")) is None  # bad UTF-8
+    assert FrameReader(5).single_text(frame) is None  # over the limit
+    reader = FrameReader(100)
+    reader.feed(frame[:3])
+    assert reader.single_text(frame[3:]) is None  # bytes already buffered
