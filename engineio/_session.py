@@ -239,7 +239,7 @@ class Session:
         None: the caller then uses :meth:`receive_message`.
         """
         if type(wire) is str and wire[:1] == _MESSAGE and not self._events and self.state is not State.CLOSED:
-            return wire[1:]  # type: ignore[return-value]
+            return wire[1:]
         return None
 
     def receive_message(self, wire: str | bytes, now: float) -> None:

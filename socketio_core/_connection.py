@@ -212,13 +212,15 @@ class Connection:
         if events:
             self.receive(data)
             return None
-        if type(data) is str:
-            fast = self.decoder.event_fast(data)  # type: ignore[arg-type]
+        decoder = self.decoder
+        if type(data) is str and type(decoder) is PacketDecoder:  # another parser has no fast path
+            fast = decoder.event_fast(data)
             if fast is not None and self.namespaces.get(fast[0]) is NamespaceState.CONNECTED:
                 return _event_received(*fast)
         self.receive(data)
         if len(events) == 1 and type(events[0]) is EventReceived:
-            return events.pop()  # type: ignore[return-value]
+            event: EventReceived = events.pop()
+            return event
         return None
 
     def receive(self, data: str | bytes) -> None:

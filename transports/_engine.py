@@ -201,10 +201,9 @@ class EngineSocket:
         assert ws is not None
         self._flushing = True
         try:
-            while True:
-                items = session.drain_frames()
-                if not items:
-                    break
+            # One drain: try_send never yields, so nothing can queue behind it.
+            items = session.drain_frames()
+            if items:
                 rest = ws.try_send(ws.encode(items))
                 if rest:
                     gevent.spawn(self._write_backlog, ws, rest)

@@ -70,7 +70,10 @@ def frame_of(item: str | bytes) -> bytes:
     """The WebSocket frame for one Engine.IO wire item (text or binary message)."""
     kind = type(item)
     if kind is str:
-        return build_frame(OP_TEXT, item.encode("utf-8"))  # type: ignore[union-attr]
+        payload = item.encode("utf-8")  # type: ignore[union-attr]
+        if len(payload) < 126:  # the usual message, inline
+            return bytes((0x81, len(payload))) + payload
+        return build_frame(OP_TEXT, payload)
     if kind is bytes:
         return build_frame(OP_BINARY, item)  # type: ignore[arg-type]
     frame: bytes | None = item._frame  # type: ignore[union-attr]

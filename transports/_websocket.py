@@ -284,13 +284,15 @@ class WebSocket:
             self.conn.receive_data(data)
         return None
 
-    def encode(self, items: Iterable[Wire]) -> bytes:
+    def encode(self, items: list[Wire]) -> bytes:
         """The bytes of ``items``, one frame per message."""
         if self.deflate:
             return b"".join(
                 self.conn.send(TextMessage(data=i) if isinstance(i, str) else BytesMessage(data=i))
                 for i in items
             )
+        if len(items) == 1:
+            return frame_of(items[0])
         return b"".join([frame_of(i) for i in items])
 
     def try_send(self, data: bytes) -> bytes:
