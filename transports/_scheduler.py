@@ -30,6 +30,9 @@ __all__ = ["Scheduler", "Schedulable"]
 
 log = logging.getLogger("transports.scheduler")
 
+#: Below this many entries, stale ones are left to expire on their own.
+_COMPACT_MIN = 64
+
 
 class Schedulable(Protocol):
     #: The deadline the scheduler currently holds for this target (None: none).
@@ -52,10 +55,21 @@ class Scheduler:
         return len(self._heap)
 
     def cancel(self, target: Schedulable) -> None:
-        """Forget ``target``'s deadline (its heap entry becomes stale and is skipped)."""
+        """Forget ``target``'s deadline (its heap entry becomes stale and is skipped).
+
+        A stale entry keeps its target (a closed session, its socket, its
+        buffers) alive until the deadline passes: for a ping that is 25 s of
+        every short-lived connection, which the garbage collector then walks
+        again and again. Once most entries are stale, they are dropped in one
+        pass (amortised O(1) per cancel, since each pass at least halves the heap).
+        """
         if target.scheduled_at is not None:
             target.scheduled_at = None
             self.active -= 1
+            heap = self._heap
+            if len(heap) > _COMPACT_MIN and len(heap) > 2 * self.active:
+                heap[:] = [entry for entry in heap if entry[2].scheduled_at == entry[0]]
+                heapq.heapify(heap)
 
     def start(self) -> None:
         if self._greenlet is None:
