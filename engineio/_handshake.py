@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Callable, Mapping
 
 from ._config import Config
@@ -65,6 +66,27 @@ class Request:
     protocol: int = 4
 
 
+# A valid request on an existing polling session is the hot path (two per
+# long-polling round trip): setting the frozen dataclass's slots directly
+# builds exactly what Request(...) builds, at less than half the cost (no
+# per-field object.__setattr__).
+_new_request = object.__new__
+_set_transport = Request.__dict__["transport"].__set__
+_set_sid = Request.__dict__["sid"].__set__
+_set_is_upgrade = Request.__dict__["is_upgrade"].__set__
+_set_protocol = Request.__dict__["protocol"].__set__
+_EIO_OF = {3: "3", 4: "4"}
+
+
+def _session_request(transport: str, sid: str, protocol: int) -> Request:
+    request: Request = _new_request(Request)
+    _set_transport(request, transport)
+    _set_sid(request, sid)
+    _set_is_upgrade(request, False)
+    _set_protocol(request, protocol)
+    return request
+
+
 def check_request(
     method: str,
     query: Mapping[str, str],
@@ -100,7 +122,7 @@ def check_request(
             raise reject(SESSION_ID_UNKNOWN)
         protocol = session_protocol(sid) if session_protocol is not None else None
         eio = query.get("EIO")
-        if protocol is not None and eio in ("3", "4") and eio != str(protocol):
+        if protocol is not None and eio in ("3", "4") and eio != (_EIO_OF.get(protocol) or str(protocol)):
             raise reject(BAD_REQUEST)  # protocol mismatch
         protocol = protocol or 4
         if transport == "websocket":
@@ -111,7 +133,7 @@ def check_request(
             return Request(transport=transport, sid=sid, is_upgrade=True, protocol=protocol)
         if current != transport:
             raise reject(BAD_REQUEST)  # polling request on an upgraded session
-        return Request(transport=transport, sid=sid, protocol=protocol)
+        return _session_request(transport, sid, protocol)
     if method != "GET":
         raise reject(BAD_HANDSHAKE_METHOD)
     if transport == "websocket" and not is_websocket:
@@ -124,19 +146,35 @@ def check_request(
     raise reject(UNSUPPORTED_PROTOCOL_VERSION)
 
 
+#: The OPEN packet after its sid, per (config, transport): the same text for
+#: every session, so it is encoded once (bounded: configs are few in practice).
+_OPEN_TAILS: dict[tuple[Config, str] | None, str] = {}
+_MAX_OPEN_TAILS = 64
+
+
 def open_packet(sid: str, transport: str, config: Config) -> str:
     """The OPEN packet for a new session: exactly the five keys the spec names.
 
     v3 sessions get the same packet: [EIO3] names four keys, the reference
     sends ``maxPayload`` to v3 clients too and the [EIO3] suite accepts it.
+    The text is what ``json.dumps`` of the whole object gives (compact
+    separators); only the sid is encoded per session.
     """
-    return "0" + json.dumps(
-        {
-            "sid": sid,
-            "upgrades": config.upgrades_for(transport),
-            "pingInterval": round(config.ping_interval * 1000),
-            "pingTimeout": round(config.ping_timeout * 1000),
-            "maxPayload": config.max_payload,
-        },
-        separators=(",", ":"),
-    )
+    key: tuple[Config, str] | None = (config, transport)
+    try:
+        tail = _OPEN_TAILS.get(key)
+    except TypeError:  # a Config built with a list of transports: not hashable, not cached
+        key, tail = None, None
+    if tail is None:
+        tail = json.dumps(
+            {
+                "upgrades": config.upgrades_for(transport),
+                "pingInterval": round(config.ping_interval * 1000),
+                "pingTimeout": round(config.ping_timeout * 1000),
+                "maxPayload": config.max_payload,
+            },
+            separators=(",", ":"),
+        )[1:]
+        if key is not None and len(_OPEN_TAILS) < _MAX_OPEN_TAILS:
+            _OPEN_TAILS[key] = tail
+    return '0{"sid":' + _json_string(sid) + "," + tail

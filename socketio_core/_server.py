@@ -635,12 +635,15 @@ class Server:
         for listener in self._listeners:
             listener.socket_connected(sock.namespace, sock.sid)
         client.esock.send_many(wires)
+        if missed or pending:
+            # The CONNECT reply in a write of its own, not merged with what
+            # follows at the end of the loop turn: clients that dispatch every
+            # frame of one TCP read at once (the ws package the conformance
+            # suite pins) can lose the frames behind it.
+            client.esock.flush()
         for data in missed or ():
             client.esock.send_many(client.conn.event(sock.namespace, data))
         if pending:
-            # A separate write for what the connect handler emitted: clients
-            # that dispatch every frame of one TCP read at once (the ws
-            # package the conformance suite pins) could lose the second.
             client.esock.send_many(pending)
 
     def _forget_socket(self, sock: _Socket) -> None:

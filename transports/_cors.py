@@ -20,6 +20,8 @@ log = logging.getLogger("transports.cors")
 AllowedOrigins = Union[None, str, Iterable[str], Callable[[str], bool]]
 
 _ALLOWED_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
+#: Origins whose header block is kept at once; past it the cache starts afresh.
+_MAX_BLOCKS = 256
 
 
 class CorsPolicy:
@@ -38,6 +40,8 @@ class CorsPolicy:
         self.same_origin_only = allowed is None
         self.credentials = credentials
         self._warned = False
+        #: header_block() per Origin seen lately (bounded: origins are client-chosen).
+        self._blocks: dict[str, bytes] = {}
 
     def is_allowed(self, request: HttpRequest) -> bool:
         origin = request.header("origin")
@@ -76,6 +80,24 @@ class CorsPolicy:
         if self.credentials:
             headers.append(("Access-Control-Allow-Credentials", "true"))
         return headers
+
+    def header_block(self, request: HttpRequest) -> bytes:
+        """:meth:`response_headers` as header lines in bytes, for a prebuilt response head.
+
+        Kept per Origin: a page's requests all carry the same one, and this
+        runs on every polling request.
+        """
+        origin = request.header("origin")
+        if origin is None:
+            return b""
+        block = self._blocks.get(origin)
+        if block is None:
+            lines = "".join([f"{n}: {v}\r\n" for n, v in self.response_headers(request)])
+            block = lines.encode("latin-1")
+            if len(self._blocks) >= _MAX_BLOCKS:
+                self._blocks.clear()
+            self._blocks[origin] = block
+        return block
 
     def preflight_headers(self, request: HttpRequest) -> list[tuple[str, str]]:
         headers = self.response_headers(request)

@@ -44,7 +44,14 @@ from engineio import (
 from ._cors import AllowedOrigins, CorsPolicy
 from ._http import BodyTooLarge, ClientGone, HttpConnection, HttpRequest
 from ._scheduler import Scheduler
-from ._websocket import HandshakeFailed, WebSocket, accept_websocket, reject_websocket
+from ._frames import frame_of
+from ._websocket import (
+    HandshakeFailed,
+    WebSocket,
+    reject_websocket,
+    start_websocket,
+    websocket_response,
+)
 
 __all__ = ["EngineHandler", "EngineSocket", "EngineServer"]
 
@@ -59,6 +66,11 @@ _TEXT_HEADERS = [("Content-Type", "text/plain; charset=UTF-8"), ("Cache-Control"
 _BINARY_HEADERS = [("Content-Type", BINARY_CONTENT_TYPE), ("Cache-Control", "no-store")]
 _JSONP_HEADERS = [("Content-Type", JSONP_CONTENT_TYPE), ("Cache-Control", "no-store")]
 _JSON_HEADERS = [("Content-Type", "application/json")]
+#: The head of a text polling answer, before its CORS headers and Content-Length.
+_TEXT_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nCache-Control: no-store\r\n"
+)
+_OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
 #: WebSocket output is written at the end of the hub's loop turn, so packets
 #: queued for one client in that turn (several broadcasts, a handler's emits)
 #: share one system call; past this many buffered bytes it goes at once.
@@ -73,6 +85,12 @@ class EngineHandler(Protocol):
     def on_message(self, socket: "EngineSocket", data: str | bytes) -> None: ...
 
     def on_disconnect(self, socket: "EngineSocket", reason: str) -> None: ...
+
+
+class _PollWaiter(Protocol):
+    """A waiting polling GET: a gevent Event (a greenlet waits) or a :class:`_ParkedPoll`."""
+
+    def set(self) -> None: ...
 
 
 class EngineSocket:
@@ -106,7 +124,8 @@ class EngineSocket:
         #: Free slot for the layer above (the Socket.IO client state).
         self.context: Any = None
         self._probe: WebSocket | None = None
-        self._poll_waiter: Event | None = None
+        #: The polling GET waiting for output: set() when there may be some.
+        self._poll_waiter: _PollWaiter | None = None
         self._flushing = False
         self._pumping = False
         #: Waiting in the server's list of WebSockets to flush at the end of this loop turn.
@@ -165,6 +184,15 @@ class EngineSocket:
                 break  # the buffer overflowed: the session dropped the client (slow consumer)
         self._output_ready()
         return session.state not in _CLOSING
+
+    def flush(self) -> None:
+        """Write what is queued now rather than at the end of the loop turn.
+
+        What is sent next then travels in a write of its own (WebSocket only:
+        a long-poll answers with everything it has anyway).
+        """
+        if self.ws is not None and not self._flushing:
+            self._flush_ws()
 
     def close(self, reason: CloseReason = CloseReason.FORCED_CLOSE) -> None:
         """Close from the server side: flush, send a close packet, end the session."""
@@ -422,6 +450,105 @@ class EngineSocket:
             self.pump()
 
 
+class _ParkedPoll:
+    """A polling GET waiting for output, answered from the hub.
+
+    The usual way (:meth:`EngineSocket.serve_poll`) keeps the request's
+    greenlet waiting on an Event plus a borrowed read watcher; when a message
+    arrives it is woken, answers, and goes back to read the connection. Here
+    the greenlet goes back to reading at once (which also notices a client
+    that leaves), and whoever produces output only schedules :meth:`_answer`
+    for the end of the hub's loop turn, which drains the session and writes
+    the response without blocking. That saves the Event, the watcher and two
+    greenlet switches per round trip, and packets queued in one turn share
+    one answer. Only for our own server on a plain socket (:attr:`HttpConnection.can_park`).
+    """
+
+    __slots__ = ("server", "esock", "http", "request", "_scheduled", "_event")
+
+    def __init__(
+        self, server: "EngineServer", esock: EngineSocket, http: HttpConnection, request: HttpRequest
+    ) -> None:
+        self.server = server
+        self.esock = esock
+        self.http = http
+        self.request = request
+        self._scheduled = False
+        #: Made only when the connection's reader must wait for the answer (pipelining).
+        self._event: Event | None = None
+
+    def set(self) -> None:
+        """There may be output: answer at the end of this loop turn (once)."""
+        if not self._scheduled:
+            self._scheduled = True
+            gevent.get_hub().loop.run_callback(self._answer)
+
+    def _answer(self) -> None:
+        self._scheduled = False
+        esock = self.esock
+        if esock._poll_waiter is not self:
+            return  # answered or abandoned meanwhile
+        session = esock.session
+        body = session.drain_polling()
+        if body is None and session.state is not State.CLOSED:
+            return  # nothing for this transport yet (an upgrade in progress)
+        try:
+            self._finish(body)
+        except Exception:  # nothing may escape into the hub
+            log.exception("answering a poll of session %s failed", esock.sid)
+            self._release()
+
+    def _finish(self, body: bytes | None) -> None:
+        esock = self.esock
+        http = self.http
+        esock._poll_waiter = None
+        esock.session.poll_finished()
+        esock.pump()
+        try:
+            rest = http.try_write(self.server._poll_response(http, self.request, esock, body))
+        except ClientGone:
+            rest = b""
+        if rest:
+            gevent.spawn(self._write_rest, rest)  # a big answer: a greenlet may wait
+            return
+        self._release()
+
+    def _write_rest(self, data: bytes) -> None:
+        try:
+            self.http.write_raw(data)
+        except ClientGone:
+            pass  # the reader sees the connection end
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """The answer is out: the connection may serve its next request."""
+        if self.http.parked is self:
+            self.http.parked = None
+        if self._event is not None:
+            self._event.set()
+
+    def wait(self) -> None:
+        """Block the connection's reader until the answer is written."""
+        if self.http.parked is not self:
+            return
+        if self._event is None:
+            self._event = Event()
+        self._event.wait()
+
+    def abandon(self) -> None:
+        """The connection ended (EOF, error, server stop) before the answer."""
+        esock = self.esock
+        if esock._poll_waiter is self:
+            esock._poll_waiter = None
+            session = esock.session
+            if session.state is not State.CLOSED:
+                session.transport_closed(CloseReason.TRANSPORT_CLOSE)
+            session.poll_finished()
+            esock.pump()
+        self._release()
+
+
 class _ReadWatcher:
     """Wakes a waiting long-poll when its connection becomes readable (closed, usually)."""
 
@@ -675,6 +802,8 @@ class EngineServer:
         return True
 
     def _poll(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
+        if type(http) is HttpConnection and http.can_park:
+            return self._park_poll(http, request, esock)
         headers = self.cors.response_headers(request)
         try:
             body = esock.serve_poll(http)
@@ -698,15 +827,57 @@ class EngineServer:
         http.respond(200, headers, body)
         return True
 
+    def _park_poll(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
+        """A GET answered now if output is ready, else parked (see :class:`_ParkedPoll`)."""
+        session = esock.session
+        try:
+            session.poll_started()
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", esock.sid, exc)
+            esock.pump()
+            http.respond(exc.http_status, self.cors.response_headers(request), b"")
+            return True
+        body = session.drain_polling()
+        if body is None and session.state is not State.CLOSED:
+            parked = _ParkedPoll(self, esock, http, request)
+            esock._poll_waiter = parked
+            http.parked = parked
+            return True
+        session.poll_finished()
+        esock.pump()
+        http.write_raw(self._poll_response(http, request, esock, body))
+        return True
+
+    def _poll_response(
+        self, http: HttpConnection, request: HttpRequest, esock: EngineSocket, body: bytes | None
+    ) -> bytes:
+        """The bytes answering a parked GET: ``body``, or for None "Session ID unknown"."""
+        if body is None:
+            err = RequestRejected(1, "Session ID unknown")
+            headers = _JSON_HEADERS + self.cors.response_headers(request)
+            return http.format_response(400, headers, err.body())
+        if (
+            esock.jsonp is None
+            and not is_binary_payload(body)
+            and (not self.http_compression or len(body) < self.compression_threshold)
+        ):
+            return http.finish_response(_TEXT_HEAD + self.cors.header_block(request), body)
+        body, headers = _polling_body(esock, body)
+        headers += self.cors.response_headers(request)
+        if self.http_compression and len(body) >= self.compression_threshold:
+            body, encoding = _compress(body, request.header("accept-encoding", "") or "")
+            if encoding:
+                headers.append(("Content-Encoding", encoding))
+        return http.format_response(200, headers, body)
+
     def _post(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
         session = esock.session
-        headers = self.cors.response_headers(request)
         try:
             session.post_started()
         except RemoteProtocolError as exc:
             log.info("session %s: %s", esock.sid, exc)
             esock.pump()
-            http.respond(exc.http_status, headers, b"", close=True)
+            http.respond(exc.http_status, self.cors.response_headers(request), b"", close=True)
             return False
         try:
             try:
@@ -714,48 +885,67 @@ class EngineServer:
             except BodyTooLarge:
                 log.info("session %s: POST body over max_payload", esock.sid)
                 session.transport_closed(CloseReason.TRANSPORT_ERROR)
-                http.respond(413, headers, b"", close=True)
+                http.respond(413, self.cors.response_headers(request), b"", close=True)
                 return False
-            binary = (request.header("content-type") or "").startswith("application/octet-stream")
+            content_type = request.header("content-type")
+            binary = content_type is not None and content_type.startswith("application/octet-stream")
             if esock.jsonp is not None:
                 body, binary = decode_jsonp(body), False  # form-encoded ``d=<payload>``
             try:
                 session.receive_payload(body, monotonic(), binary=binary)
             except RemoteProtocolError as exc:
                 log.info("session %s: %s", esock.sid, exc)
-                http.respond(exc.http_status, headers, b"")
+                http.respond(exc.http_status, self.cors.response_headers(request), b"")
                 return True
         finally:
             session.post_finished()
             esock.pump()
-        http.respond(200, [("Content-Type", "text/html")] + headers, b"ok")
+        if type(http) is HttpConnection:
+            http.write_raw(http.finish_response(_OK_HEAD + self.cors.header_block(request), b"ok"))
+        else:
+            http.respond(200, [("Content-Type", "text/html")] + self.cors.response_headers(request), b"ok")
         return True
 
     def _websocket(
         self, http: HttpConnection, request: HttpRequest, sid: str | None, protocol: int = 4
     ) -> None:
         try:
-            ws = accept_websocket(
-                http,
-                request,
-                max_message_size=self.config.max_payload,
-                compression=self.websocket_compression,
+            response, conn = websocket_response(
+                http, request, compression=self.websocket_compression
             )
         except HandshakeFailed as exc:
             log.info("bad WebSocket handshake from %s: %s", request.remote_addr, exc)
             reject_websocket(http, 400, "Bad request")
             return
-        if sid is None:
+        max_size = self.config.max_payload
+        if sid is not None:
+            http.write_raw(response)
+            ws = start_websocket(http, conn, max_message_size=max_size)
+            esock_or_none = self.sessions.get(sid)
+            if esock_or_none is None:
+                ws.close()
+                return
+            esock_or_none.serve_probe(ws, http, supports_binary=not request.query.get("b64"))
+            return
+        if conn is not None:  # wsproto's frames (permessage-deflate): it encodes the OPEN packet
+            http.write_raw(response)
+            ws = start_websocket(http, conn, max_message_size=max_size)
             esock = self._new_session("websocket", request, protocol)
-            esock.ws = ws
-            esock.pump()
-            esock.serve_websocket(ws, http)
-            return
-        esock_or_none = self.sessions.get(sid)
-        if esock_or_none is None:
-            ws.close()
-            return
-        esock_or_none.serve_probe(ws, http, supports_binary=not request.query.get("b64"))
+        else:
+            # Our own frames: the 101 and the OPEN packet leave in one write
+            # (one system call and one segment fewer per connection).
+            esock = self._new_session("websocket", request, protocol)
+            opening = esock.session.drain_frames()
+            try:
+                http.write_raw(response + b"".join([frame_of(item) for item in opening]))
+            except ClientGone:
+                esock.session.transport_closed(CloseReason.TRANSPORT_ERROR)
+                esock.pump()
+                raise
+            ws = start_websocket(http, None, max_message_size=max_size)
+        esock.ws = ws
+        esock.pump()
+        esock.serve_websocket(ws, http)
 
 
 def _polling_body(esock: EngineSocket, body: bytes) -> tuple[bytes, list[tuple[str, str]]]:

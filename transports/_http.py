@@ -6,6 +6,13 @@ framing); this module only moves bytes and applies the limits and timeouts of
 and body together) on a ``TCP_NODELAY`` socket, so no Nagle / delayed-ACK
 stall can hold a long-poll answer back. A WebSocket upgrade hands the request
 h11 parsed, plus the bytes left after it, to the WebSocket transport.
+
+The hot path is a keep-alive long-polling client: two small requests per
+round trip, each costing more in Python overhead than in parsing. So the
+plain socket is read and written directly where gevent's wrapper would add a
+``Timeout`` object and a ``settimeout`` per call (see :meth:`HttpConnection._recv_idle`),
+a plain head is decoded once and split by one C regex pass, and a request
+keeps its headers as a ``str`` map, building h11's byte pairs only on demand.
 """
 
 from __future__ import annotations
@@ -13,11 +20,13 @@ from __future__ import annotations
 import re
 import socket as _stdsocket
 from time import monotonic as _monotonic
-from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import unquote_plus
 
 import h11
+from gevent import get_hub
+from gevent.ssl import SSLSocket as _SSLSocket
+from greenlet import getcurrent
 
 from ._limits import HttpLimits
 
@@ -42,50 +51,106 @@ class BodyTooLarge(Exception):
     """The request body exceeds the allowed size (answered 413)."""
 
 
-@dataclass(slots=True)
 class HttpRequest:
-    """A parsed request head: what the routing and Engine.IO layers look at."""
+    """A parsed request head: what the routing and Engine.IO layers look at.
 
-    method: str
-    target: str
-    path: str
-    query_string: str
-    headers: list[tuple[bytes, bytes]]
-    remote_addr: tuple[str, int] | None = None
-    secure: bool = False
-    _query: dict[str, str] | None = field(default=None, repr=False)
-    _header_map: dict[str, str] | None = field(default=None, repr=False)
+    ``headers`` are h11's form (lower-case byte names, byte values, in
+    order); :attr:`header_map` the ``str`` form by lower-case name. A request
+    from the fast parser carries the map (which its own checks needed) and
+    its raw fields, and builds the byte pairs only when asked (the WebSocket
+    handshake): a polling request never needs them.
+    """
+
+    __slots__ = (
+        "method",
+        "target",
+        "path",
+        "query_string",
+        "remote_addr",
+        "secure",
+        "_headers",
+        "_fields",
+        "_query",
+        "_header_map",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query_string: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        remote_addr: tuple[str, int] | None = None,
+        secure: bool = False,
+        *,
+        header_map: dict[str, str] | None = None,
+        fields: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query_string = query_string
+        self.remote_addr = remote_addr
+        self.secure = secure
+        self._headers = headers if headers is not None or fields is not None else []
+        self._fields = fields
+        self._query: dict[str, str] | None = None
+        self._header_map = header_map
+
+    def __repr__(self) -> str:
+        return f"HttpRequest(method={self.method!r}, target={self.target!r})"
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self._headers is None:
+            self._headers = [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in self._fields or ()
+            ]
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: list[tuple[bytes, bytes]]) -> None:
+        self._headers = value
+        self._fields = None
 
     @property
     def query(self) -> dict[str, str]:
-        if self._query is None:
-            self._query = _parse_query(self.query_string)
-        return self._query
+        query = self._query
+        if query is None:
+            query = self._query = _parse_query(self.query_string)
+        return query
 
     @property
     def header_map(self) -> dict[str, str]:
         """Headers by lower-case name; repeated headers are joined with ", "."""
-        if self._header_map is None:
-            result: dict[str, str] = {}
+        result = self._header_map
+        if result is None:
+            result = {}
             for name, value in self.headers:
                 key = name.decode("latin-1").lower()
                 text = value.decode("latin-1")
                 result[key] = f"{result[key]}, {text}" if key in result else text
             self._header_map = result
-        return self._header_map
+        return result
 
     def compact(self) -> None:
         """Keep only the parsed forms (header map, query) for a long-lived session."""
         _ = self.header_map, self.query
-        self.headers = []
+        self._headers = []
+        self._fields = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        return self.header_map.get(name, default)
+        result = self._header_map
+        if result is None:
+            result = self.header_map
+        return result.get(name, default)
 
     @property
     def wants_websocket(self) -> bool:
-        upgrade = self.header_map.get("upgrade", "")
-        return "websocket" in upgrade.lower()
+        upgrade = self.header("upgrade")
+        return upgrade is not None and "websocket" in upgrade.lower()
 
 
 _PHRASES = {
@@ -107,59 +172,84 @@ _PHRASES = {
 def _parse_query(query: str) -> dict[str, str]:
     """``a=1&b=x%20y`` -> dict (last value wins); unquoting only where needed."""
     result: dict[str, str] = {}
+    if "%" in query or "+" in query:
+        for part in query.split("&"):
+            if part:
+                key, _, value = part.partition("=")
+                result[unquote_plus(key)] = unquote_plus(value)
+        return result
     for part in query.split("&"):
-        if not part:
-            continue
-        key, _, value = part.partition("=")
-        if "%" in part or "+" in part:
-            key = unquote_plus(key)
-            value = unquote_plus(value)
-        result[key] = value
+        if part:
+            key, _, value = part.partition("=")
+            result[key] = value
     return result
 
 
-# The fast path's grammar: a subset of RFC 9112 that h11 accepts too.
-_REQUEST_LINE = re.compile(rb"(GET|POST|OPTIONS|HEAD|PUT|DELETE|PATCH) (/[!-~]*) HTTP/1\.1")
-_HEADER_LINES = re.compile(
-    rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ \t]*"
-    rb"(?:[!-~\x80-\xff](?:[ \t!-~\x80-\xff]*[!-~\x80-\xff])?)?[ \t]*\r\n)*"
+# The fast path's grammar: a subset of RFC 9112 that h11 accepts too. It runs
+# over the head decoded as latin-1 (each byte one code point, so the classes
+# below mean the same bytes they would in a bytes pattern), request line and
+# every field line up to and including the last line's CRLF.
+_HEAD = re.compile(
+    r"(GET|POST|OPTIONS|HEAD|PUT|DELETE|PATCH) (/[!-~]*) HTTP/1\.1\r\n"
+    # A field value is any run of SP, HTAB, VCHAR and obs-text: RFC 9110's
+    # field-value with its optional surrounding whitespace, written flat.
+    r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*\r\n)*"
 )
+#: Splits field lines already validated by _HEAD into name and value, the
+#: value without leading blanks; _FIELD_STRIP also drops trailing ones (h11
+#: strips both), and is used only when a line ends in a blank.
+_FIELD = re.compile(r"([^:]+):[ \t]*([^\r]*)\r\n")
+_FIELD_STRIP = re.compile(r"([^:]+):[ \t]*((?:[^\r]*[^ \t\r])?)[ \t]*\r\n")
+
+
+def _parse_head(text: str) -> tuple[str, str, list[tuple[str, str]], dict[str, str], int] | None:
+    """(method, target, fields, header map, content length) of a plain head, or None.
+
+    ``text`` is the head decoded as latin-1, ending with the last field
+    line's CRLF (the blank line excluded). None means "let h11 judge": an
+    unusual form, or anything about framing the fast path will not decide
+    (Transfer-Encoding, a repeated Content-Length or Host, no Host).
+    """
+    match = _HEAD.fullmatch(text)
+    if match is None:
+        return None
+    start = match.end(2) + 11  # past " HTTP/1.1\r\n"
+    if " \r\n" in text or "\t\r\n" in text:
+        fields: list[tuple[str, str]] = _FIELD_STRIP.findall(text, start)
+    else:
+        fields = _FIELD.findall(text, start)
+    header_map = {name.lower(): value for name, value in fields}
+    if len(header_map) != len(fields):
+        # Repeated names: joined with ", " (RFC 9110 5.3); framing ones are h11's call.
+        header_map = {}
+        for name, value in fields:
+            key = name.lower()
+            if key in header_map:
+                if key == "host" or key == "content-length":
+                    return None
+                header_map[key] = f"{header_map[key]}, {value}"
+            else:
+                header_map[key] = value
+    if "host" not in header_map or "transfer-encoding" in header_map:
+        return None
+    length = header_map.get("content-length")
+    if length is None:
+        return match.group(1), match.group(2), fields, header_map, 0
+    if not length.isdigit() or not length.isascii() or len(length) > 18:
+        return None
+    return match.group(1), match.group(2), fields, header_map, int(length)
 
 
 def _parse_head_fast(
     head: bytes,
 ) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], int] | None:
-    """(method, target, headers, content length) of a plain head, or None to let h11 judge."""
-    line_end = head.find(b"\r\n")
-    if line_end < 0:
-        return None  # no Host header: h11 answers that
-    match = _REQUEST_LINE.fullmatch(head, 0, line_end)
-    if match is None:
+    """:func:`_parse_head` in h11's terms (bytes, lower-case names): what the tests compare."""
+    parsed = _parse_head(head.decode("latin-1") + "\r\n")
+    if parsed is None:
         return None
-    block = head[line_end + 2 :] + b"\r\n"
-    if _HEADER_LINES.fullmatch(block) is None:
-        return None
-    headers: list[tuple[bytes, bytes]] = []
-    content_length: int | None = None
-    has_host = False
-    for line in block.split(b"\r\n")[:-1]:
-        name, _, value = line.partition(b":")
-        name = name.lower()
-        value = value.strip(b" \t")
-        if name == b"content-length":
-            if content_length is not None or not value.isdigit() or len(value) > 18:
-                return None
-            content_length = int(value)
-        elif name == b"transfer-encoding":
-            return None
-        elif name == b"host":
-            if has_host:
-                return None
-            has_host = True
-        headers.append((name, value))
-    if not has_host:
-        return None
-    return match.group(1), match.group(2), headers, content_length or 0
+    method, target, fields, _, length = parsed
+    headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
+    return method.encode("ascii"), target.encode("latin-1"), headers, length
 
 
 #: Stands in for the parser of a connection handed to another protocol, so
@@ -167,6 +257,12 @@ def _parse_head_fast(
 _TAKEN_OVER = h11.Connection(h11.SERVER)
 
 _PHRASES_TEXT = {k: v.decode() for k, v in _PHRASES.items()}
+#: ``HTTP/1.1 <status> <phrase>\r\n``, built once per status.
+_STATUS_LINES = {k: b"HTTP/1.1 %d %s\r\n" % (k, v) for k, v in _PHRASES.items()}
+
+
+class _IdleTimeout(Exception):
+    """Thrown into a connection's greenlet by its keep-alive timer."""
 
 
 def status_phrase(status: int) -> bytes:
@@ -182,6 +278,16 @@ def _wants_keep_alive(http_version: bytes, headers: list[tuple[bytes, bytes]]) -
     if http_version == b"1.0":
         return b"keep-alive" in tokens
     return b"close" not in tokens
+
+
+def _keep_alive_11(connection: str | None) -> bool:
+    """:func:`_wants_keep_alive` for HTTP/1.1, from the ``Connection`` header's text."""
+    if connection is None:
+        return True
+    lowered = connection.lower()
+    if "close" not in lowered:
+        return True  # the usual "keep-alive": no token to split out
+    return "close" not in [t.strip(" \t") for t in lowered.split(",")]
 
 
 class HttpConnection:
@@ -230,6 +336,17 @@ class HttpConnection:
             sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass  # not TCP (a unix socket or a test stream)
+        #: The plain non-blocking socket under a gevent socket, when reading
+        #: and writing it directly is safe (not TLS: that one carries records).
+        self._raw: Any = None
+        if getattr(sock, "_read_event", None) is not None and not isinstance(sock, _SSLSocket):
+            self._raw = getattr(sock, "_sock", None)
+        #: The keep-alive timer, made on the first idle wait and reused for every one after.
+        self._timer: Any = None
+        #: A polling GET of this connection waiting for output, answered from
+        #: the hub while this connection's greenlet reads on (see
+        #: ``transports._engine._ParkedPoll``): it has ``wait()`` and ``abandon()``.
+        self.parked: Any = None
 
     def _new_parser(self) -> h11.Connection:
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
@@ -243,6 +360,52 @@ class HttpConnection:
             raise ClientGone("timed out", 408 if answer_timeout else None) from None
         except OSError as exc:
             raise ClientGone(str(exc)) from None
+
+    def _recv_idle(self) -> bytes:
+        """The first bytes of the next request, waiting up to ``keepalive_timeout``.
+
+        gevent's ``recv`` pays, per wait, an exception for the first EAGAIN,
+        a ``settimeout`` and a new ``Timeout`` (a Python object around a new
+        libev timer): a few µs on each of the two idle waits of a polling
+        round trip. Here the plain socket is tried, then the socket's read
+        watcher is waited on with one timer per connection, restarted each time.
+        """
+        raw = self._raw
+        if raw is None:
+            return self._recv(self.limits.keepalive_timeout, answer_timeout=False)
+        while True:
+            try:
+                data: bytes = raw.recv(_READ_SIZE)
+                return data
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise ClientGone(str(exc)) from None
+            io = self.sock._read_event
+            if io is None:
+                raise ClientGone("socket closed")
+            hub = get_hub()
+            timer = self._timer
+            if timer is None:
+                seconds = self.limits.keepalive_timeout
+                timer = self._timer = hub.loop.timer(seconds, seconds)
+            timer.again(getcurrent().throw, _IdleTimeout, update=False)
+            try:
+                hub.wait(io)
+            except _IdleTimeout:
+                if self.parked is not None:
+                    continue  # a parked poll is not an idle connection
+                raise ClientGone("timed out") from None
+            except OSError as exc:  # the socket was closed under us (gevent's cancel_wait)
+                raise ClientGone(str(exc)) from None
+            finally:
+                timer.stop()
+
+    def _drop_timer(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.stop()
+            timer.close()
 
     def _fill(self, timeout: float) -> None:
         assert self.h11 is not None
@@ -282,7 +445,8 @@ class HttpConnection:
             self.h11 = None
         self._body_left = 0
         # Idle keep-alive until the first byte of a request; from then on the
-        # whole head must arrive within header_timeout (slowloris).
+        # whole head must arrive within header_timeout (slowloris). The
+        # deadline is only computed when a head takes more than one read.
         deadline: float | None = None
         limit = self.limits.max_header_bytes
         while True:
@@ -296,8 +460,10 @@ class HttpConnection:
                     return None
                 return self._read_request_h11()  # h11 judges the truncated head
             if deadline is None and not self._buf:
-                data = self._recv(self.limits.keepalive_timeout, answer_timeout=False)
-                deadline = _monotonic() + self.limits.header_timeout
+                data = self._recv_idle()
+                if data and self.parked is not None:
+                    # A pipelined request: it is answered after the parked poll.
+                    self.parked.wait()
             else:
                 if deadline is None:
                     deadline = _monotonic() + self.limits.header_timeout
@@ -308,15 +474,22 @@ class HttpConnection:
                 self._eof = True
         if end + 4 > limit:
             raise ClientGone("request head too large", 431)
-        parsed = _parse_head_fast(self._buf[:end])
+        buf = self._buf
+        parsed = _parse_head(buf[: end + 2].decode("latin-1"))
         if parsed is None:
             return self._read_request_h11()
-        method, target, headers, content_length = parsed
-        if len(headers) > self.limits.max_header_count:
+        method, target, fields, header_map, content_length = parsed
+        if len(fields) > self.limits.max_header_count:
             raise ClientGone("too many headers", 431)
-        self._buf = self._buf[end + 4 :]
+        self._buf = buf[end + 4 :]
         self._body_left = content_length
-        return self._request(method, target, b"1.1", headers)
+        self._keep_alive = _keep_alive_11(header_map.get("connection"))
+        self._head_only = method == "HEAD"
+        path, _, query = target.partition("?")
+        return HttpRequest(
+            method, target, path, query, None, self.remote_addr, self.secure,
+            header_map=header_map, fields=fields,
+        )
 
     def _read_request_h11(self) -> HttpRequest | None:
         self.h11 = self._new_parser()
@@ -371,11 +544,13 @@ class HttpConnection:
         A declared Content-Length is checked before anything is buffered, and
         the running size while reading (chunked bodies).
         """
+        if self.h11 is None:
+            if self._body_left > limit:  # the declared Content-Length
+                raise BodyTooLarge()
+            return self._take_body(self._body_left)
         declared = request.header("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge()
-        if self.h11 is None:
-            return self._take_body(self._body_left)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -417,19 +592,61 @@ class HttpConnection:
 
         Raises ClientGone when the write fails.
         """
+        self.write_raw(self.format_response(status, headers, body, close=close))
+
+    def format_response(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes = b"",
+        *,
+        close: bool = False,
+    ) -> bytes:
+        """The bytes :meth:`respond` writes (for a writer that cannot block, see :meth:`write_from_hub`)."""
         if close:
             self._keep_alive = False
-        lines = [f"HTTP/1.1 {status} {_PHRASES_TEXT.get(status, '')}\r\n"]
-        for name, value in headers:
-            lines.append(f"{name}: {value}\r\n")
-        lines.append(f"Content-Length: {len(body)}\r\n")
-        if not self._keep_alive:
-            lines.append("Connection: close\r\n")
-        lines.append("\r\n")
-        data = "".join(lines).encode("latin-1")
+        head = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode()
+        if headers:
+            head += "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
+        return self.finish_response(head, body)
+
+    def finish_response(self, head: bytes, body: bytes = b"") -> bytes:
+        """A whole response from a status line and headers already in bytes.
+
+        ``head`` ends with the last header's CRLF and has no Content-Length
+        (added here, with ``Connection: close`` when the connection ends), so
+        callers with fixed headers keep it prebuilt.
+        """
+        if self._keep_alive:
+            data = head + b"Content-Length: %d\r\n\r\n" % len(body)
+        else:
+            data = head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
         if body and not self._head_only:
             data += body
-        self.write_raw(data)
+        return data
+
+    @property
+    def can_park(self) -> bool:
+        """Whether the current request's answer can be written later from the hub.
+
+        A plain socket (non-blocking writes are possible), a fast-path
+        request (no h11 state to finish) and a connection that stays open.
+        """
+        return self._raw is not None and self.h11 is None and self._keep_alive
+
+    def try_write(self, data: bytes) -> bytes:
+        """Write what the socket takes now, never waiting; returns the rest.
+
+        For the hub, which must not block (only when :attr:`can_park`).
+        Raises ClientGone when the connection is gone.
+        """
+        try:
+            sent = self._raw.send(data)
+        except BlockingIOError:
+            return data
+        except OSError as exc:
+            raise ClientGone(str(exc)) from None
+        return data[sent:] if sent < len(data) else b""
 
     def discard_body(self) -> None:
         """Skip an unread request body so the connection can serve the next request."""
@@ -452,6 +669,7 @@ class HttpConnection:
     def take_over(self) -> bytes:
         """Stop HTTP processing for a protocol switch; returns the bytes read past the request."""
         self.sock.settimeout(None)  # the new protocol has its own liveness checks
+        self._drop_timer()
         if self.h11 is not None:
             data = bytes(self.h11.trailing_data[0])
         else:
@@ -491,6 +709,19 @@ class HttpConnection:
             pass
 
     def write_raw(self, data: bytes) -> None:
+        raw = self._raw
+        if raw is not None:
+            # The plain socket: one send() takes a response whole, with no
+            # settimeout() and no wrapper; what it leaves goes the slow way.
+            try:
+                sent = raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise ClientGone(str(exc)) from None
+            if sent == len(data):
+                return
+            data = data[sent:]
         sock = self.sock
         try:
             sock.settimeout(self.limits.body_timeout)
@@ -516,6 +747,7 @@ class HttpConnection:
         )
         if unread:
             self._linger()
+        self._drop_timer()
         try:
             self.sock.shutdown(_stdsocket.SHUT_RDWR)
         except OSError:

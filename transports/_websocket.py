@@ -1,12 +1,15 @@
 """The server side of one WebSocket connection (RFC 6455), on wsproto.
 
-Strategy: wsproto performs the opening handshake (taking the request h11
-already parsed plus the bytes read past it) and validates incoming frames:
-masking, control frames, fragmentation, UTF-8, the close handshake. Outgoing
-data frames are built directly by :mod:`._frames` (unmasked, so a broadcast
-can share them), except when permessage-deflate is negotiated, which needs
-wsproto's compressor. Messages larger than ``max_message_size`` are refused
-while they are being read, before they are assembled (close code 1009).
+Strategy: the opening handshake of a plain request read by our fast HTTP
+parser is answered by :mod:`._ws_handshake`; anything else goes to wsproto
+(taking the request already parsed plus the bytes read past it), which is also
+the judge of every refusal and of permessage-deflate. wsproto validates
+incoming frames: masking, control frames, fragmentation, UTF-8, the close
+handshake. Outgoing data frames are built directly by :mod:`._frames`
+(unmasked, so a broadcast can share them), except when permessage-deflate
+is negotiated, which needs wsproto's compressor. Messages larger than
+``max_message_size`` are refused while they are being read, before they are
+assembled (close code 1009).
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
 from ._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame, frame_of
 from ._http import ClientGone, HttpConnection, HttpRequest, status_phrase
+from ._ws_handshake import plain_upgrade_response
 
-__all__ = ["WebSocket", "accept_websocket", "reject_websocket", "HandshakeFailed"]
+__all__ = [
+    "WebSocket", "accept_websocket", "websocket_response", "start_websocket", "reject_websocket",
+    "HandshakeFailed",
+]
 
 log = logging.getLogger("transports.websocket")
 
@@ -48,13 +55,24 @@ class HandshakeFailed(Exception):
     """The upgrade request is not a valid WebSocket opening handshake."""
 
 
-def accept_websocket(
-    http: HttpConnection, request: HttpRequest, *, max_message_size: int, compression: bool
-) -> "WebSocket":
-    """Answer the upgrade with 101 and return the WebSocket.
+def websocket_response(
+    http: HttpConnection, request: HttpRequest, *, compression: bool
+) -> tuple[bytes, Connection | None]:
+    """Judge an upgrade request: the 101 response to write, and wsproto's connection.
 
-    Raises HandshakeFailed (the caller answers 400) or ClientGone.
+    A plain request that our own fast HTTP parser read (``http.h11`` is None
+    on an :class:`HttpConnection`: HTTP/1.1, a grammar h11 accepts) is
+    answered by :mod:`._ws_handshake` and the connection is None (our frame
+    reader takes over). Everything else, and every refusal, is wsproto's
+    ``H11Handshake``: a WSGI server's request, an h11-parsed head,
+    permessage-deflate, subprotocols. Nothing is written here.
+
+    Raises HandshakeFailed (the caller answers 400).
     """
+    if type(http) is HttpConnection and http.h11 is None:
+        response = plain_upgrade_response(request.method, request.headers, compression=compression)
+        if response is not None:
+            return response, None
     handshake = H11Handshake(ConnectionType.SERVER)
     try:
         handshake.initiate_upgrade_connection(request.headers, request.target)
@@ -68,12 +86,34 @@ def accept_websocket(
         data = handshake.send(AcceptConnection(extensions=extensions))  # type: ignore[arg-type]
     except (WsLocalError, WsRemoteError) as exc:
         raise HandshakeFailed(str(exc)) from None
-    http.write_raw(data)
     conn = handshake.connection
     assert conn is not None
-    ws = WebSocket(http.sock, conn, max_message_size=max_message_size)
+    return data, conn
+
+
+def start_websocket(
+    http: HttpConnection, conn: Connection | None, *, max_message_size: int
+) -> "WebSocket":
+    """The WebSocket over ``http``'s connection, once the 101 has been written.
+
+    ``conn`` is what :func:`websocket_response` returned; None means our own
+    frame reader (the WebSocket then holds no wsproto state either).
+    """
+    ws = WebSocket(http.sock, conn, max_message_size=max_message_size)  # type: ignore[arg-type]
     ws.feed(http.take_over())
     return ws
+
+
+def accept_websocket(
+    http: HttpConnection, request: HttpRequest, *, max_message_size: int, compression: bool
+) -> "WebSocket":
+    """Answer the upgrade with 101 and return the WebSocket.
+
+    Raises HandshakeFailed (the caller answers 400) or ClientGone.
+    """
+    data, conn = websocket_response(http, request, compression=compression)
+    http.write_raw(data)
+    return start_websocket(http, conn, max_message_size=max_message_size)
 
 
 class WebSocket:

@@ -199,3 +199,30 @@ def test_open_packet_milliseconds_are_integers() -> None:
     config = Config(ping_interval=0.3, ping_timeout=1.25)
     payload = json.loads(open_packet("s", "polling", config)[1:])
     assert payload["pingInterval"] == 300 and payload["pingTimeout"] == 1250
+
+
+@pytest.mark.parametrize("sid", ["oEqtBF5WDJ_YfJu5AAQ_", "", 'quote"back\\slash', "caf\u00e9 \u2603", "\x00\x1f"])
+@pytest.mark.parametrize(
+    "config",
+    [Config(), Config(ping_interval=0.3, ping_timeout=0.2, max_payload=7), Config(allow_upgrades=False)],
+)
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_open_packet_is_json_dumps_of_the_five_keys(sid: str, config: Config, transport: str) -> None:
+    # The cached tail and the per-session sid make exactly what one json.dumps makes.
+    expected = "0" + json.dumps(
+        {
+            "sid": sid,
+            "upgrades": config.upgrades_for(transport),
+            "pingInterval": round(config.ping_interval * 1000),
+            "pingTimeout": round(config.ping_timeout * 1000),
+            "maxPayload": config.max_payload,
+        },
+        separators=(",", ":"),
+    )
+    assert open_packet(sid, transport, config) == expected
+    assert open_packet(sid, transport, config) == expected  # from the cache
+
+
+def test_open_packet_with_an_unhashable_config() -> None:
+    config = Config(transports=["polling", "websocket"])  # type: ignore[arg-type]
+    assert open_packet("s", "polling", config) == open_packet("s", "polling", Config())

@@ -78,6 +78,29 @@ def test_client_vanishing_during_a_poll_ends_the_session(eio: Eio, server: EchoS
     assert status == 400
 
 
+def test_request_pipelined_behind_a_waiting_poll_is_answered_after_it(
+    eio: Eio, server: EchoServer
+) -> None:
+    # The waiting GET is answered from the hub while its connection is read
+    # on: a request pipelined behind it must still get its answer second.
+    sid, _ = eio.handshake()
+    target = f"/engine.io/?EIO=4&transport=polling&sid={sid}"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.2)  # the GET is now waiting on the server
+        sock.sendall(f"GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.2)
+        assert eio.post(sid, "4hello").status == 200
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"Not Found"):
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+    first, second = data.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 ") and first.endswith(b"\r\n\r\n4hello"), data
+    assert second.startswith(b"404 "), data
+
+
 # ----------------------------------------------------------------- garbage HTTP
 
 
