@@ -347,6 +347,10 @@ class HttpConnection:
         #: the hub while this connection's greenlet reads on (see
         #: ``transports._engine._ParkedPoll``): it has ``wait()`` and ``abandon()``.
         self.parked: Any = None
+        #: Being served from the hub (see :meth:`watch`): writes must not wait.
+        self.in_hub = False
+        #: What a write from the hub left unwritten; a greenlet finishes it.
+        self.unsent = b""
 
     def _new_parser(self) -> h11.Connection:
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
@@ -409,6 +413,72 @@ class HttpConnection:
                 continue  # a spurious wake-up
             except OSError as exc:
                 raise ClientGone(str(exc)) from None
+
+    @property
+    def can_watch(self) -> bool:
+        """Whether the wait for the next request can move to the hub (:meth:`watch`).
+
+        A plain gevent socket, no parser state, nothing buffered, still open,
+        and an owner that lets the connection outlive its greenlet.
+        """
+        return (
+            self.release is not None
+            and self._raw is not None
+            and self.h11 is None
+            and not self._buf
+            and not self._eof
+            and not self.unsent
+            and self.sock._read_event is not None
+        )
+
+    def watch(self, on_readable: Callable[[], None], on_timeout: Callable[[], None]) -> None:
+        """Wait for the next request in the hub: the read watcher and the keep-alive timer.
+
+        ``on_readable`` and ``on_timeout`` run in the hub; ``on_readable``
+        must belong to an object with a ``throw`` method (gevent's way of
+        cancelling a watcher when the socket is closed).
+        """
+        self.sock._read_event.start(on_readable)
+        self.restart_timer(on_timeout)
+
+    def restart_timer(self, on_timeout: Callable[[], None]) -> None:
+        timer = self._timer
+        if timer is None:
+            seconds = self.limits.keepalive_timeout
+            timer = self._timer = get_hub().loop.timer(seconds, seconds)
+        timer.again(on_timeout, update=False)
+
+    def unwatch(self) -> None:
+        io = self.sock._read_event
+        if io is not None:
+            io.stop()
+        if self._timer is not None:
+            self._timer.stop()
+
+    def recv_now(self) -> bool:
+        """Read what the socket has, without waiting; False if nothing was there.
+
+        The bytes are buffered; end of stream (or an error) sets the EOF flag.
+        """
+        try:
+            data = self._raw.recv(_READ_SIZE)
+        except BlockingIOError:
+            return False
+        except OSError:
+            data = b""
+        if data:
+            self._buf += data
+        else:
+            self._eof = True
+        return True
+
+    @property
+    def at_eof(self) -> bool:
+        return self._eof
+
+    @property
+    def has_buffered(self) -> bool:
+        return bool(self._buf)
 
     def _drop_timer(self) -> None:
         timer, self._timer = self._timer, None
@@ -487,10 +557,36 @@ class HttpConnection:
         parsed = _parse_head(buf[: end + 2].decode("latin-1"))
         if parsed is None:
             return self._read_request_h11()
-        method, target, fields, header_map, content_length = parsed
-        if len(fields) > self.limits.max_header_count:
+        if len(parsed[2]) > self.limits.max_header_count:
             raise ClientGone("too many headers", 431)
-        self._buf = buf[end + 4 :]
+        return self._take_head(end, parsed)
+
+    def buffered_request(self) -> HttpRequest | None:
+        """The next request if its head and body are already buffered and plain; else None.
+
+        For the hub, which must not wait: nothing is read and, on None,
+        nothing consumed (a greenlet then reads the request the usual way,
+        with every check and timeout).
+        """
+        if self.h11 is not None or self._eof:
+            return None
+        buf = self._buf
+        end = buf.find(b"\r\n\r\n")
+        if end < 0 or end + 4 > self.limits.max_header_bytes:
+            return None
+        parsed = _parse_head(buf[: end + 2].decode("latin-1"))
+        if parsed is None or len(parsed[2]) > self.limits.max_header_count:
+            return None
+        if len(buf) - end - 4 < parsed[4]:
+            return None  # the body is still on its way
+        self._body_left = 0
+        return self._take_head(end, parsed)
+
+    def _take_head(
+        self, end: int, parsed: tuple[str, str, list[tuple[str, str]], dict[str, str], int]
+    ) -> HttpRequest:
+        method, target, fields, header_map, content_length = parsed
+        self._buf = self._buf[end + 4 :]
         self._body_left = content_length
         self._keep_alive = _keep_alive_11(header_map.get("connection"))
         self._head_only = method == "HEAD"
@@ -718,6 +814,14 @@ class HttpConnection:
             pass
 
     def write_raw(self, data: bytes) -> None:
+        if self.in_hub:
+            # Never wait in the hub: what the socket does not take now is
+            # kept, in order, for the greenlet the connection is handed to.
+            if self.unsent:
+                self.unsent += data
+            else:
+                self.unsent = self.try_write(data)
+            return
         raw = self._raw
         if raw is not None:
             # The plain socket: one send() takes a response whole, with no

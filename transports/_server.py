@@ -59,6 +59,8 @@ class Server:
         #: connection to the hub at once, a keep-alive polling client keeps
         #: its greenlet while it waits: the pool grows to what is in use.
         self._greenlets = WorkerPool()
+        #: Keep-alive connections waiting in the hub for their next request.
+        self._watched: set[_Watched] = set()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -107,6 +109,8 @@ class Server:
         self._server.stop_accepting()
         self.engine.close_all()
         gevent.sleep(0.05)  # let the close packets reach the clients
+        for watched in list(self._watched):
+            watched.close()
         self._server.stop(timeout=timeout)
         self.engine.scheduler.stop()
         self._server = None
@@ -145,54 +149,180 @@ class Server:
         """A connection served from the hub (a reacting WebSocket) ended."""
         self.connections -= 1
 
-    def serve_connection(self, http: HttpConnection) -> None:
+    def serve_connection(self, http: HttpConnection, first: HttpRequest | None = None) -> None:
         """Serve requests on one connection until it closes or is taken over.
 
         A polling GET may be parked (answered later from the hub) while this
         loop reads on: if the connection ends first, the poll is abandoned.
+        Between requests, a plain keep-alive connection of our own server
+        waits in the hub instead (:class:`_Watched`) and this returns.
         """
         try:
-            self._serve_requests(http)
+            self._serve_requests(http, first)
         finally:
             parked = http.parked
-            if parked is not None:
+            if parked is not None and not http.detached:
                 parked.abandon()
 
-    def _serve_requests(self, http: HttpConnection) -> None:
-        engine = self.engine
+    def _serve_requests(self, http: HttpConnection, first: HttpRequest | None = None) -> None:
+        request = first
         while True:
-            try:
-                request = http.read_request()
-            except ClientGone as exc:
-                if exc.status is not None:
-                    log.info("bad request from %s: %s", http.remote_addr, exc)
-                    http.reject_raw(exc.status)
-                return
             if request is None:
-                return
-            try:
-                if engine.matches(request.path):
-                    keep = engine.handle(http, request)
-                else:
-                    keep = self.app(http, request)
-            except ClientGone:
-                return
-            except Exception:
-                log.exception("error serving %s %s", request.method, request.target)
+                if http.can_watch:
+                    _Watched(self, http).start()  # the wait moves to the hub; this greenlet goes
+                    return
                 try:
-                    http.respond(500, [("Content-Type", "text/plain")],
-                                 b"Internal Server Error", close=True)
-                except ClientGone:
-                    pass
+                    request = http.read_request()
+                except ClientGone as exc:
+                    if exc.status is not None:
+                        log.info("bad request from %s: %s", http.remote_addr, exc)
+                        http.reject_raw(exc.status)
+                    return
+                if request is None:
+                    return
+            if not self._serve_one(http, request):
                 return
-            if not keep:
-                return
+            request = None
+
+    def _serve_one(self, http: HttpConnection, request: HttpRequest) -> bool:
+        """Answer one request; whether the connection goes on to the next."""
+        try:
+            if self.engine.matches(request.path):
+                keep = self.engine.handle(http, request)
+            else:
+                keep = self.app(http, request)
+        except ClientGone:
+            return False
+        except Exception:
+            log.exception("error serving %s %s", request.method, request.target)
             try:
-                http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
+                http.respond(500, [("Content-Type", "text/plain")],
+                             b"Internal Server Error", close=True)
             except ClientGone:
+                pass
+            return False
+        if not keep:
+            return False
+        try:
+            http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
+        except ClientGone:
+            return False
+        return http.keep_alive
+
+    def _resume(self, http: HttpConnection, first: HttpRequest | None, go_on: bool) -> None:
+        """A greenlet takes over a connection the hub served (see :class:`_Watched`)."""
+        http.detached = False
+        try:
+            if http.unsent:
+                data, http.unsent = http.unsent, b""
+                http.write_raw(data)
+            if go_on:
+                parked = http.parked
+                if parked is not None and not http.at_eof:
+                    parked.wait()  # a request pipelined behind a waiting poll comes after it
+                self.serve_connection(http, first)
+        except ClientGone:
+            pass
+        finally:
+            if not http.detached:
+                parked = http.parked
+                if parked is not None:
+                    parked.abandon()
+                self.connections -= 1
+                http.close()
+
+
+class _Watched:
+    """A keep-alive connection waiting for its next request in the hub, with no greenlet.
+
+    Between the requests of a long-polling client (one POST, one GET per
+    message) a greenlet per connection costs two switches, a watcher start
+    and stop and a timer per request. Here the socket's read watcher calls
+    :meth:`readable` in the hub, which answers requests that are plain and
+    whole in the buffer (Engine.IO polling GET/POST with a sid: they never
+    wait, and a write the socket does not take whole is finished by a
+    greenlet). Anything else (a partial or unusual head, other paths,
+    upgrades, the end of the connection) is handed to a pooled greenlet
+    running the ordinary loop, with every check and timeout it has.
+    """
+
+    __slots__ = ("server", "http")
+
+    def __init__(self, server: Server, http: HttpConnection) -> None:
+        self.server = server
+        self.http = http
+
+    def start(self) -> None:
+        http = self.http
+        http.detached = True
+        self.server._watched.add(self)
+        http.watch(self.readable, self.timeout)
+
+    def readable(self) -> None:
+        http = self.http
+        try:
+            if not http.recv_now():
+                return  # a spurious wake-up
+            if http.at_eof or http.parked is not None:
+                self._hand_over(None)  # the end, or a request behind a waiting poll
                 return
-            if not http.keep_alive:
-                return
+            server = self.server
+            while http.has_buffered:
+                request = http.buffered_request()
+                if request is None:
+                    self._hand_over(None)  # not whole yet, or for h11 to judge
+                    return
+                if not self._plain_poll(request):
+                    self._hand_over(request)
+                    return
+                http.in_hub = True
+                try:
+                    go_on = server._serve_one(http, request)
+                finally:
+                    http.in_hub = False
+                if http.unsent or not go_on:
+                    self._hand_over(None, go_on=go_on)
+                    return
+                if http.parked is not None and http.has_buffered:
+                    self._hand_over(None)
+                    return
+            http.restart_timer(self.timeout)
+        except Exception:  # nothing may escape into the hub
+            log.exception("serving %s from the hub failed", http.remote_addr)
+            self._hand_over(None, go_on=False)
+
+    def _plain_poll(self, request: HttpRequest) -> bool:
+        """An Engine.IO long-polling GET or POST of a session, kept alive: safe in the hub."""
+        return (
+            (request.method == "GET" or request.method == "POST")
+            and self.http.can_park
+            and self.server.engine.matches(request.path)
+            and "sid=" in request.query_string
+            and not request.wants_websocket
+        )
+
+    def _hand_over(self, first: HttpRequest | None, *, go_on: bool = True) -> None:
+        self._stop()
+        self.server._greenlets.submit(self.server._resume, self.http, first, go_on)
+
+    def timeout(self) -> None:
+        http = self.http
+        if http.parked is not None:
+            http.restart_timer(self.timeout)  # a waiting poll is not an idle connection
+            return
+        self._hand_over(None, go_on=False)
+
+    def close(self) -> None:
+        """The server stops: end the connection (a waiting poll is abandoned)."""
+        self._hand_over(None, go_on=False)
+
+    def _stop(self) -> None:
+        self.http.unwatch()
+        self.server._watched.discard(self)
+
+    def throw(self, *exc_info: Any) -> None:
+        """gevent cancels the watcher of a socket closed under it this way."""
+        self._hand_over(None, go_on=False)
 
 
 class _Listener(StreamServer):
