@@ -717,6 +717,13 @@ class EngineServer:
     def handle(self, http: HttpConnection, request: HttpRequest) -> bool:
         """Serve one request on the Engine.IO path; False when the connection is taken."""
         self.scheduler.start()
+        method = request.method
+        if method == "GET" or method == "POST":
+            esock = self._live_polling_session(request)
+            if esock is not None:  # the hot path: a poll or a send of a live session
+                if method == "GET":
+                    return self._poll(http, request, esock)
+                return self._post(http, request, esock)
         cors = self.cors
         if request.method == "OPTIONS":
             if not cors.is_allowed(request):
@@ -753,6 +760,37 @@ class EngineServer:
         http.respond(400, _JSON_HEADERS + cors.response_headers(request),
                      RequestRejected(3, "Bad request").body())
         return True
+
+    def _live_polling_session(self, request: HttpRequest) -> EngineSocket | None:
+        """The session of a plain polling request on a live v4 polling session; else None.
+
+        Half of a long-polling round trip's requests are this. It accepts
+        only what :func:`engineio.check_request` accepts (the transport
+        enabled, a known sid on polling, a matching ``EIO``, a deadline not
+        passed) and what CORS allows; for anything else the general path
+        decides, with its exact answer.
+        """
+        query = request.query
+        sid = query.get("sid")
+        if sid is None or query.get("transport") != "polling" or query.get("EIO") != "4":
+            return None
+        esock = self.sessions.get(sid)
+        if esock is None:
+            return None
+        session = esock.session
+        if (
+            session.protocol != 4
+            or session.transport != "polling"
+            or session.state is State.CLOSED
+            or "polling" not in self.config.transports
+        ):
+            return None
+        due = session.next_deadline()
+        if due is not None and due <= monotonic():
+            return None
+        if not self.cors.is_allowed(request):
+            return None
+        return esock
 
     def _reject(
         self, http: HttpConnection, request: HttpRequest, exc: RequestRejected,

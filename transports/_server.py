@@ -298,7 +298,7 @@ class _Watched:
             and self.http.can_park
             and self.server.engine.matches(request.path)
             and "sid=" in request.query_string
-            and not request.wants_websocket
+            and request.query.get("transport") == "polling"  # never an upgrade (it would wait)
         )
 
     def _hand_over(self, first: HttpRequest | None, *, go_on: bool = True) -> None:
