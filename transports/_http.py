@@ -202,7 +202,11 @@ _FIELD = re.compile(r"([^:]+):[ \t]*([^\r]*)\r\n")
 _FIELD_STRIP = re.compile(r"([^:]+):[ \t]*((?:[^\r]*[^ \t\r])?)[ \t]*\r\n")
 
 
-def _parse_head(text: str) -> tuple[str, str, list[tuple[str, str]], dict[str, str], int] | None:
+#: (method, target, fields, header map, content length)
+_ParsedHead = tuple[str, str, list[tuple[str, str]], dict[str, str], int]
+
+
+def _parse_head(text: str) -> _ParsedHead | None:
     """(method, target, fields, header map, content length) of a plain head, or None.
 
     ``text`` is the head decoded as latin-1, ending with the last field
@@ -347,6 +351,8 @@ class HttpConnection:
         #: the hub while this connection's greenlet reads on (see
         #: ``transports._engine._ParkedPoll``): it has ``wait()`` and ``abandon()``.
         self.parked: Any = None
+        #: The last request head, its parse and its query (see _parse_head_cached).
+        self._last_head: tuple[bytes, _ParsedHead, dict[str, str] | None] | None = None
         #: Being served from the hub (see :meth:`watch`): writes must not wait.
         self.in_hub = False
         #: What a write from the hub left unwritten; a greenlet finishes it.
@@ -554,7 +560,7 @@ class HttpConnection:
         if end + 4 > limit:
             raise ClientGone("request head too large", 431)
         buf = self._buf
-        parsed = _parse_head(buf[: end + 2].decode("latin-1"))
+        parsed = self._parse_head_cached(buf[: end + 2])
         if parsed is None:
             return self._read_request_h11()
         if len(parsed[2]) > self.limits.max_header_count:
@@ -574,7 +580,7 @@ class HttpConnection:
         end = buf.find(b"\r\n\r\n")
         if end < 0 or end + 4 > self.limits.max_header_bytes:
             return None
-        parsed = _parse_head(buf[: end + 2].decode("latin-1"))
+        parsed = self._parse_head_cached(buf[: end + 2])
         if parsed is None or len(parsed[2]) > self.limits.max_header_count:
             return None
         if len(buf) - end - 4 < parsed[4]:
@@ -582,19 +588,39 @@ class HttpConnection:
         self._body_left = 0
         return self._take_head(end, parsed)
 
-    def _take_head(
-        self, end: int, parsed: tuple[str, str, list[tuple[str, str]], dict[str, str], int]
-    ) -> HttpRequest:
+    def _parse_head_cached(self, head: bytes) -> _ParsedHead | None:
+        """:func:`_parse_head` of ``head``, remembered for the connection's next request.
+
+        A long-polling client repeats its head byte for byte (same sid, same
+        headers; a POST's Content-Length changes only with the size): the
+        comparison costs far less than the parse (about 2.5 µs a request).
+        The parse is only ever read (nothing mutates a header map or query).
+        """
+        cached = self._last_head
+        if cached is not None and cached[0] == head:
+            return cached[1]
+        parsed = _parse_head(head.decode("latin-1"))
+        self._last_head = (head, parsed, None) if parsed is not None else None
+        return parsed
+
+    def _take_head(self, end: int, parsed: _ParsedHead) -> HttpRequest:
         method, target, fields, header_map, content_length = parsed
         self._buf = self._buf[end + 4 :]
         self._body_left = content_length
         self._keep_alive = _keep_alive_11(header_map.get("connection"))
         self._head_only = method == "HEAD"
         path, _, query = target.partition("?")
-        return HttpRequest(
+        request = HttpRequest(
             method, target, path, query, None, self.remote_addr, self.secure,
             header_map=header_map, fields=fields,
         )
+        cached = self._last_head
+        if cached is not None and cached[1] is parsed:
+            if cached[2] is None:
+                self._last_head = (cached[0], parsed, request.query)
+            else:
+                request._query = cached[2]
+        return request
 
     def _read_request_h11(self) -> HttpRequest | None:
         self.h11 = self._new_parser()
@@ -775,6 +801,7 @@ class HttpConnection:
         """Stop HTTP processing for a protocol switch; returns the bytes read past the request."""
         self.sock.settimeout(None)  # the new protocol has its own liveness checks
         self._drop_timer()
+        self._last_head = None
         if self.h11 is not None:
             data = bytes(self.h11.trailing_data[0])
         else:

@@ -107,3 +107,31 @@ def test_header_shaped_input_agrees_with_h11(fields: list[tuple[str, str]]) -> N
     fast = _parse_head_fast(head)
     if fast is not None:
         assert fast == h11_parse(head)
+
+
+def test_a_repeated_head_is_parsed_once_and_read_the_same() -> None:
+    """A keep-alive client repeats its head: the connection reuses the parse, never a stale one."""
+    import socket
+
+    from transports._http import HttpConnection
+    from transports._limits import HttpLimits
+
+    a, b = socket.socketpair()
+    try:
+        http = HttpConnection(a, ("127.0.0.1", 1), HttpLimits())
+        head = b"POST /x/?sid=1&t=a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n"
+        http.feed(head + b"ok" + head + b"no")
+        first = http.buffered_request()
+        assert first is not None and http.read_body(first, 10) == b"ok"
+        second = http.buffered_request()
+        assert second is not None and http.read_body(second, 10) == b"no"
+        assert second.query == first.query == {"sid": "1", "t": "a"}
+        assert second.header("content-length") == "2"
+        other = head.replace(b"sid=1", b"sid=2").replace(b"Length: 2", b"Length: 3")
+        http.feed(other + b"abc")
+        third = http.buffered_request()
+        assert third is not None and third.query["sid"] == "2"
+        assert http.read_body(third, 10) == b"abc"
+    finally:
+        a.close()
+        b.close()
