@@ -71,8 +71,9 @@ def frame_of(item: str | bytes) -> bytes:
     kind = type(item)
     if kind is str:
         payload = item.encode("utf-8")  # type: ignore[union-attr]
-        if len(payload) < 126:  # the usual message, inline
-            return bytes((0x81, len(payload))) + payload
+        size = len(payload)
+        if size < 126:  # the usual message, inline
+            return bytes((0x81, size)) + payload
         return build_frame(OP_TEXT, payload)
     if kind is bytes:
         return build_frame(OP_BINARY, item)  # type: ignore[arg-type]
