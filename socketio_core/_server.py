@@ -475,13 +475,8 @@ class Server:
             self._process(client)
             esock.close(CloseReason.PARSE_ERROR)
             return
-        if event is not None:  # the hot path: no deadline changes
-            if self._listeners:
-                self._on_event(client, event)
-                return
-            sock = client.sockets.get(event.namespace)
-            if sock is not None:
-                self.workers.submit(self._run_event, sock, event.data, event.ack_id)
+        if event is not None:
+            self._on_event(client, event)  # the hot path: no deadline changes
             return
         self._process(client)
 
@@ -693,10 +688,7 @@ class Server:
     def _run_event(self, sock: _Socket, data: list[Any], ack_id: int | None) -> None:
         event = data[0]
         key = sock.key
-        handlers = self._handlers.get(key)
-        handler = handlers.get(event) if handlers is not None and type(event) is str else None
-        if handler is None and isinstance(event, str):
-            handler = self._handler(key, event)
+        handler = self._handler(key, event) if isinstance(event, str) else None
         try:
             if handler is not None:
                 result = handler(sock.sid, *data[1:])
@@ -740,8 +732,7 @@ class Server:
         ``timeout`` seconds. ``volatile`` drops the packet for clients that
         cannot take it at once. Safe to call from any thread.
         """
-        hub_thread = self._hub_thread
-        if hub_thread is not None and _real_get_ident() != hub_thread:
+        if not self._in_hub_thread():
             self._to_hub(
                 self.emit, event, *args, to=to, room=room, skip=skip, skip_sid=skip_sid,
                 namespace=namespace, callback=callback, timeout=timeout, volatile=volatile,

@@ -169,12 +169,6 @@ class EngineSocket:
         if session.state in _CLOSING:
             return False
         session.send_encoded(wire)
-        if self.ws is not None and not (self._flushing or self._queued) and session.state is not State.CLOSED:
-            # The usual case of _output_ready, inline: flush at the end of the turn.
-            if session.buffered_bytes < _COALESCE_BYTES:
-                self._queued = True
-                self.server.flush_later(self)
-                return True
         self._output_ready()
         return True
 
