@@ -339,23 +339,17 @@ class EngineSocket:
             ws.react(self._on_ws_message, lambda: self._on_ws_end(done.set))
             done.wait()
             return
-        session = self.session
-        while True:
+        # TLS, permessage-deflate, a socket without gevent's internals: a reader greenlet.
+        while self.session.state is not State.CLOSED:
             message = ws.receive()
             if message is None:
                 break
-            try:
-                session.receive_message(message, monotonic())
-            except RemoteProtocolError as exc:
-                log.info("session %s: %s", self.sid, exc)
+            self._on_ws_message(message)
             message = None
-            self.pump()
-            if session.state is State.CLOSED:
-                break
-        if session.state is not State.CLOSED:
-            session.transport_closed(CloseReason.TRANSPORT_CLOSE)
-            self.pump()
-        ws.close()
+            # This reader may see the end of the connection before the hub's
+            # end-of-turn flush: what the message produced goes out now.
+            self.flush()
+        self._on_ws_end(ws.close)
 
     def _on_ws_message(self, message: Wire) -> None:
         session = self.session

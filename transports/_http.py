@@ -269,6 +269,18 @@ class _IdleTimeout(Exception):
     """Thrown into a connection's greenlet by its keep-alive timer."""
 
 
+def plain_socket_of(sock: Any) -> Any:
+    """The non-blocking stdlib socket under a gevent socket, or None.
+
+    Reading, writing and watching that one directly skips gevent's wrapper;
+    it is not safe under TLS (it carries records, not our bytes) nor for a
+    socket without gevent's internals (a test stream, a WSGI server's own).
+    """
+    if getattr(sock, "_read_event", None) is None or isinstance(sock, _SSLSocket):
+        return None
+    return getattr(sock, "_sock", None)
+
+
 def status_phrase(status: int) -> bytes:
     return _PHRASES.get(status, b"")
 
@@ -342,9 +354,7 @@ class HttpConnection:
             pass  # not TCP (a unix socket or a test stream)
         #: The plain non-blocking socket under a gevent socket, when reading
         #: and writing it directly is safe (not TLS: that one carries records).
-        self._raw: Any = None
-        if getattr(sock, "_read_event", None) is not None and not isinstance(sock, _SSLSocket):
-            self._raw = getattr(sock, "_sock", None)
+        self._raw: Any = plain_socket_of(sock)
         #: The keep-alive timer, made on the first idle wait and reused for every one after.
         self._timer: Any = None
         #: A polling GET of this connection waiting for output, answered from
@@ -390,19 +400,14 @@ class HttpConnection:
             io = self.sock._read_event
             if io is None:
                 raise ClientGone("socket closed")
-            hub = get_hub()
-            timer = self._timer
-            if timer is None:
-                seconds = self.limits.keepalive_timeout
-                timer = self._timer = hub.loop.timer(seconds, seconds)
             current = getcurrent()
-            timer.again(current.throw, _IdleTimeout, update=False)
+            timer = self.restart_timer(current.throw, _IdleTimeout)
             # The watcher switches straight back to this greenlet: no Waiter
             # object per wait. A close of the socket meanwhile throws into it
             # (gevent's cancel_wait), like a timeout does.
             io.start(current.switch)
             try:
-                hub.switch()
+                get_hub().switch()
             except _IdleTimeout:
                 if self.parked is not None:
                     continue  # a parked poll is not an idle connection
@@ -447,12 +452,17 @@ class HttpConnection:
         self.sock._read_event.start(on_readable)
         self.restart_timer(on_timeout)
 
-    def restart_timer(self, on_timeout: Callable[[], None]) -> None:
+    def restart_timer(self, on_timeout: Callable[..., None], *args: Any) -> Any:
+        """(Re)start the keep-alive timer: ``on_timeout(*args)`` after ``keepalive_timeout``.
+
+        One timer per connection, made on first use and reused for every wait.
+        """
         timer = self._timer
         if timer is None:
             seconds = self.limits.keepalive_timeout
             timer = self._timer = get_hub().loop.timer(seconds, seconds)
-        timer.again(on_timeout, update=False)
+        timer.again(on_timeout, *args, update=False)
+        return timer
 
     def unwatch(self) -> None:
         io = self.sock._read_event

@@ -141,9 +141,16 @@ class Server:
         try:
             self.serve_connection(http)
         finally:
-            if not http.detached:
-                self.connections -= 1
-                http.close()
+            self._end_unless_detached(http)
+
+    def _end_unless_detached(self, http: HttpConnection) -> None:
+        """A greenlet is done with ``http``: close it, unless the hub holds it now."""
+        if not http.detached:
+            parked = http.parked
+            if parked is not None:
+                parked.abandon()
+            self.connections -= 1
+            http.close()
 
     def _release(self) -> None:
         """A connection served from the hub (a reacting WebSocket) ended."""
@@ -224,12 +231,7 @@ class Server:
         except ClientGone:
             pass
         finally:
-            if not http.detached:
-                parked = http.parked
-                if parked is not None:
-                    parked.abandon()
-                self.connections -= 1
-                http.close()
+            self._end_unless_detached(http)
 
 
 class _Watched:

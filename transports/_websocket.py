@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Union
 
-from gevent.ssl import SSLSocket as _SSLSocket
 from wsproto import ConnectionType
 from wsproto.connection import Connection, ConnectionState
 from wsproto.events import (
@@ -34,7 +33,7 @@ from wsproto.utilities import LocalProtocolError as WsLocalError
 from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
 from ._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame, frame_of
-from ._http import ClientGone, HttpConnection, HttpRequest, status_phrase
+from ._http import ClientGone, HttpConnection, HttpRequest, plain_socket_of, status_phrase
 from ._ws_handshake import plain_upgrade_response
 
 __all__ = [
@@ -163,6 +162,28 @@ class WebSocket:
         if reader is None:
             return self._receive_wsproto()
         recv = _readable_then_recv(self.sock)
+        while True:
+            message = self._next_data()
+            if message is not None or self.closed:
+                return message
+            try:
+                data = recv(_READ_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                self._shutdown()
+                return None
+            reader.feed(data)
+            data = b""  # an idle connection must not keep its last read alive
+
+    def _next_data(self) -> Wire | None:
+        """The next data message already buffered, acting on control frames before it.
+
+        None when more bytes are needed or the connection ended (a protocol
+        error closes it, a close frame is answered).
+        """
+        reader = self.reader
+        assert reader is not None
         while not self.closed:
             try:
                 message = reader.next_message()
@@ -171,16 +192,7 @@ class WebSocket:
                 self.close(exc.code, exc.reason)
                 return None
             if message is None:
-                try:
-                    data = recv(_READ_SIZE)
-                except OSError:
-                    data = b""
-                if not data:
-                    self._shutdown()
-                    return None
-                reader.feed(data)
-                data = b""  # an idle connection must not keep its last read alive
-                continue
+                return None
             opcode, payload = message
             if opcode == OP_TEXT or opcode == OP_BINARY:
                 return payload
@@ -188,7 +200,6 @@ class WebSocket:
                 self._write(build_frame(OP_PONG, payload))  # type: ignore[arg-type]
             elif opcode == OP_CLOSE:
                 self._on_close_frame(payload)  # type: ignore[arg-type]
-                return None
         return None
 
     # ------------------------------------------------ event-driven reading
@@ -198,10 +209,8 @@ class WebSocket:
         """Whether :meth:`react` works here: our frame reader over a plain gevent socket."""
         return (
             self.reader is not None
-            and getattr(self.sock, "_read_event", None) is not None
-            and getattr(self.sock, "_sock", None) is not None
+            and plain_socket_of(self.sock) is not None
             and self.sock.timeout is None
-            and not isinstance(self.sock, _SSLSocket)
         )
 
     def react(self, on_message: Callable[[Wire], None], on_end: Callable[[], None]) -> None:
@@ -217,7 +226,7 @@ class WebSocket:
         """
         self._on_message = on_message
         self._on_end = on_end
-        self._raw = self.sock._sock
+        self._raw = plain_socket_of(self.sock)
         self._io = self.sock._read_event
         self._take_messages()  # bytes that came with the handshake, or before an upgrade
         if not self.closed:
@@ -237,37 +246,24 @@ class WebSocket:
         assert reader is not None
         text = reader.single_text(data)
         if text is not None:  # the common read: one whole text message
-            try:
-                self._on_message(text)  # type: ignore[misc]
-            except Exception:
-                log.exception("WebSocket message handler failed")
+            self._deliver(text)
             return
         reader.feed(data)
         del data  # an idle connection must not keep its last read alive
         self._take_messages()
 
     def _take_messages(self) -> None:
-        reader = self.reader
-        assert reader is not None
-        while not self.closed:
-            try:
-                message = reader.next_message()
-            except FrameError as exc:
-                log.info("WebSocket protocol error: %s", exc.reason)
-                self.close(exc.code, exc.reason)
-                return
+        while True:
+            message = self._next_data()
             if message is None:
                 return
-            opcode, payload = message
-            if opcode == OP_TEXT or opcode == OP_BINARY:
-                try:
-                    self._on_message(payload)  # type: ignore[misc]
-                except Exception:
-                    log.exception("WebSocket message handler failed")
-            elif opcode == OP_PING:
-                self._write(build_frame(OP_PONG, payload))  # type: ignore[arg-type]
-            elif opcode == OP_CLOSE:
-                self._on_close_frame(payload)  # type: ignore[arg-type]
+            self._deliver(message)
+
+    def _deliver(self, message: Wire) -> None:
+        try:
+            self._on_message(message)  # type: ignore[misc]
+        except Exception:
+            log.exception("WebSocket message handler failed")
 
     def throw(self, *exc_info: Any) -> None:
         """gevent cancels a closing socket's active watcher by throwing into its callback's owner."""
@@ -460,16 +456,10 @@ def _readable_then_recv(sock: Any) -> Any:
     Falls back to the plain ``recv`` for sockets without gevent's internals.
     """
     wait = getattr(sock, "_wait", None)
-    event = getattr(sock, "_read_event", None)
-    raw = getattr(sock, "_sock", None)
-    if (
-        wait is None
-        or event is None
-        or raw is None
-        or sock.timeout is not None
-        or isinstance(sock, _SSLSocket)  # the raw socket carries TLS records, not our bytes
-    ):
+    raw = plain_socket_of(sock)
+    if wait is None or raw is None or sock.timeout is not None:
         return sock.recv
+    event = sock._read_event
     raw_recv = raw.recv
 
     def recv(size: int) -> bytes:
