@@ -6,7 +6,8 @@ them to the milliseconds the wire uses. Defaults are the reference server's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 __all__ = ["Config", "TRANSPORTS"]
 
@@ -35,6 +36,8 @@ class Config:
     #: Also serve Engine.IO v3 clients (``EIO=3``: Socket.IO JavaScript client
     #: 1.x/2.x), as the reference server's ``allowEIO3`` does (PROTOCOL.md 3).
     allow_eio3: bool = False
+    #: The OPEN packet's text after its sid, per transport (see :meth:`open_packet_tail`).
+    _open_tails: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.transports) - set(TRANSPORTS)
@@ -44,6 +47,24 @@ class Config:
             raise ValueError("ping_interval and ping_timeout must be positive")
         if self.max_payload < 1:
             raise ValueError("max_payload must be positive")
+
+    def open_packet_tail(self, transport: str) -> str:
+        """The handshake's JSON after ``{"sid":...,``: the same for every session on ``transport``.
+
+        Encoded once per transport and kept on this (immutable) config.
+        """
+        tail = self._open_tails.get(transport)
+        if tail is None:
+            tail = self._open_tails[transport] = json.dumps(
+                {
+                    "upgrades": self.upgrades_for(transport),
+                    "pingInterval": round(self.ping_interval * 1000),
+                    "pingTimeout": round(self.ping_timeout * 1000),
+                    "maxPayload": self.max_payload,
+                },
+                separators=(",", ":"),
+            )[1:]
+        return tail
 
     def upgrades_for(self, transport: str) -> list[str]:
         """Transports a session on ``transport`` may upgrade to (handshake ``upgrades``)."""

@@ -9,7 +9,6 @@ error wins when several apply.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Callable, Mapping
@@ -146,12 +145,6 @@ def check_request(
     raise reject(UNSUPPORTED_PROTOCOL_VERSION)
 
 
-#: The OPEN packet after its sid, per (config, transport): the same text for
-#: every session, so it is encoded once (bounded: configs are few in practice).
-_OPEN_TAILS: dict[tuple[Config, str] | None, str] = {}
-_MAX_OPEN_TAILS = 64
-
-
 def open_packet(sid: str, transport: str, config: Config) -> str:
     """The OPEN packet for a new session: exactly the five keys the spec names.
 
@@ -160,21 +153,4 @@ def open_packet(sid: str, transport: str, config: Config) -> str:
     The text is what ``json.dumps`` of the whole object gives (compact
     separators); only the sid is encoded per session.
     """
-    key: tuple[Config, str] | None = (config, transport)
-    try:
-        tail = _OPEN_TAILS.get(key)
-    except TypeError:  # a Config built with a list of transports: not hashable, not cached
-        key, tail = None, None
-    if tail is None:
-        tail = json.dumps(
-            {
-                "upgrades": config.upgrades_for(transport),
-                "pingInterval": round(config.ping_interval * 1000),
-                "pingTimeout": round(config.ping_timeout * 1000),
-                "maxPayload": config.max_payload,
-            },
-            separators=(",", ":"),
-        )[1:]
-        if key is not None and len(_OPEN_TAILS) < _MAX_OPEN_TAILS:
-            _OPEN_TAILS[key] = tail
-    return '0{"sid":' + _json_string(sid) + "," + tail
+    return '0{"sid":' + _json_string(sid) + "," + config.open_packet_tail(transport)
