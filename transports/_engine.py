@@ -835,27 +835,16 @@ class EngineServer:
     def _poll(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
         if type(http) is HttpConnection and http.can_park:
             return self._park_poll(http, request, esock)
-        headers = self.cors.response_headers(request)
         try:
             body = esock.serve_poll(http)
         except RemoteProtocolError as exc:
             log.info("session %s: %s", esock.sid, exc)
             esock.pump()
-            http.respond(exc.http_status, headers, b"")
+            http.respond(exc.http_status, self.cors.response_headers(request), b"")
             return True
-        if body is None:
-            if esock.session.state is State.CLOSED and not _connection_alive(http):
-                return False
-            err = RequestRejected(1, "Session ID unknown")
-            http.respond(400, _JSON_HEADERS + headers, err.body())
-            return True
-        body, content_headers = _polling_body(esock, body)
-        headers = content_headers + headers
-        if self.http_compression and len(body) >= self.compression_threshold:
-            body, encoding = _compress(body, request.header("accept-encoding", "") or "")
-            if encoding:
-                headers.append(("Content-Encoding", encoding))
-        http.respond(200, headers, body)
+        if body is None and esock.session.state is State.CLOSED and not _connection_alive(http):
+            return False
+        http.respond(*self._poll_answer(request, esock, body))
         return True
 
     def _park_poll(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
@@ -883,23 +872,30 @@ class EngineServer:
         self, http: HttpConnection, request: HttpRequest, esock: EngineSocket, body: bytes | None
     ) -> bytes:
         """The bytes answering a parked GET: ``body``, or for None "Session ID unknown"."""
-        if body is None:
-            err = RequestRejected(1, "Session ID unknown")
-            headers = _JSON_HEADERS + self.cors.response_headers(request)
-            return http.format_response(400, headers, err.body())
         if (
-            esock.jsonp is None
+            body is not None
+            and esock.jsonp is None
             and not is_binary_payload(body)
             and (not self.http_compression or len(body) < self.compression_threshold)
         ):
+            # The usual answer, from prebuilt header bytes.
             return http.finish_response(_TEXT_HEAD + self.cors.header_block(request), body)
+        return http.format_response(*self._poll_answer(request, esock, body))
+
+    def _poll_answer(
+        self, request: HttpRequest, esock: EngineSocket, body: bytes | None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Status, headers and body answering a poll: ``body``, or for None "Session ID unknown"."""
+        if body is None:
+            err = RequestRejected(1, "Session ID unknown")
+            return 400, _JSON_HEADERS + self.cors.response_headers(request), err.body()
         body, headers = _polling_body(esock, body)
         headers += self.cors.response_headers(request)
         if self.http_compression and len(body) >= self.compression_threshold:
             body, encoding = _compress(body, request.header("accept-encoding", "") or "")
             if encoding:
                 headers.append(("Content-Encoding", encoding))
-        return http.format_response(200, headers, body)
+        return 200, headers, body
 
     def _post(self, http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
         session = esock.session
