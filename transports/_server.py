@@ -85,8 +85,10 @@ class Server:
             context.load_cert_chain(certfile, keyfile)
             self._tls = context
             self._secure = True
-        self._server = _Listener((host, port), self._handle, backlog=2048)
-        self._server.greenlets = self._greenlets
+        # gevent calls spawn(fn, *args) and ignores what it returns (the stub wants a Greenlet).
+        self._server = _Listener(  # type: ignore[call-overload]
+            (host, port), self._handle, backlog=2048, spawn=self._greenlets.submit
+        )
         self._server.start()
         self.engine.scheduler.start()
         return self.address
@@ -331,17 +333,9 @@ class _Listener(StreamServer):
     """gevent's StreamServer, minus its close of every socket when the handler returns.
 
     :meth:`Server._handle` closes each connection itself, except one handed
-    over to the hub (a reacting WebSocket), which must outlive its greenlet.
-    Handlers run on the server's pool of reusable greenlets (:attr:`greenlets`).
+    over to the hub, which must outlive its greenlet. (Handlers run on the
+    server's pool of reusable greenlets: its ``submit`` is the ``spawn``.)
     """
-
-    greenlets: WorkerPool | None = None
-
-    def do_handle(self, *args: Any) -> None:
-        if self.greenlets is None:
-            super().do_handle(*args)
-            return
-        self.greenlets.submit(self.handle, *args)
 
     def do_close(self, *args: Any) -> None:
         pass
