@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 PEER   := .venv-peer
 STAMPS := .stamps
 PORT   ?= 5000
-CLIENT_JS := socketio_core/static/socket.io.min.js
+CLIENT_JS := socketio_core/echo/static/socket.io.min.js
 
 .PHONY: run test install peer npm system-deps typecheck pytest fuzz clean
 
@@ -34,7 +34,7 @@ $(STAMPS)/peer: tests/interop/peer-requirements.txt
 npm: $(STAMPS)/npm
 
 $(STAMPS)/npm: tests/interop/package.json tests/interop/package-lock.json
-	@mkdir -p $(STAMPS) socketio_core/static
+	@mkdir -p $(STAMPS) socketio_core/echo/static
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 	cp tests/interop/node_modules/socket.io-client/dist/socket.io.min.js $(CLIENT_JS)
 	@touch $@

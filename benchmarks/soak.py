@@ -62,7 +62,7 @@ def serve(args: argparse.Namespace) -> None:
     import gevent
 
     from socketio_core import Server
-    from socketio_core._echo_app import register_echo_handlers
+    from socketio_core.echo._app import register_echo_handlers
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,19 +1,47 @@
 """A pure-Python Socket.IO v5 server on a sans-IO protocol core.
 
-``Server`` is the application API (handlers, emits, rooms, acks); the
-``_packets`` and ``_connection`` modules are the sans-IO Socket.IO protocol,
-importing no I/O, like :mod:`engineio` beneath them.
+The package's layers (see README, "Layout"):
+
+- :mod:`socketio_core.protocol`: the sans-IO Socket.IO protocol;
+- :mod:`socketio_core.server`: the public :class:`Server` on top of it;
+- :mod:`socketio_core.flask`, :mod:`socketio_core.redis`,
+  :mod:`socketio_core.admin`, :mod:`socketio_core.echo`: integrations, each
+  using only the server's public seams.
+
+The names below load lazily, so that importing the protocol package (or
+``socketio_core.emitter``) never drags in the server, gevent or the I/O
+layer.
 """
 
-from ._adapter import Adapter, MemoryAdapter
-from ._connection import Connection
-from ._errors import LocalProtocolError, RemoteProtocolError, SocketIOError
-from ._msgpack import MsgpackParser
-from ._namespace import Namespace
-from ._orjson import OrjsonCodec
-from ._packets import BinaryFound, Packet, PacketDecoder, PacketType, encode_packet
-from ._parser import JsonParser, Parser
-from ._server import ConnectionRefusedError, Handshake, Server
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .protocol import (
+        BinaryFound,
+        Connection,
+        JsonParser,
+        LocalProtocolError,
+        MsgpackParser,
+        OrjsonCodec,
+        Packet,
+        PacketDecoder,
+        PacketType,
+        Parser,
+        RemoteProtocolError,
+        SocketIOError,
+        encode_packet,
+    )
+    from .server import (
+        Adapter,
+        ConnectionRefusedError,
+        Handshake,
+        MemoryAdapter,
+        Namespace,
+        Server,
+    )
 
 __all__ = [
     "Adapter",
@@ -36,3 +64,18 @@ __all__ = [
     "Handshake",
     "Server",
 ]
+
+_SERVER_NAMES = frozenset(
+    {"Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    home = ".server" if name in _SERVER_NAMES else ".protocol"
+    return getattr(import_module(home, __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,19 +1,29 @@
-"""The only code that touches sockets: gevent server, HTTP/1.1, long-polling,
-WebSocket, the deadline scheduler, and the WSGI adapter.
+"""The only code that does I/O.
 
-It drives the sans-IO :mod:`engineio` sessions and decides nothing about the
-protocol itself.
+Layout: the modules at this level are shared by every driver and touch no
+socket (request heads, WebSocket frames and handshake, CORS, limits); each
+driver is a sub-package (:mod:`transports.gevent` today) that moves bytes
+between sockets and the sans-IO :mod:`engineio` sessions and decides nothing
+about the protocol itself. The names below are the gevent driver's, the one
+the server runs on.
 """
 
 from ._cors import CorsPolicy
 from ._frames import SharedBytes, SharedText
-from ._engine import EngineHandler, EngineServer, EngineSocket
-from ._http import ClientGone, HttpConnection, HttpRequest
 from ._limits import HttpLimits
-from ._scheduler import Scheduler
-from ._server import HttpApp, Server, not_found
-from ._workers import WorkerPool
-from ._wsgi import WsgiApp
+from ._request import ClientGone, HttpRequest
+from .gevent import (
+    EngineHandler,
+    EngineServer,
+    EngineSocket,
+    HttpApp,
+    HttpConnection,
+    Scheduler,
+    Server,
+    WorkerPool,
+    WsgiApp,
+    not_found,
+)
 
 __all__ = [
     "CorsPolicy",

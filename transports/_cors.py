@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable, Union
 
-from ._http import HttpRequest
+from ._request import HttpRequest
 
 __all__ = ["CorsPolicy", "AllowedOrigins"]
 
-log = logging.getLogger("transports.cors")
+log = logging.getLogger(__name__)
 
 AllowedOrigins = Union[None, str, Iterable[str], Callable[[str], bool]]
 

@@ -28,7 +28,7 @@ from typing import Any
 from gevent.event import AsyncResult
 
 from socketio_core import Server
-from socketio_core._echo_app import register_echo_handlers
+from socketio_core.echo._app import register_echo_handlers
 from socketio_core.redis_adapter import RedisAdapter
 
 PORT = int(sys.argv[1])

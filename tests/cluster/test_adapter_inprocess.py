@@ -20,7 +20,7 @@ import pytest
 from gevent.event import AsyncResult
 
 from socketio_core import Server
-from socketio_core._redis_codec import all_channel
+from socketio_core.redis._codec import all_channel
 from socketio_core.redis_adapter import RedisAdapter, redact
 
 from .conftest import RedisServer

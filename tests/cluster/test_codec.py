@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from socketio_core import _redis_codec as codec
+from socketio_core.redis import _codec as codec
 from socketio_core.emitter import Emitter
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import redis
 
-from socketio_core._recovery import SavedSession
-from socketio_core._redis_recovery import RECORD_SCRIPT, RedisRecoveryLog, parse_offset
+from socketio_core.protocol._recovery import SavedSession
+from socketio_core.redis._recovery import RECORD_SCRIPT, RedisRecoveryLog, parse_offset
 from tests.conftest import free_port
 
 from .conftest import CLUSTER, RedisServer, ServerProcess, node

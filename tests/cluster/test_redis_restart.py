@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any
 
-from socketio_core._redis_codec import all_channel
+from socketio_core.redis._codec import all_channel
 
 from .conftest import RedisServer, counts, echo_server, node
 

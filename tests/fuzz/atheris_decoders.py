@@ -64,7 +64,7 @@ def _split(data: bytes) -> list[str | bytes]:
 def fuzz_one(data: bytes) -> None:
     import engineio
     import socketio_core
-    from socketio_core._packets import PacketDecoder, encode_packet
+    from socketio_core.protocol._packets import PacketDecoder, encode_packet
 
     if not data:
         return
@@ -121,7 +121,7 @@ def fuzz_one(data: bytes) -> None:
 
     _LIVE = (engineio.State.OPENING, engineio.State.OPEN, engineio.State.UPGRADING)
     if target == 4:
-        from socketio_core._connection import ConnectRequested, Connection
+        from socketio_core.protocol._connection import ConnectRequested, Connection
 
         conn = Connection(0.0, max_namespaces=4, decoder=PacketDecoder(max_depth=16))
         for item in _split(rest):
@@ -214,7 +214,7 @@ def main(argv: list[str]) -> None:
 
     with atheris.instrument_imports(include=["engineio", "socketio_core"]):
         import engineio  # noqa: F401
-        import socketio_core._packets  # noqa: F401
+        import socketio_core.protocol._packets  # noqa: F401
     atheris.Setup(_default_corpus(argv), fuzz_one)
     atheris.Fuzz()
 

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from socketio_core import LocalProtocolError, Packet, PacketDecoder, PacketType, RemoteProtocolError
-from socketio_core._connection import (
+from socketio_core.protocol._connection import (
     AckReceived,
     ConnectRequested,
     Connection,
@@ -36,7 +36,7 @@ from socketio_core._connection import (
     EventReceived,
     NamespaceState,
 )
-from socketio_core._packets import encode_packet
+from socketio_core.protocol._packets import encode_packet
 
 T0 = 500.0
 NAMESPACES = ["/", "/a", "/b", "/c", "/d", "/e"]

@@ -25,7 +25,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 from socketio_core import Server
-from socketio_core._echo_app import register_echo_handlers
+from socketio_core.echo._app import register_echo_handlers
 from transports import HttpLimits
 
 from tests.integration import _wsclient

@@ -5,7 +5,7 @@ import sys
 import gevent
 
 from socketio_core import Server
-from socketio_core._echo_app import register_echo_handlers
+from socketio_core.echo._app import register_echo_handlers
 
 
 def main() -> None:

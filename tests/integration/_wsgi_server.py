@@ -9,7 +9,7 @@ import sys
 from gevent import pywsgi
 
 from socketio_core import Server
-from socketio_core._echo_app import register_echo_handlers
+from socketio_core.echo._app import register_echo_handlers
 
 
 def wrapped_app(environ, start_response):  # type: ignore[no-untyped-def]

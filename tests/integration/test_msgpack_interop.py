@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.conftest import ServerProcess, run_node, script_server
-from tests.socketio_core.test_msgpack_parser import NODE_REFUSALS, NODE_VECTORS
+from tests.socketio_core.protocol.test_msgpack_parser import NODE_REFUSALS, NODE_VECTORS
 
 MODES = ["polling", "websocket", "default"]
 

@@ -1,11 +1,11 @@
-// The Admin UI's protocol, driven by the official client against tests/admin/_admin_server.py.
+// The Admin UI's protocol, driven by the official client against tests/socketio_core/admin/_admin_server.py.
 // usage: node admin_client.js URL SCENARIO ADMIN_MODE
 //   SCENARIO    full | wrong | readonly | production | noauth
 //   ADMIN_MODE  polling | websocket | default (the admin connection's transports)
 // The admin socket connects to /admin as the dashboard does (auth {username,
 // password}, then {sessionId}); ordinary clients connect to / meanwhile. Every
 // event the admin receives is recorded in order; the JSON report holds what
-// each step observed, the assertions live in tests/admin/test_admin_protocol.py.
+// each step observed, the assertions live in tests/socketio_core/admin/test_admin_protocol.py.
 const c = require("./sio_common");
 
 const [url, scenario, adminMode] = process.argv.slice(2);

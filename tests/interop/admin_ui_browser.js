@@ -1,5 +1,5 @@
 // The real Admin UI dashboard (@socket.io/admin-ui's ui/dist) in headless Chromium,
-// against tests/admin/_admin_server.py.
+// against tests/socketio_core/admin/_admin_server.py.
 // usage: node admin_ui_browser.js URL UI_DIST_DIR [CHROMIUM]
 // Serves UI_DIST_DIR on a port of its own, connects a client "bob" to / (so
 // that the dashboard selects that namespace, as it picks one among the sockets
@@ -7,7 +7,7 @@
 // connects a second client "carol" that joins a room and emits, then reads the
 // Servers, Sockets, Rooms, Events and socket pages, and clicks the Sockets
 // page's disconnect button for carol. Prints one JSON report;
-// tests/admin/test_admin_ui_browser.py checks it.
+// tests/socketio_core/admin/test_admin_ui_browser.py checks it.
 const fs = require("fs");
 const http = require("http");
 const os = require("os");

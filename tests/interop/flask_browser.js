@@ -4,7 +4,7 @@
 // "emit" form in page 1, then the broadcast form in page 1 and in page 2; then
 // closes page 2 and prints one JSON line: each page's log lines, status and
 // transport. It keeps page 1 open until a line arrives on stdin (or 20 s),
-// so that the pytest side (tests/flask/test_seed_browser.py) can time the
+// so that the pytest side (tests/socketio_core/flask/test_seed_browser.py) can time the
 // server's disconnect handler for page 2 alone, then closes everything.
 const readline = require("readline");
 const { STEP, POLL, launchPages, logLines, waitForLine, submit } = require("./browser_common");

@@ -1,4 +1,4 @@
-"""The Flask feature app (tests/flask/feature_app.py), driven by the python-socketio client.
+"""The Flask feature app (tests/socketio_core/flask/feature_app.py), driven by the python-socketio client.
 
 usage: python flask_features.py URL
 
@@ -6,7 +6,7 @@ Runs under .venv-peer (python-socketio 5.x, requests, websocket-client);
 never imports our package. Scenarios run concurrently, each with its own
 clients, and record what they observed; the last stdout line is one JSON
 document ``{scenario: observations}`` (``{"error": ...}`` for a scenario that
-failed). tests/flask/test_live_servers.py holds the expectations, for the
+failed). tests/socketio_core/flask/test_live_servers.py holds the expectations, for the
 app served by ``socketio.run`` and by ``gunicorn -k gevent``.
 
 This client runs each incoming event's handler in a thread of its own, so

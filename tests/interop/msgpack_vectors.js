@@ -1,5 +1,5 @@
 // Byte-level vectors of the npm socket.io-msgpack-parser (notepack.io), for
-// tests/socketio_core/test_msgpack_parser.py (which holds them as constants)
+// tests/socketio_core/protocol/test_msgpack_parser.py (which holds them as constants)
 // and tests/integration/test_msgpack_interop.py (which reruns this script and
 // checks the constants still match what Node produces).
 // usage: node msgpack_vectors.js   -> prints {"name": "hex", ...}

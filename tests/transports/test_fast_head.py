@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transports._http import _parse_head_fast
+from transports._request import _parse_head_fast
 
 
 def h11_parse(head: bytes) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], int] | None:
@@ -113,7 +113,7 @@ def test_a_repeated_head_is_parsed_once_and_read_the_same() -> None:
     """A keep-alive client repeats its head: the connection reuses the parse, never a stale one."""
     import socket
 
-    from transports._http import HttpConnection
+    from transports.gevent._http import HttpConnection
     from transports._limits import HttpLimits
 
     a, b = socket.socketpair()

@@ -21,7 +21,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.handshake import H11Handshake
 
 from transports import HttpConnection, HttpLimits, HttpRequest
-from transports._websocket import HandshakeFailed, start_websocket, websocket_response
+from transports.gevent._websocket import HandshakeFailed, start_websocket, websocket_response
 from transports._ws_handshake import plain_upgrade_response
 
 from ._memsock import MemorySocket

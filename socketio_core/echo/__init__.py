@@ -1,0 +1,108 @@
+"""The standalone echo server (contract: shared/ECHO_SERVER.md).
+
+``python -m socketio_core.echo`` or ``socketio-echo``. By default it speaks
+Socket.IO with the handlers the conformance suite and the interop tests use;
+``--engineio-only`` serves a bare Engine.IO echo at ``/engine.io/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Sequence
+
+
+from engineio import Config
+from transports import EngineServer, EngineSocket, Server
+
+__all__ = ["main", "build_parser", "EngineEcho"]
+
+log = logging.getLogger(__name__)
+
+
+class EngineEcho:
+    """Bare Engine.IO echo: every message goes straight back to its sender."""
+
+    def on_connect(self, socket: EngineSocket) -> None:
+        log.info("connect %s (%s)", socket.sid, socket.transport)
+
+    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
+        socket.send(data)
+
+    def on_disconnect(self, socket: EngineSocket, reason: str) -> None:
+        log.info("disconnect %s (%s)", socket.sid, reason)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="socketio-echo", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--path", default=None, help="default /socket.io/ (/engine.io/ with --engineio-only)")
+    p.add_argument("--ping-interval", type=int, default=25000, metavar="MS")
+    p.add_argument("--ping-timeout", type=int, default=20000, metavar="MS")
+    p.add_argument("--max-payload", type=int, default=1_000_000, metavar="BYTES")
+    p.add_argument("--connect-timeout", type=int, default=45000, metavar="MS")
+    p.add_argument("--cors-allowed-origins", nargs="*", default=None, metavar="ORIGIN")
+    p.add_argument("--transports", nargs="+", default=["polling", "websocket"],
+                   choices=["polling", "websocket"])
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--engineio-only", action="store_true")
+    p.add_argument("--message-queue", default=None, metavar="redis://HOST:PORT/DB")
+    p.add_argument("--allow-eio3", action="store_true",
+                   help="also serve Engine.IO v3 / Socket.IO v2 clients")
+    return p
+
+
+def _cors(values: list[str] | None) -> str | list[str] | None:
+    if values is None:
+        return None
+    if "*" in values:
+        return "*"
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = Config(
+        ping_interval=args.ping_interval / 1000,
+        ping_timeout=args.ping_timeout / 1000,
+        max_payload=args.max_payload,
+        transports=tuple(args.transports),
+        allow_eio3=args.allow_eio3,
+    )
+    if args.engineio_only:
+        engine = EngineServer(
+            EngineEcho(),
+            config,
+            path=args.path or "/engine.io/",
+            cors_allowed_origins=_cors(args.cors_allowed_origins),
+        )
+        server = Server(engine)
+    else:
+        from ._app import build_socketio_echo
+
+        server = build_socketio_echo(args, config, _cors(args.cors_allowed_origins))
+        if args.message_queue:
+            _join_cluster(server, args.message_queue)
+    host, port = server.start(args.host, args.port)
+    print(f"listening on http://{host}:{port}", flush=True)
+    server.serve_forever()
+    if args.message_queue and not args.engineio_only:
+        sio: Any = server.engine.handler
+        sio.adapter.close()
+    return 0
+
+
+def _join_cluster(http: Server, url: str) -> None:
+    """``--message-queue``: the Socket.IO server relays through Redis (RedisAdapter)."""
+    from ..redis import RedisAdapter
+
+    sio: Any = http.engine.handler  # the socketio_core.Server that build_socketio_echo made
+    sio.adapter = RedisAdapter(url)
+    sio.adapter.attach(sio)
+
+

@@ -1,0 +1,155 @@
+"""The echo server's Socket.IO handlers and demo page (shared/ECHO_SERVER.md)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from engineio import Config
+from transports import HttpConnection, HttpRequest
+from transports import Server as HttpServer
+
+from ..server._server import Server
+
+__all__ = ["build_socketio_echo", "register_echo_handlers", "client_script_path"]
+
+log = logging.getLogger(__name__)
+
+_STATIC = Path(__file__).parent / "static"
+_REPO_NODE_MODULES = Path(__file__).parents[2] / "tests" / "interop" / "node_modules"
+
+
+def client_script_path() -> Path | None:
+    """The official browser client, installed from npm (no CDN on these machines)."""
+    for candidate in (
+        _STATIC / "socket.io.min.js",
+        _REPO_NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def register_echo_handlers(sio: Server) -> None:
+    for namespace in ("/", "/custom"):
+        _register_echo_namespace(sio, namespace)
+    _register_demo(sio)
+
+
+def _register_echo_namespace(sio: Server, ns: str) -> None:
+    @sio.on("connect", namespace=ns)
+    def connect(sid: str, environ: Any, auth: dict[str, Any]) -> None:
+        log.info("connect %s to %s", sid, ns)
+        sio.emit("auth", auth, to=sid, namespace=ns)
+
+    @sio.on("disconnect", namespace=ns)
+    def disconnect(sid: str, reason: str) -> None:
+        log.info("disconnect %s from %s (%s)", sid, ns, reason)
+
+    @sio.on("message", namespace=ns)
+    def message(sid: str, *args: Any) -> None:
+        sio.emit("message-back", *args, to=sid, namespace=ns)
+
+    @sio.on("message-with-ack", namespace=ns)
+    def message_with_ack(sid: str, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    @sio.on("echo", namespace=ns)
+    def echo(sid: str, *args: Any) -> None:
+        sio.emit("echo", *args, to=sid, namespace=ns)
+
+    @sio.on("echo_ack", namespace=ns)
+    def echo_ack(sid: str, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    @sio.on("bcast", namespace=ns)
+    def bcast(sid: str, *args: Any) -> None:
+        room = args[0].get("room") if args and isinstance(args[0], dict) else None
+        sio.emit("bcast", *args, to=room, namespace=ns)
+
+    @sio.on("join", namespace=ns)
+    def join(sid: str, room: str) -> str:
+        sio.enter_room(sid, room, namespace=ns)
+        return room
+
+    @sio.on("leave", namespace=ns)
+    def leave(sid: str, room: str) -> bool:
+        sio.leave_room(sid, room, namespace=ns)
+        return True
+
+    @sio.on("to_room", namespace=ns)
+    def to_room(sid: str, room: str, *args: Any) -> None:
+        sio.emit("room_msg", *args, to=room, namespace=ns)
+
+    @sio.on("call_me", namespace=ns)
+    def call_me(sid: str, x: Any = None) -> Any:
+        try:
+            return sio.call("ping_client", x, to=sid, namespace=ns, timeout=30)
+        except TimeoutError:
+            return None
+
+    @sio.on("disconnect_me", namespace=ns)
+    def disconnect_me(sid: str, *args: Any) -> None:
+        sio.disconnect(sid, namespace=ns)
+
+
+def _register_demo(sio: Server) -> None:
+    ns = "/demo"
+
+    @sio.on("connect", namespace=ns)
+    def connect(sid: str) -> None:
+        log.info("connect %s to %s", sid, ns)
+        sio.emit("my response", {"data": "Connected"}, to=sid, namespace=ns)
+
+    @sio.on("disconnect", namespace=ns)
+    def disconnect(sid: str, reason: str) -> None:
+        log.info("disconnect %s from %s (%s)", sid, ns, reason)
+
+    @sio.on("my event", namespace=ns)
+    def my_event(sid: str, message: dict[str, Any]) -> None:
+        sio.emit("my response", {"data": message.get("data")}, to=sid, namespace=ns)
+
+    @sio.on("my broadcast event", namespace=ns)
+    def my_broadcast_event(sid: str, message: dict[str, Any]) -> None:
+        sio.emit("my response", {"data": message.get("data")}, namespace=ns)
+
+
+def demo_app(http: HttpConnection, request: HttpRequest) -> bool:
+    """``/`` serves the demo page, ``/socket.io.min.js`` the official client; else 404."""
+    http.discard_body()
+    if request.method not in ("GET", "HEAD"):
+        http.respond(405, [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")], b"Method Not Allowed")
+        return True
+    if request.path == "/":
+        body = (_STATIC / "demo.html").read_bytes()
+        http.respond(200, [("Content-Type", "text/html; charset=utf-8")], body)
+        return True
+    if request.path == "/socket.io.min.js":
+        script = client_script_path()
+        if script is not None:
+            http.respond(
+                200, [("Content-Type", "application/javascript; charset=utf-8"),
+                      ("Cache-Control", "max-age=3600")], script.read_bytes(),
+            )
+            return True
+        log.warning("socket.io.min.js not found: run `make npm` to install the client")
+    http.respond(404, [("Content-Type", "text/plain")], b"Not Found")
+    return True
+
+
+def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> HttpServer:
+    sio = Server(
+        path=args.path or "/socket.io/",
+        ping_interval=config.ping_interval,
+        ping_timeout=config.ping_timeout,
+        max_payload=config.max_payload,
+        transports=config.transports,
+        connect_timeout=args.connect_timeout / 1000,
+        cors_allowed_origins=cors,
+        allow_eio3=config.allow_eio3,
+    )
+    register_echo_handlers(sio)
+    sio._bind_hub()
+    return sio.http_server(demo_app)

@@ -1,0 +1,233 @@
+"""Who is in which room, and how a broadcast reaches them: the adapter seam.
+
+Every socket is in the room named by its own sid, so "to a sid" and "to a
+room" are the same operation. :class:`Adapter` owns membership *and* the
+operations that a multi-process adapter must relay (broadcasts, broadcast
+acks, fetching sockets, making sockets join, leave or disconnect, messages
+between servers); its default implementations act on this process only, by
+calling the server's local-delivery methods. A Redis adapter overrides the
+relayed operations and keeps the membership logic.
+
+Room members are kept in insertion order (dicts), which makes delivery order
+stable and testable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+if TYPE_CHECKING:
+    from ..protocol._recovery import RecoveryStore
+    from ._server import Server
+
+__all__ = ["Adapter", "MemoryAdapter", "SocketInfo"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SocketInfo:
+    """A socket as ``fetch_sockets`` reports it, wherever it is connected."""
+
+    sid: str
+    namespace: str
+    rooms: frozenset[str]
+    handshake: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter:
+    """The interface the server uses. Membership methods act on local sockets;
+    the cluster methods (``broadcast`` and below) reach every server."""
+
+    server: "Server"
+    #: ``fn(namespace, room, sid, joined)`` after each local membership change
+    #: (observers such as the admin instrumentation); empty costs one test per change.
+    membership_listeners: tuple[Callable[[str, str, str, bool], None], ...] = ()
+
+    def add_membership_listener(self, listener: Callable[[str, str, str, bool], None]) -> None:
+        """Call ``listener(namespace, room, sid, joined)`` when a local socket joins or leaves a room."""
+        self.membership_listeners = (*self.membership_listeners, listener)
+
+    def remove_membership_listener(self, listener: Callable[[str, str, str, bool], None]) -> None:
+        self.membership_listeners = tuple(f for f in self.membership_listeners if f != listener)
+
+    def _membership_changed(self, namespace: str, room: str, sid: str, joined: bool) -> None:
+        for listener in self.membership_listeners:
+            listener(namespace, room, sid, joined)
+
+    def attach(self, server: "Server") -> None:
+        """Called once by the server that owns this adapter."""
+        self.server = server
+
+    def close(self) -> None:
+        """Release connections and greenlets (the server is stopping)."""
+
+    def recovery_log(self, options: dict[str, Any]) -> "RecoveryStore":
+        """The connection state recovery log for this adapter (``options`` as
+        :class:`RecoveryLog` takes them): by default, in this process's memory."""
+        from ..protocol._recovery import RecoveryLog
+
+        return RecoveryLog(random_bytes=os.urandom, **options)
+
+    # ---------------------------------------------------------- membership
+
+    def add(self, namespace: str, sid: str, room: str) -> None:
+        raise NotImplementedError
+
+    def discard(self, namespace: str, sid: str, room: str) -> None:
+        raise NotImplementedError
+
+    def discard_all(self, namespace: str, sid: str) -> None:
+        raise NotImplementedError
+
+    def rooms_of(self, namespace: str, sid: str) -> set[str]:
+        raise NotImplementedError
+
+    def members(
+        self, namespace: str, rooms: Iterable[str] | None, skip: Iterable[str] = ()
+    ) -> list[str]:
+        raise NotImplementedError
+
+    def room_names(self, namespace: str) -> list[str]:
+        raise NotImplementedError
+
+    def membership_count(self) -> int:
+        """Room memberships held, over all namespaces (a leak detector)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------- cluster-wide operations
+
+    def broadcast(
+        self,
+        namespace: str,
+        data: list[Any],
+        rooms: list[str] | None,
+        skip: list[str],
+        volatile: bool = False,
+    ) -> None:
+        """Emit EVENT ``data`` to the sockets in ``rooms`` (all when None) but ``skip``."""
+        self.server.deliver_local(namespace, data, rooms, skip, volatile)
+
+    def broadcast_with_ack(
+        self,
+        namespace: str,
+        data: list[Any],
+        rooms: list[str] | None,
+        skip: list[str],
+        callback: Callable[[dict[str, Any]], None],
+        timeout: float | None,
+    ) -> None:
+        """Like :meth:`broadcast`, then ``callback({sid: answer})`` once all answered or at timeout."""
+        self.server.deliver_local_with_ack(namespace, data, rooms, skip, callback, timeout)
+
+    def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
+        return self.server.local_socket_infos(namespace, rooms)
+
+    def sockets_join(self, namespace: str, rooms: list[str] | None, new_rooms: list[str]) -> None:
+        self.server.local_sockets_join(namespace, rooms, new_rooms)
+
+    def sockets_leave(self, namespace: str, rooms: list[str] | None, old_rooms: list[str]) -> None:
+        self.server.local_sockets_leave(namespace, rooms, old_rooms)
+
+    def disconnect_sockets(self, namespace: str, rooms: list[str] | None, close: bool) -> None:
+        self.server.local_disconnect_sockets(namespace, rooms, close)
+
+    def server_side_emit(
+        self,
+        event: str,
+        args: list[Any],
+        callback: Callable[[list[Any]], None] | None,
+        timeout: float | None,
+    ) -> None:
+        """Send ``event`` to the *other* servers; alone, there is nobody to answer."""
+        if callback is not None:
+            callback([])
+
+    def server_count(self) -> int:
+        return 1
+
+
+class MemoryAdapter(Adapter):
+    """Membership in this process's memory; the cluster operations are local."""
+
+    def __init__(self) -> None:
+        # namespace -> room -> {sid: None} (an ordered set)
+        self._rooms: dict[str, dict[str, dict[str, None]]] = {}
+        # namespace -> sid -> rooms
+        self._socket_rooms: dict[str, dict[str, set[str]]] = {}
+
+    def add(self, namespace: str, sid: str, room: str) -> None:
+        members = self._rooms.setdefault(namespace, {}).setdefault(room, {})
+        fresh = sid not in members
+        members[sid] = None
+        self._socket_rooms.setdefault(namespace, {}).setdefault(sid, set()).add(room)
+        if fresh and self.membership_listeners:
+            self._membership_changed(namespace, room, sid, True)
+
+    def discard(self, namespace: str, sid: str, room: str) -> None:
+        left = False
+        rooms = self._rooms.get(namespace)
+        if rooms is not None:
+            members = rooms.get(room)
+            if members is not None:
+                left = sid in members
+                members.pop(sid, None)
+                if not members:
+                    del rooms[room]
+        of_socket = self._socket_rooms.get(namespace, {}).get(sid)
+        if of_socket is not None:
+            of_socket.discard(room)
+        if left and self.membership_listeners:
+            self._membership_changed(namespace, room, sid, False)
+
+    def discard_all(self, namespace: str, sid: str) -> None:
+        of_namespace = self._socket_rooms.get(namespace)
+        if not of_namespace:
+            return
+        left = of_namespace.pop(sid, ())
+        for room in left:
+            members = self._rooms[namespace].get(room)
+            if members is not None:
+                members.pop(sid, None)
+                if not members:
+                    del self._rooms[namespace][room]
+        if not of_namespace:
+            del self._socket_rooms[namespace]
+            self._rooms.pop(namespace, None)
+        if left and self.membership_listeners:
+            for room in left:
+                self._membership_changed(namespace, room, sid, False)
+
+    def rooms_of(self, namespace: str, sid: str) -> set[str]:
+        return set(self._socket_rooms.get(namespace, {}).get(sid, ()))
+
+    def members(self, namespace: str, rooms: Iterable[str] | None, skip: Iterable[str] = ()) -> list[str]:
+        """Sids in any of ``rooms`` (all sockets when None), minus those in ``skip`` rooms."""
+        of_namespace = self._rooms.get(namespace)
+        if not of_namespace:
+            return []
+        if rooms is None:
+            selected: Iterable[str] = self._socket_rooms.get(namespace, {}).keys()
+        else:
+            room_list = list(rooms)
+            if len(room_list) == 1:
+                selected = of_namespace.get(room_list[0], {}).keys()
+            else:
+                merged: dict[str, None] = {}
+                for room in room_list:
+                    merged.update(of_namespace.get(room, {}))
+                selected = merged.keys()
+        skip_list = list(skip)
+        if not skip_list:
+            return list(selected)
+        excluded: set[str] = set()
+        for room in skip_list:
+            excluded.update(of_namespace.get(room, {}))
+        return [sid for sid in selected if sid not in excluded]
+
+    def room_names(self, namespace: str) -> list[str]:
+        return list(self._rooms.get(namespace, {}))
+
+    def membership_count(self) -> int:
+        return sum(len(rooms) for ns in self._socket_rooms.values() for rooms in ns.values())

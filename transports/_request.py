@@ -1,0 +1,271 @@
+"""An HTTP/1.1 request head, parsed: the part of HTTP both drivers share.
+
+Strategy: h11 judges every request head, but a keep-alive long-polling
+client sends two small, plain heads per round trip, so a strict fast parser
+(:func:`_parse_head`) reads those with one regex pass and declines anything
+unusual back to h11 (``tests/transports/test_fast_head.py`` holds the two
+together). :class:`HttpRequest` is what routing and Engine.IO look at; no
+socket is touched here.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote_plus
+
+__all__ = [
+    "HttpRequest",
+    "BodyTooLarge",
+    "ClientGone",
+    "status_phrase",
+]
+
+class ClientGone(Exception):
+    """The peer closed the connection, timed out, or broke HTTP.
+
+    ``status`` is set when the client is still there and deserves an answer
+    (400 for malformed HTTP, 431 for an oversized head, 408 for a slow one).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BodyTooLarge(Exception):
+    """The request body exceeds the allowed size (answered 413)."""
+
+
+class HttpRequest:
+    """A parsed request head: what the routing and Engine.IO layers look at.
+
+    ``headers`` are h11's form (lower-case byte names, byte values, in
+    order); :attr:`header_map` the ``str`` form by lower-case name. A request
+    from the fast parser carries the map (which its own checks needed) and
+    its raw fields, and builds the byte pairs only when asked (the WebSocket
+    handshake): a polling request never needs them.
+    """
+
+    __slots__ = (
+        "method",
+        "target",
+        "path",
+        "query_string",
+        "remote_addr",
+        "secure",
+        "_headers",
+        "_fields",
+        "_query",
+        "_header_map",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query_string: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        remote_addr: tuple[str, int] | None = None,
+        secure: bool = False,
+        *,
+        header_map: dict[str, str] | None = None,
+        fields: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query_string = query_string
+        self.remote_addr = remote_addr
+        self.secure = secure
+        self._headers = headers if headers is not None or fields is not None else []
+        self._fields = fields
+        self._query: dict[str, str] | None = None
+        self._header_map = header_map
+
+    def __repr__(self) -> str:
+        return f"HttpRequest(method={self.method!r}, target={self.target!r})"
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self._headers is None:
+            self._headers = [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in self._fields or ()
+            ]
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: list[tuple[bytes, bytes]]) -> None:
+        self._headers = value
+        self._fields = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        query = self._query
+        if query is None:
+            query = self._query = _parse_query(self.query_string)
+        return query
+
+    @property
+    def header_map(self) -> dict[str, str]:
+        """Headers by lower-case name; repeated headers are joined with ", "."""
+        result = self._header_map
+        if result is None:
+            result = {}
+            for name, value in self.headers:
+                key = name.decode("latin-1").lower()
+                text = value.decode("latin-1")
+                result[key] = f"{result[key]}, {text}" if key in result else text
+            self._header_map = result
+        return result
+
+    def compact(self) -> None:
+        """Keep only the parsed forms (header map, query) for a long-lived session."""
+        _ = self.header_map, self.query
+        self._headers = []
+        self._fields = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        result = self._header_map
+        if result is None:
+            result = self.header_map
+        return result.get(name, default)
+
+    @property
+    def wants_websocket(self) -> bool:
+        upgrade = self.header("upgrade")
+        return upgrade is not None and "websocket" in upgrade.lower()
+
+
+_PHRASES = {
+    101: b"Switching Protocols",
+    200: b"OK",
+    204: b"No Content",
+    400: b"Bad Request",
+    403: b"Forbidden",
+    404: b"Not Found",
+    405: b"Method Not Allowed",
+    408: b"Request Timeout",
+    413: b"Payload Too Large",
+    431: b"Request Header Fields Too Large",
+    500: b"Internal Server Error",
+    503: b"Service Unavailable",
+}
+
+
+def _parse_query(query: str) -> dict[str, str]:
+    """``a=1&b=x%20y`` -> dict (last value wins); unquoting only where needed."""
+    result: dict[str, str] = {}
+    if "%" in query or "+" in query:
+        for part in query.split("&"):
+            if part:
+                key, _, value = part.partition("=")
+                result[unquote_plus(key)] = unquote_plus(value)
+        return result
+    for part in query.split("&"):
+        if part:
+            key, _, value = part.partition("=")
+            result[key] = value
+    return result
+
+
+# The fast path's grammar: a subset of RFC 9112 that h11 accepts too. It runs
+# over the head decoded as latin-1 (each byte one code point, so the classes
+# below mean the same bytes they would in a bytes pattern), request line and
+# every field line up to and including the last line's CRLF.
+_HEAD = re.compile(
+    r"(GET|POST|OPTIONS|HEAD|PUT|DELETE|PATCH) (/[!-~]*) HTTP/1\.1\r\n"
+    # A field value is any run of SP, HTAB, VCHAR and obs-text: RFC 9110's
+    # field-value with its optional surrounding whitespace, written flat.
+    r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~\x80-\xff]*\r\n)*"
+)
+#: Splits field lines already validated by _HEAD into name and value, the
+#: value without leading blanks; _FIELD_STRIP also drops trailing ones (h11
+#: strips both), and is used only when a line ends in a blank.
+_FIELD = re.compile(r"([^:]+):[ \t]*([^\r]*)\r\n")
+_FIELD_STRIP = re.compile(r"([^:]+):[ \t]*((?:[^\r]*[^ \t\r])?)[ \t]*\r\n")
+
+
+#: (method, target, fields, header map, content length)
+_ParsedHead = tuple[str, str, list[tuple[str, str]], dict[str, str], int]
+
+
+def _parse_head(text: str) -> _ParsedHead | None:
+    """(method, target, fields, header map, content length) of a plain head, or None.
+
+    ``text`` is the head decoded as latin-1, ending with the last field
+    line's CRLF (the blank line excluded). None means "let h11 judge": an
+    unusual form, or anything about framing the fast path will not decide
+    (Transfer-Encoding, a repeated Content-Length or Host, no Host).
+    """
+    match = _HEAD.fullmatch(text)
+    if match is None:
+        return None
+    start = match.end(2) + 11  # past " HTTP/1.1\r\n"
+    if " \r\n" in text or "\t\r\n" in text:
+        fields: list[tuple[str, str]] = _FIELD_STRIP.findall(text, start)
+    else:
+        fields = _FIELD.findall(text, start)
+    header_map = {name.lower(): value for name, value in fields}
+    if len(header_map) != len(fields):
+        # Repeated names: joined with ", " (RFC 9110 5.3); framing ones are h11's call.
+        header_map = {}
+        for name, value in fields:
+            key = name.lower()
+            if key in header_map:
+                if key == "host" or key == "content-length":
+                    return None
+                header_map[key] = f"{header_map[key]}, {value}"
+            else:
+                header_map[key] = value
+    if "host" not in header_map or "transfer-encoding" in header_map:
+        return None
+    length = header_map.get("content-length")
+    if length is None:
+        return match.group(1), match.group(2), fields, header_map, 0
+    if not length.isdigit() or not length.isascii() or len(length) > 18:
+        return None
+    return match.group(1), match.group(2), fields, header_map, int(length)
+
+
+def _parse_head_fast(
+    head: bytes,
+) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], int] | None:
+    """:func:`_parse_head` in h11's terms (bytes, lower-case names): what the tests compare."""
+    parsed = _parse_head(head.decode("latin-1") + "\r\n")
+    if parsed is None:
+        return None
+    method, target, fields, _, length = parsed
+    headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
+    return method.encode("ascii"), target.encode("latin-1"), headers, length
+
+
+_PHRASES_TEXT = {k: v.decode() for k, v in _PHRASES.items()}
+#: ``HTTP/1.1 <status> <phrase>\r\n``, built once per status.
+_STATUS_LINES = {k: b"HTTP/1.1 %d %s\r\n" % (k, v) for k, v in _PHRASES.items()}
+
+
+def status_phrase(status: int) -> bytes:
+    return _PHRASES.get(status, b"")
+
+
+def _wants_keep_alive(http_version: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    """HTTP/1.1 keeps the connection unless ``Connection: close``; 1.0 only on request."""
+    tokens: set[bytes] = set()
+    for name, value in headers:
+        if name == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b","))
+    if http_version == b"1.0":
+        return b"keep-alive" in tokens
+    return b"close" not in tokens
+
+
+def _keep_alive_11(connection: str | None) -> bool:
+    """:func:`_wants_keep_alive` for HTTP/1.1, from the ``Connection`` header's text."""
+    if connection is None:
+        return True
+    lowered = connection.lower()
+    if "close" not in lowered:
+        return True  # the usual "keep-alive": no token to split out
+    return "close" not in [t.strip(" \t") for t in lowered.split(",")]

@@ -1,0 +1,357 @@
+"""The gevent TCP server: accepts connections and routes their requests.
+
+Requests under the Engine.IO path go to :class:`EngineServer`; everything else
+goes to the application callable (a small :data:`HttpApp` such as the echo
+server's demo page, or a WSGI app through :mod:`._wsgi`). One greenlet per TCP
+connection while it is served, taken from a pool of reusable ones (a new
+gevent ``Greenlet`` per connection costs about 9 µs, a parked one well under
+one); past ``max_connections`` new connections get a 503 and are closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any, Callable
+
+import gevent
+from gevent import ssl as gevent_ssl
+from gevent.server import StreamServer
+
+from ._engine import EngineServer
+from .._request import ClientGone, HttpRequest
+from ._http import HttpConnection
+from .._limits import HttpLimits
+from ._workers import WorkerPool
+
+__all__ = ["HttpApp", "Server", "not_found"]
+
+log = logging.getLogger(__name__)
+
+#: A plain request handler for paths outside Engine.IO's. Returns False to close
+#: the connection after its answer.
+HttpApp = Callable[[HttpConnection, HttpRequest], bool]
+
+
+def not_found(http: HttpConnection, request: HttpRequest) -> bool:
+    http.discard_body()
+    http.respond(404, [("Content-Type", "text/plain")], b"Not Found")
+    return True
+
+
+class Server:
+    """Listens on a TCP port and serves Engine.IO plus an optional application."""
+
+    def __init__(
+        self,
+        engine: EngineServer,
+        app: HttpApp | None = None,
+        *,
+        limits: HttpLimits | None = None,
+    ) -> None:
+        self.engine = engine
+        self.app = app or not_found
+        self.limits = limits or HttpLimits()
+        self.connections = 0
+        self._server: StreamServer | None = None
+        self._secure = False
+        self._tls: Any = None
+        #: The greenlets that serve connections. A WebSocket hands its
+        #: connection to the hub at once, a keep-alive polling client keeps
+        #: its greenlet while it waits: the pool grows to what is in use.
+        self._greenlets = WorkerPool()
+        #: Keep-alive connections waiting in the hub for their next request.
+        self._watched: set[_Watched] = set()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._server is not None
+        address = self._server.address
+        return str(address[0]), int(address[1])
+
+    def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> tuple[str, int]:
+        """Bind and start accepting in the background; returns the bound address."""
+        if certfile:
+            # gevent's SSLContext: its sockets are cooperative (the stdlib's block
+            # the hub). The handshake is ours (in _handle), so that a client that
+            # fails it costs one log line, not a traceback.
+            context = gevent_ssl.SSLContext(gevent_ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certfile, keyfile)
+            self._tls = context
+            self._secure = True
+        # gevent calls spawn(fn, *args) and ignores what it returns (the stub wants a Greenlet).
+        self._server = _Listener(  # type: ignore[call-overload]
+            (host, port), self._handle, backlog=2048, spawn=self._greenlets.submit
+        )
+        self._server.start()
+        self.engine.scheduler.start()
+        return self.address
+
+    def serve_forever(self, *, stop_signals: bool = True) -> None:
+        """Block until SIGINT/SIGTERM (or :meth:`stop`), then shut down cleanly."""
+        assert self._server is not None
+        done = gevent.event.Event()
+        if stop_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                gevent.signal_handler(sig, done.set)
+        self._done = done
+        done.wait()
+        self.stop()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, close every session properly, then close the listener."""
+        if self._server is None:
+            return
+        self._server.stop_accepting()
+        self.engine.close_all()
+        gevent.sleep(0.05)  # let the close packets reach the clients
+        for watched in list(self._watched):
+            watched.close()
+        self._server.stop(timeout=timeout)
+        self.engine.scheduler.stop()
+        self._server = None
+        done = getattr(self, "_done", None)
+        if done is not None:
+            done.set()
+
+    def _handle(self, sock: Any, address: tuple[str, int]) -> None:
+        if self.connections >= self.limits.max_connections:
+            log.warning("refusing a connection: max_connections (%d) reached",
+                        self.limits.max_connections)
+            _refuse(sock)
+            return
+        if self._tls is not None:
+            try:
+                sock.settimeout(self.limits.header_timeout)
+                sock = self._tls.wrap_socket(sock, server_side=True)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                log.info("TLS handshake with %s failed: %s", address[0], exc)
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+                return
+        self.connections += 1
+        http = HttpConnection(sock, address, self.limits, secure=self._secure)
+        http.release = self._release
+        try:
+            self.serve_connection(http)
+        finally:
+            self._end_unless_detached(http)
+
+    def _end_unless_detached(self, http: HttpConnection) -> None:
+        """A greenlet is done with ``http``: close it, unless the hub holds it now."""
+        if not http.detached:
+            parked = http.parked
+            if parked is not None:
+                parked.abandon()
+            self.connections -= 1
+            http.close()
+
+    def _release(self) -> None:
+        """A connection served from the hub (a reacting WebSocket) ended."""
+        self.connections -= 1
+
+    def serve_connection(self, http: HttpConnection, first: HttpRequest | None = None) -> None:
+        """Serve requests on one connection until it closes or is taken over.
+
+        A polling GET may be parked (answered later from the hub) while this
+        loop reads on: if the connection ends first, the poll is abandoned.
+        Between requests, a plain keep-alive connection of our own server
+        waits in the hub instead (:class:`_Watched`) and this returns.
+        """
+        try:
+            self._serve_requests(http, first)
+        finally:
+            parked = http.parked
+            if parked is not None and not http.detached:
+                parked.abandon()
+
+    def _serve_requests(self, http: HttpConnection, first: HttpRequest | None = None) -> None:
+        request = first
+        while True:
+            if request is None:
+                if http.can_watch:
+                    _Watched(self, http).start()  # the wait moves to the hub; this greenlet goes
+                    return
+                try:
+                    request = http.read_request()
+                except ClientGone as exc:
+                    if exc.status is not None:
+                        log.info("bad request from %s: %s", http.remote_addr, exc)
+                        http.reject_raw(exc.status)
+                    return
+                if request is None:
+                    return
+            if not self._serve_one(http, request):
+                return
+            request = None
+
+    def _serve_one(self, http: HttpConnection, request: HttpRequest) -> bool:
+        """Answer one request; whether the connection goes on to the next."""
+        try:
+            if self.engine.matches(request.path):
+                keep = self.engine.handle(http, request)
+            else:
+                keep = self.app(http, request)
+        except ClientGone:
+            return False
+        except Exception:
+            log.exception("error serving %s %s", request.method, request.target)
+            try:
+                http.respond(500, [("Content-Type", "text/plain")],
+                             b"Internal Server Error", close=True)
+            except ClientGone:
+                pass
+            return False
+        if not keep:
+            return False
+        try:
+            http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
+        except ClientGone:
+            return False
+        return http.keep_alive
+
+    def _resume(self, http: HttpConnection, first: HttpRequest | None, go_on: bool) -> None:
+        """A greenlet takes over a connection the hub served (see :class:`_Watched`)."""
+        http.detached = False
+        try:
+            if http.unsent:
+                data, http.unsent = http.unsent, b""
+                http.write_raw(data)
+            if go_on:
+                parked = http.parked
+                if parked is not None and not http.at_eof:
+                    parked.wait()  # a request pipelined behind a waiting poll comes after it
+                self.serve_connection(http, first)
+        except ClientGone:
+            pass
+        finally:
+            self._end_unless_detached(http)
+
+
+class _Watched:
+    """A keep-alive connection waiting for its next request in the hub, with no greenlet.
+
+    Between the requests of a long-polling client (one POST, one GET per
+    message) a greenlet per connection costs two switches, a watcher start
+    and stop and a timer per request. Here the socket's read watcher calls
+    :meth:`readable` in the hub, which answers requests that are plain and
+    whole in the buffer (Engine.IO polling GET/POST with a sid: they never
+    wait, and a write the socket does not take whole is finished by a
+    greenlet). Anything else (a partial or unusual head, other paths,
+    upgrades, the end of the connection) is handed to a pooled greenlet
+    running the ordinary loop, with every check and timeout it has.
+    """
+
+    __slots__ = ("server", "http")
+
+    def __init__(self, server: Server, http: HttpConnection) -> None:
+        self.server = server
+        self.http = http
+
+    def start(self) -> None:
+        http = self.http
+        http.detached = True
+        self.server._watched.add(self)
+        http.watch(self.readable, self.timeout)
+
+    def readable(self) -> None:
+        http = self.http
+        try:
+            if not http.recv_now():
+                return  # a spurious wake-up
+            if http.at_eof or http.parked is not None:
+                self._hand_over(None)  # the end, or a request behind a waiting poll
+                return
+            server = self.server
+            while http.has_buffered:
+                request = http.buffered_request()
+                if request is None:
+                    self._hand_over(None)  # not whole yet, or for h11 to judge
+                    return
+                if not self._plain_poll(request):
+                    self._hand_over(request)
+                    return
+                http.in_hub = True
+                try:
+                    go_on = server._serve_one(http, request)
+                finally:
+                    http.in_hub = False
+                if http.unsent or not go_on:
+                    self._hand_over(None, go_on=go_on)
+                    return
+                if http.parked is not None and http.has_buffered:
+                    self._hand_over(None)
+                    return
+            http.restart_timer(self.timeout)
+        except Exception:  # nothing may escape into the hub
+            log.exception("serving %s from the hub failed", http.remote_addr)
+            self._hand_over(None, go_on=False)
+
+    def _plain_poll(self, request: HttpRequest) -> bool:
+        """An Engine.IO long-polling GET or POST of a session, kept alive: safe in the hub."""
+        return (
+            (request.method == "GET" or request.method == "POST")
+            and self.http.can_park
+            and self.server.engine.matches(request.path)
+            and "sid=" in request.query_string
+            and request.query.get("transport") == "polling"  # never an upgrade (it would wait)
+        )
+
+    def _hand_over(self, first: HttpRequest | None, *, go_on: bool = True) -> None:
+        self._stop()
+        self.server._greenlets.submit(self.server._resume, self.http, first, go_on)
+
+    def timeout(self) -> None:
+        http = self.http
+        if http.parked is not None:
+            http.restart_timer(self.timeout)  # a waiting poll is not an idle connection
+            return
+        self._hand_over(None, go_on=False)
+
+    def close(self) -> None:
+        """The server stops: end the connection (a waiting poll is abandoned)."""
+        self._hand_over(None, go_on=False)
+
+    def _stop(self) -> None:
+        self.http.unwatch()
+        self.server._watched.discard(self)
+
+    def throw(self, *exc_info: Any) -> None:
+        """gevent cancels the watcher of a socket closed under it this way."""
+        self._hand_over(None, go_on=False)
+
+
+class _Listener(StreamServer):
+    """gevent's StreamServer, minus its close of every socket when the handler returns.
+
+    :meth:`Server._handle` closes each connection itself, except one handed
+    over to the hub, which must outlive its greenlet. (Handlers run on the
+    server's pool of reusable greenlets: its ``submit`` is the ``spawn``.)
+    """
+
+    def do_close(self, *args: Any) -> None:
+        pass
+
+
+def _refuse(sock: Any) -> None:
+    body = b"Service Unavailable"
+    try:
+        sock.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass

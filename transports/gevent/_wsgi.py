@@ -1,0 +1,176 @@
+"""Serving Engine.IO from inside a WSGI server (gunicorn's gevent worker, gevent's pywsgi).
+
+Strategy: a WSGI request is turned into the same :class:`HttpRequest` the
+native server parses, and a small :class:`WsgiExchange` stands in for
+:class:`HttpConnection`, so the Engine.IO code paths are exactly the native
+ones. Long-polling works through plain WSGI (a waiting GET just blocks its
+greenlet). A WebSocket takes over the connection's socket from the WSGI
+server (``gunicorn.socket``, or the socket under pywsgi's input stream) and
+returns without starting a response, so the server writes nothing more.
+Requests outside the Engine.IO path go to the wrapped application.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterable
+
+from ._engine import EngineServer
+from .._request import BodyTooLarge, ClientGone, HttpRequest, status_phrase
+
+__all__ = ["WsgiApp", "WsgiExchange", "request_from_environ"]
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+WsgiCallable = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def request_from_environ(environ: dict[str, Any]) -> HttpRequest:
+    headers: list[tuple[bytes, bytes]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        if value:
+            headers.append((name.encode("latin-1"), str(value).encode("latin-1")))
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    query = environ.get("QUERY_STRING", "")
+    port = environ.get("REMOTE_PORT")
+    address = (environ.get("REMOTE_ADDR", ""), int(port) if port and str(port).isdigit() else 0)
+    return HttpRequest(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        target=path + ("?" + query if query else ""),
+        path=path,
+        query_string=query,
+        headers=headers,
+        remote_addr=address,
+        secure=environ.get("wsgi.url_scheme") == "https",
+    )
+
+
+def _raw_socket(environ: dict[str, Any]) -> Any:
+    sock = environ.get("gunicorn.socket")
+    if sock is not None:
+        return sock
+    stream = environ.get("wsgi.input")
+    raw = getattr(stream, "raw", None)  # pywsgi hands the socket's reader on upgrades
+    return getattr(raw, "_sock", None)
+
+
+class WsgiExchange:
+    """The subset of :class:`HttpConnection` the Engine.IO code uses, over WSGI."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
+        self.status: int | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.body = b""
+        self.taken_over = False
+        # No end-of-connection watching for a waiting poll: the WSGI server
+        # owns the socket (and may have buffered from it).
+        self.sock: Any = None
+        self.h11: Any = None  # the WSGI server parses; nothing is fed back to us
+        # The WSGI server closes the socket once we return: a WebSocket is
+        # served to its end before that (never handed over to the hub alone).
+        self.release: Any = None
+        self.detached = False
+
+    def respond(
+        self, status: int, headers: list[tuple[str, str]], body: bytes = b"", *, close: bool = False
+    ) -> None:
+        self.status = status
+        self.headers = list(headers) + [("Content-Length", str(len(body)))]
+        self.body = body
+
+    def read_body(self, request: HttpRequest, limit: int) -> bytes:
+        declared = request.header("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge()
+        stream = self.environ["wsgi.input"]
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = stream.read(min(65536, limit + 1 - size)) if declared is None else stream.read(
+                min(65536, int(declared) - size)
+            )
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge()
+            chunks.append(chunk)
+            if declared is not None and size >= int(declared):
+                break
+        return b"".join(chunks)
+
+    def discard_body(self) -> None:
+        pass
+
+    def feed(self, data: bytes) -> None:
+        pass  # never called: no end-of-connection watching under WSGI
+
+    def reject_raw(self, status: int) -> None:
+        self.respond(status, [("Content-Type", "text/plain")], status_phrase(status))
+
+    def write_raw(self, data: bytes) -> None:
+        sock = _raw_socket(self.environ)
+        if sock is None:
+            raise ClientGone("this WSGI server does not expose its socket")
+        self.taken_over = True
+        self.sock = sock
+        try:
+            sock.sendall(data)
+        except OSError as exc:
+            raise ClientGone(str(exc)) from None
+
+    def take_over(self) -> bytes:
+        return b""
+
+    @property
+    def keep_alive(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class WsgiApp:
+    """A WSGI application serving Engine.IO at the engine's path and ``other_app`` elsewhere."""
+
+    def __init__(self, engine: EngineServer, other_app: WsgiCallable | None = None) -> None:
+        self.engine = engine
+        self.other_app = other_app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = request_from_environ(environ)
+        if not self.engine.matches(request.path):
+            if self.other_app is not None:
+                return self.other_app(environ, start_response)
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Not Found"]
+        exchange = WsgiExchange(environ)
+        if request.wants_websocket and _raw_socket(environ) is None:
+            log.warning("WebSocket requested but this WSGI server hides its socket; "
+                        "use gunicorn -k gevent or gevent.pywsgi")
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"WebSocket not supported by this server"]
+        try:
+            self.engine.handle(exchange, request)  # type: ignore[arg-type]
+        except ClientGone:
+            pass
+        if exchange.taken_over or exchange.status is None:
+            # The socket was taken over: the WSGI server must write nothing more.
+            # gunicorn's worker writes a response unless told to just close,
+            # which it is by StopIteration; gevent's pywsgi writes nothing when
+            # start_response was never called.
+            if "gunicorn.socket" in environ:
+                raise StopIteration()
+            return []
+        start_response(
+            f"{exchange.status} {status_phrase(exchange.status).decode()}", exchange.headers
+        )
+        return [exchange.body]
