@@ -52,6 +52,9 @@ SERVER_LABELS = {
     "ours": "ours (socketio_core)",
     "pysio": "python-socketio 5 (gevent)",
     "node": "Node socket.io 4.8",
+    # --baseline-tree: our echo server from another checkout (an older commit),
+    # run by the same interpreter, for before/after tables in one run.
+    "base": "ours, baseline tree",
 }
 
 # ---------------------------------------------------------------- sizes
@@ -185,6 +188,11 @@ def server_spec(name: str, port: int, ping_interval_ms: int | None, opts: argpar
     if name == "ours":
         return ServerSpec(name, [opts.ours_python, "-m", "socketio_core.echo", "--port", str(port),
                                  "--log-level", "warning", *ping], ROOT)
+    if name == "base":
+        # `-m` puts the working directory first on sys.path: the baseline
+        # tree's packages shadow the editable install of this one.
+        return ServerSpec(name, [opts.ours_python, "-m", "socketio_core.echo", "--port", str(port),
+                                 "--log-level", "warning", *ping], Path(opts.baseline_tree))
     if name == "pysio":
         return ServerSpec(name, [opts.peers_python, str(BENCH / "peers" / "pysio_server.py"),
                                  "--port", str(port), *ping], BENCH)
@@ -565,7 +573,7 @@ def plot(summary: dict[str, Any], servers: list[str], path: Path) -> bool:
     rows = [r for r in summary["rows"] if any(v is not None for v in r["values"].values())]
     if not rows:
         return False
-    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150"}
+    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "base": "#8c6bb1"}
     peers = [s for s in servers if s != "ours"]
     ncols = 4
     nrows = (len(rows) + ncols - 1) // ncols
@@ -625,7 +633,8 @@ def plot(summary: dict[str, Any], servers: list[str], path: Path) -> bool:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--servers", default="ours,pysio,node", help="comma-separated: ours, pysio, node")
+    p.add_argument("--servers", default="ours,pysio,node",
+                   help="comma-separated: ours, pysio, node, base (base needs --baseline-tree)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
     p.add_argument("--rounds", type=int, default=3,
                    help="rounds per scenario, alternating order: A B C, C B A, A B C (default 3; "
@@ -634,6 +643,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--set", action="append", default=[], metavar="SCENARIO.KEY=VALUE",
                    help="override a size, e.g. --set echo.duration_s=10 --set idle.steps=[1000,2000]")
     p.add_argument("--ours-python", default=str(ROOT / ".venv" / "bin" / "python"))
+    p.add_argument("--baseline-tree", default=None, metavar="DIR",
+                   help="also run our echo server from this checkout (e.g. `git worktree add DIR <old commit>`) "
+                        "as server 'base', for a before/after comparison in one run")
     p.add_argument("--peers-python", default=str(BENCH / ".venv-peers" / "bin" / "python"))
     p.add_argument("--node", default=shutil.which("node") or "node")
     p.add_argument("--out", default=str(BENCH / "results"), help="results folder (default benchmarks/results)")
@@ -645,6 +657,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     opts.peers_python = os.path.abspath(opts.peers_python)
     opts.server_list = [s.strip() for s in opts.servers.split(",") if s.strip()]
     opts.scenario_list = [s.strip() for s in opts.scenarios.split(",") if s.strip()]
+    if opts.baseline_tree is not None:
+        opts.baseline_tree = os.path.abspath(opts.baseline_tree)
+        if not Path(opts.baseline_tree, "socketio_core").is_dir():
+            p.error(f"--baseline-tree {opts.baseline_tree}: no socketio_core package there")
+        if "base" not in opts.server_list:
+            opts.server_list.append("base")
+    elif "base" in opts.server_list:
+        p.error("server 'base' needs --baseline-tree DIR")
     for s in opts.server_list:
         if s not in SERVER_LABELS:
             p.error(f"unknown server {s!r}")
@@ -682,7 +702,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: open-files limit {nofile[0]} is too low for the idle scenario "
               f"({max(opts.sizes['idle']['steps'])} connections)", file=sys.stderr)
     for srv in opts.server_list:
-        exe = {"ours": opts.ours_python, "pysio": opts.peers_python, "node": opts.node}[srv]
+        exe = {"ours": opts.ours_python, "base": opts.ours_python, "pysio": opts.peers_python,
+               "node": opts.node}[srv]
         if not (Path(exe).exists() or shutil.which(exe)):
             print(f"error: {srv}: {exe} not found (run `make bench-setup` / `make install`)", file=sys.stderr)
             return 2
