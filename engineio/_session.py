@@ -471,10 +471,11 @@ class Session:
         if self.transport != "polling":
             return self._encode([_NOOP])  # a poll that outlived the upgrade
         if state is State.UPGRADING:
-            if not self._noop_owed:
-                return None
-            self._noop_owed = False
-            return self._encode([_NOOP])
+            # Once the probe is answered, every poll is owed a noop, not just
+            # the one pending then: the client may have polled again before
+            # it saw 3probe, and it sends the upgrade packet only after that
+            # poll ends (Node's server writes a noop every 100 ms for this).
+            return self._encode([_NOOP]) if self._noop_owed else None
         buffer = self._buffer
         if not buffer:
             return None

@@ -61,12 +61,17 @@ def test_full_upgrade_sequence() -> None:
     assert session.has_output  # the pending poll is owed its noop
     assert session.drain_polling() == b"6"
     session.poll_finished()
-    assert not session.has_output
 
     session.send_message("during2")
     session.send_message(b"\x01\x02")
-    session.poll_started()  # a GET that races the upgrade is held, not fed messages
-    assert session.drain_polling() is None
+    # A GET that races the upgrade (sent before the client saw 3probe) ends
+    # with a noop at once, not messages: the client sends 5 only once its
+    # poll has ended, so holding this one would stall the upgrade.
+    session.poll_started()
+    assert session.has_output
+    assert session.drain_polling() == b"6"
+    session.poll_finished()
+    session.poll_started()
     assert events(session) == []
 
     session.receive_probe("5", clock.now)
@@ -93,7 +98,19 @@ def test_noop_goes_to_the_next_poll_when_none_is_pending() -> None:
     assert session.drain_probe() == ["3probe"]
     session.poll_started()
     assert session.drain_polling() == b"6"
-    assert session.drain_polling() is None
+    session.poll_finished()
+    session.poll_started()  # a poll the client sent before it saw 3probe
+    assert session.drain_polling() == b"6"
+
+
+def test_polls_during_the_upgrade_before_the_probe_are_held() -> None:
+    clock = FakeClock()
+    session = polling_session(clock)
+    session.begin_upgrade(clock.now)
+    session.send_message("held")
+    session.poll_started()
+    assert not session.has_output
+    assert session.drain_polling() is None  # no probe yet: nothing is owed
 
 
 def test_ping_during_upgrade_comes_out_on_the_websocket() -> None:
