@@ -9,11 +9,13 @@ installs a top-level ``engineio`` package that would shadow ours.
 from __future__ import annotations
 
 import json
+import re
 import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -50,6 +52,7 @@ class ServerProcess:
         )
         self.output: list[str] = []
         self._listening = threading.Event()
+        self._new_output = threading.Condition()
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
         if not self._listening.wait(15):
@@ -59,9 +62,32 @@ class ServerProcess:
     def _read_output(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.output.append(line)
+            with self._new_output:
+                self.output.append(line)
+                self._new_output.notify_all()
             if line.startswith("listening on"):
                 self._listening.set()
+        with self._new_output:
+            self._new_output.notify_all()  # the server ended: waiters stop waiting
+
+    def wait_for_output(self, pattern: str, timeout: float = 10.0) -> re.Match[str]:
+        """Wait until the server has printed a line matching ``pattern``; its match.
+
+        Event-driven (woken by each new line), so a test waits as long as the
+        server takes and no longer. Raises AssertionError with the log on timeout.
+        """
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._new_output:
+            while True:
+                for line in self.output:
+                    match = regex.search(line)
+                    if match:
+                        return match
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"no line matching {pattern!r} in:\n{self.log()[-4000:]}")
+                self._new_output.wait(left)
 
     def log(self) -> str:
         """Everything the server printed so far."""

@@ -18,7 +18,7 @@ class AdminServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "admin" / "_admin_server.py"), str(self.port), *args],
+            [sys.executable, str(ROOT / "tests" / "socketio_core" / "admin" / "_admin_server.py"), str(self.port), *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
