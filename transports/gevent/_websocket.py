@@ -12,6 +12,14 @@ the messages that arrive compressed and compresses the large ones we send.
 Messages larger than ``max_message_size`` are refused while they are being
 read, before they are assembled, and a compressed one stops inflating at that
 size (close code 1009).
+
+Fairness: a reacting WebSocket (read from the hub) hands over at most
+``TURN_MESSAGES`` messages per loop turn, from at most one read; the rest
+waits in the frame reader for the next turn (a zero-delay timer), and the
+socket is not read meanwhile, so a flooding client is held back by TCP and
+not by our memory. A reader greenlet (TLS, whose decrypted bytes may wait
+inside the SSL object with no readability event) yields one loop turn after
+as many messages.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Union
 
+from gevent import get_hub
 from wsproto import ConnectionType
 from wsproto.events import AcceptConnection, Request
 from wsproto.extensions import PerMessageDeflate
@@ -45,7 +54,7 @@ from .._ws_handshake import plain_upgrade_response
 
 __all__ = [
     "WebSocket", "accept_websocket", "websocket_response", "start_websocket", "reject_websocket",
-    "HandshakeFailed",
+    "HandshakeFailed", "TURN_MESSAGES",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,10 @@ _READ_SIZE = 16384
 MESSAGE_TOO_BIG = 1009
 PROTOCOL_ERROR = 1002
 INVALID_DATA = 1007
+#: Messages one WebSocket hands over per loop turn before others get theirs:
+#: about 1 ms of echo handling, and far above what a normal client has
+#: waiting at once (a flood of small messages fills a 16 KB read with ~600).
+TURN_MESSAGES = 64
 
 
 class HandshakeFailed(Exception):
@@ -131,7 +144,7 @@ class WebSocket:
 
     __slots__ = (
         "sock", "reader", "deflate", "closed", "close_code", "max_message_size",
-        "_torn", "_io", "_raw", "_on_message", "_on_end",
+        "_torn", "_io", "_raw", "_on_message", "_on_end", "_later", "_turn",
     )
 
     def __init__(
@@ -153,14 +166,29 @@ class WebSocket:
         self._raw: Any = None
         self._on_message: Callable[[Wire], None] | None = None
         self._on_end: Callable[[], None] | None = None
+        #: Reacting: the zero-delay timer that resumes a turn cut short by the budget.
+        self._later: Any = None
+        #: Reader greenlet: messages left before it yields a loop turn.
+        self._turn = TURN_MESSAGES
 
     def feed(self, data: bytes) -> None:
         if data:
             self.reader.feed(data)
 
     def receive(self) -> Wire | None:
-        """The next complete message; None once the connection is over."""
+        """The next complete message; None once the connection is over.
+
+        Every ``TURN_MESSAGES`` messages it first yields one loop turn: under
+        TLS a flooding client's records keep ``recv`` answering without ever
+        waiting, so without this the reader greenlet would never let the
+        hub serve anyone else.
+        """
         reader = self.reader
+        self._turn -= 1
+        if not self._turn:
+            self._turn = TURN_MESSAGES
+            if getattr(self.sock, "_read_event", None) is not None:  # a gevent socket
+                _next_turn()
         recv = _readable_then_recv(self.sock)
         while True:
             message = self._next_data()
@@ -242,8 +270,8 @@ class WebSocket:
         self._on_end = on_end
         self._raw = plain_socket_of(self.sock)
         self._io = self.sock._read_event
-        self._take_messages()  # bytes that came with the handshake, or before an upgrade
-        if not self.closed:
+        # Bytes that came with the handshake, or before an upgrade.
+        if self._take_messages():
             self._io.start(self._on_readable)
 
     def _on_readable(self) -> None:
@@ -265,12 +293,34 @@ class WebSocket:
         del data  # an idle connection must not keep its last read alive
         self._take_messages()
 
-    def _take_messages(self) -> None:
-        while True:
+    def _take_messages(self) -> bool:
+        """Hand over the buffered messages, at most ``TURN_MESSAGES`` this turn.
+
+        True when all are taken (the socket may be read again); False when
+        the connection ended, or when the budget ran out: then the read
+        watcher is stopped and a zero-delay timer takes the rest on the next
+        loop turn, after the hub has polled every other socket.
+        """
+        budget = TURN_MESSAGES
+        while budget:
             message = self._next_data()
             if message is None:
-                return
+                return not self.closed
             self._deliver(message)
+            budget -= 1
+        if self.closed:
+            return False
+        self._io.stop()
+        later = self._later
+        if later is None:
+            later = self._later = get_hub().loop.timer(0.0)
+        later.start(self._on_later)
+        return False
+
+    def _on_later(self) -> None:
+        """The next turn of a budget-cut read: more messages, then reading again once none wait."""
+        if not self.closed and self._take_messages():
+            self._io.start(self._on_readable)
 
     def _deliver(self, message: Wire) -> None:
         try:
@@ -412,6 +462,8 @@ class WebSocket:
         io = self._io
         if io is not None:
             io.stop()
+        if self._later is not None:
+            self._later.stop()
         try:
             self.sock.shutdown(2)
         except OSError:
@@ -426,6 +478,21 @@ class WebSocket:
                 on_end()
             except Exception:
                 log.exception("WebSocket end handler failed")
+
+
+def _next_turn() -> None:
+    """Let the hub run one loop turn (poll every socket) before this greenlet goes on.
+
+    ``gevent.sleep(0)`` is not enough: it resumes from the hub's callback
+    queue, which is run again before the next poll. A zero-delay timer
+    fires only after the next poll, beside every socket that became ready.
+    """
+    hub = get_hub()
+    timer = hub.loop.timer(0.0)
+    try:
+        hub.wait(timer)
+    finally:
+        timer.close()
 
 
 def _readable_then_recv(sock: Any) -> Any:
