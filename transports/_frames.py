@@ -5,8 +5,9 @@ the payload: cheaper to build directly than through a general frame pipeline,
 and the same bytes can be written to every recipient of a broadcast. Client
 frames are parsed by :class:`FrameReader`, which validates what RFC 6455
 requires (masking, control frames, fragmentation, UTF-8, sizes) with a few
-slices and one big-int XOR per frame; wsproto keeps the handshake and the
-permessage-deflate case.
+slices and one big-int XOR per frame; with permessage-deflate it lets RSV1
+open a message and hands that message over still compressed, for
+:mod:`._deflate` to inflate. wsproto keeps the handshake.
 """
 
 from __future__ import annotations
