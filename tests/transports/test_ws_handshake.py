@@ -57,22 +57,16 @@ def wsproto_response(request: HttpRequest, *, compression: bool) -> bytes | None
         return None
 
 
-class WsprotoCalls:
-    """Counts how often the server asked wsproto's ``H11Handshake`` to judge."""
-
-    count = 0
-
-
-@pytest.fixture
-def wsproto_calls(monkeypatch: pytest.MonkeyPatch) -> type[WsprotoCalls]:
-    calls = type("Calls", (WsprotoCalls,), {})
+def count_wsproto_calls(patch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, ``[n]``: how often the server asked wsproto's ``H11Handshake`` to judge."""
+    calls = [0]
 
     class Counting(H11Handshake):
         def __init__(self, *args: object, **kwargs: object) -> None:
-            calls.count += 1
+            calls[0] += 1
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_websocket, "H11Handshake", Counting)
+    patch.setattr(_websocket, "H11Handshake", Counting)
     return calls
 
 
@@ -176,13 +170,12 @@ def test_an_extension_offer_goes_to_wsproto_when_compression_is_on() -> None:
     assert websocket_response(http, request, compression=True)[1] is None
 
 
-def test_websocket_response_uses_the_fast_path_only_for_our_parser(
-    wsproto_calls: type[WsprotoCalls],
-) -> None:
+def test_websocket_response_uses_the_fast_path_only_for_our_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    wsproto_calls = count_wsproto_calls(monkeypatch)
     http, request = read(CHROME)
     assert request is not None
     response, deflate = websocket_response(http, request, compression=False)
-    assert deflate is None and wsproto_calls.count == 0
+    assert deflate is None and wsproto_calls == [0]
     assert response == wsproto_response(request, compression=False)
     ws = start_websocket(http, deflate, max_message_size=1000)
     assert ws.deflate is None and not ws.reader.deflate
@@ -190,7 +183,7 @@ def test_websocket_response_uses_the_fast_path_only_for_our_parser(
     http, request = read(CHROME.replace(b"HTTP/1.1", b"HTTP/1.0", 1))
     assert request is not None and http.h11 is not None
     response, deflate = websocket_response(http, request, compression=False)
-    assert deflate is None and wsproto_calls.count == 1
+    assert deflate is None and wsproto_calls == [1]
     assert response == wsproto_response(request, compression=False)
 
 
@@ -244,16 +237,8 @@ def upgrade_heads(draw: st.DrawFn) -> bytes:
 @settings(max_examples=1500, deadline=None)
 @given(raw=upgrade_heads(), compression=st.booleans())
 def test_fast_path_agrees_with_wsproto(raw: bytes, compression: bool) -> None:
-    calls = [0]
-
-    class Counting(H11Handshake):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            calls[0] += 1
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_websocket, "H11Handshake", Counting)
-        _agrees_with_wsproto(raw, compression, calls)
+        _agrees_with_wsproto(raw, compression, count_wsproto_calls(patch))
 
 
 def _agrees_with_wsproto(raw: bytes, compression: bool, calls: list[int]) -> None:
