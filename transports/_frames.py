@@ -5,8 +5,9 @@ the payload: cheaper to build directly than through a general frame pipeline,
 and the same bytes can be written to every recipient of a broadcast. Client
 frames are parsed by :class:`FrameReader`, which validates what RFC 6455
 requires (masking, control frames, fragmentation, UTF-8, sizes) with a few
-slices and one big-int XOR per frame; wsproto keeps the handshake and the
-permessage-deflate case.
+slices and one big-int XOR per frame; with permessage-deflate it lets RSV1
+open a message and hands that message over still compressed, for
+:mod:`._deflate` to inflate. wsproto keeps the handshake.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "frame_of",
     "FrameReader",
     "FrameError",
+    "RSV1",
 ]
 
 OP_TEXT = 0x1
@@ -100,6 +102,13 @@ class FrameError(Exception):
 # already decoded to str; close payloads stay bytes.
 Message = tuple[int, "str | bytes"]
 
+#: The first reserved bit: with permessage-deflate (RFC 7692 section 6), set
+#: on the first frame of a compressed message. FrameReader returns such a
+#: message whole with this bit added to its opcode, payload still compressed.
+RSV1 = 0x40
+#: The first byte's low seven bits, FIN aside, that may open a compressed message.
+_DEFLATED_FIRST = (RSV1 | OP_TEXT, RSV1 | OP_BINARY)
+
 _PROTOCOL_ERROR = 1002
 _INVALID_DATA = 1007
 _TOO_BIG = 1009
@@ -117,16 +126,18 @@ def unmask(payload: bytes | bytearray, mask: bytes | bytearray) -> bytes:
 class FrameReader:
     """Incoming client frames -> complete messages, validated (RFC 6455 5.1-5.6).
 
-    Enforces masking, zero reserved bits (no extension is active on this
-    path), control-frame rules, continuation order, UTF-8 in text messages,
+    Enforces masking, zero reserved bits (but RSV1 on the first frame of a
+    message when permessage-deflate was agreed), control-frame rules, continuation order, UTF-8 in text messages,
     and ``max_message_size`` from the frame headers *before* the payload is
     buffered. Control frames come out as soon as they are complete, even
     in the middle of a fragmented message.
     """
 
-    __slots__ = ("_buf", "_frag_opcode", "_frag_parts", "_frag_size", "max_message_size")
+    __slots__ = ("_buf", "_frag_opcode", "_frag_parts", "_frag_size", "max_message_size", "deflate")
 
-    def __init__(self, max_message_size: int) -> None:
+    def __init__(self, max_message_size: int, *, deflate: bool = False) -> None:
+        #: permessage-deflate was agreed: RSV1 may open a text or binary message.
+        self.deflate = deflate
         self._buf = bytearray()
         self._frag_opcode = 0
         self._frag_parts: list[bytes] = []
@@ -180,7 +191,7 @@ class FrameReader:
                 return None
             b0 = buf[0]
             b1 = buf[1]
-            if b0 & 0x70:
+            if b0 & 0x70 and not (self.deflate and (b0 & 0x7F) in _DEFLATED_FIRST):
                 raise FrameError(_PROTOCOL_ERROR, "reserved bits set")
             if not b1 & 0x80:
                 raise FrameError(_PROTOCOL_ERROR, "client frame not masked")
@@ -227,6 +238,8 @@ class FrameReader:
                 del buf[:end]
             if opcode >= 8:
                 return opcode, payload
+            if b0 & RSV1:
+                opcode |= RSV1  # compressed: kept on the opcode until the message is whole
             if not fin:
                 if opcode:
                     self._frag_opcode = opcode
@@ -245,4 +258,4 @@ class FrameReader:
                     return OP_TEXT, payload.decode("utf-8")
                 except UnicodeDecodeError:
                     raise FrameError(_INVALID_DATA, "invalid UTF-8 in a text message") from None
-            return OP_BINARY, payload
+            return opcode, payload  # OP_BINARY, or a compressed message (RSV1 set, bytes)

@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--message-queue", default=None, metavar="redis://HOST:PORT/DB")
     p.add_argument("--allow-eio3", action="store_true",
                    help="also serve Engine.IO v3 / Socket.IO v2 clients")
+    p.add_argument("--connection-state-recovery", action="store_true",
+                   help="Socket.IO connection state recovery, default window (across servers "
+                        "with --message-queue)")
+    p.add_argument("--websocket-compression", action="store_true",
+                   help="offer permessage-deflate to WebSocket clients")
     return p
 
 
@@ -80,14 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             config,
             path=args.path or "/engine.io/",
             cors_allowed_origins=_cors(args.cors_allowed_origins),
+            websocket_compression=args.websocket_compression,
         )
         server = Server(engine)
     else:
         from ._app import build_socketio_echo
 
         server = build_socketio_echo(args, config, _cors(args.cors_allowed_origins))
-        if args.message_queue:
-            _join_cluster(server, args.message_queue)
     host, port = server.start(args.host, args.port)
     print(f"listening on http://{host}:{port}", flush=True)
     server.serve_forever()
@@ -95,14 +99,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         sio: Any = server.engine.handler
         sio.adapter.close()
     return 0
-
-
-def _join_cluster(http: Server, url: str) -> None:
-    """``--message-queue``: the Socket.IO server relays through Redis (RedisAdapter)."""
-    from ..redis import RedisAdapter
-
-    sio: Any = http.engine.handler  # the socketio_core.Server that build_socketio_echo made
-    sio.adapter = RedisAdapter(url)
-    sio.adapter.attach(sio)
 
 

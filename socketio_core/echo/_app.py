@@ -140,6 +140,17 @@ def demo_app(http: HttpConnection, request: HttpRequest) -> bool:
 
 
 def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> HttpServer:
+    """The Socket.IO echo, on the Redis adapter with ``--message-queue``.
+
+    The adapter is given at construction: the recovery log of
+    ``--connection-state-recovery`` is the adapter's (kept in Redis, so any
+    server of the group recovers any client).
+    """
+    adapter = None
+    if args.message_queue:
+        from ..redis import RedisAdapter
+
+        adapter = RedisAdapter(args.message_queue)
     sio = Server(
         path=args.path or "/socket.io/",
         ping_interval=config.ping_interval,
@@ -149,6 +160,9 @@ def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> 
         connect_timeout=args.connect_timeout / 1000,
         cors_allowed_origins=cors,
         allow_eio3=config.allow_eio3,
+        adapter=adapter,
+        connection_state_recovery=args.connection_state_recovery,
+        websocket_compression=args.websocket_compression,
     )
     register_echo_handlers(sio)
     sio._bind_hub()

@@ -19,6 +19,7 @@ import dataclasses
 import json
 import logging
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -85,8 +86,10 @@ class _TracebackLog(logging.Handler):
 class ServerThread:
     """``socketio_core.Server`` + echo handlers, serving from its own OS thread and hub."""
 
-    def __init__(self, **server_options: Any) -> None:
+    def __init__(self, *, start_options: dict[str, Any] | None = None, **server_options: Any) -> None:
         self.options = server_options
+        #: Keyword arguments of ``Server.start`` (``certfile``/``keyfile``: TLS).
+        self.start_options = start_options or {}
         self.port = 0
         self.disconnects: list[tuple[str, str, str]] = []  # (namespace, sid, reason)
         self.greenlet_errors: list[str] = []
@@ -146,7 +149,7 @@ class ServerThread:
             self.sio = sio
             self._hub = hub
             self._stop = Event()
-            _, self.port = sio.start("127.0.0.1", 0)
+            _, self.port = sio.start("127.0.0.1", 0, **self.start_options)
         except BaseException as exc:
             self._failed = exc
             self._ready.set()
@@ -211,8 +214,10 @@ class ServerThread:
 class SioWs:
     """A Socket.IO v5 client over a raw WebSocket that answers pings while it waits."""
 
-    def __init__(self, port: int, *, rcvbuf: int | None = None) -> None:
-        self.ws = _wsclient.connect(port, f"{PATH}?EIO=4&transport=websocket")
+    def __init__(
+        self, port: int, *, rcvbuf: int | None = None, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.ws = _wsclient.connect(port, f"{PATH}?EIO=4&transport=websocket", ssl_context=ssl_context)
         if rcvbuf is not None:
             self.ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         first = self.ws.recv()

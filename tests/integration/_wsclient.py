@@ -10,6 +10,7 @@ wsproto connection, a queue of complete messages.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections import deque
 from typing import Union
@@ -168,6 +169,7 @@ def connect(
     headers: list[tuple[str, str]] | None = None,
     host: str = "127.0.0.1",
     timeout: float = 5.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> WsClient:
     """Open a TCP connection and perform the WebSocket opening handshake.
 
@@ -175,6 +177,8 @@ def connect(
     headers and body it sent), WsClosed when it drops the connection first.
     """
     sock = socket.create_connection((host, port), timeout=timeout)
+    if ssl_context is not None:  # wss://
+        sock = ssl_context.wrap_socket(sock, server_hostname=host)
     conn = WSConnection(ConnectionType.CLIENT)
     extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers or []]
     sock.sendall(conn.send(Request(host=f"{host}:{port}", target=target, extra_headers=extra)))

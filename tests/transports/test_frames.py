@@ -30,19 +30,20 @@ def _frame(first: int, payload: bytes, mask: bytes | None, length_form: str) -> 
     length_form=st.sampled_from(["7", "16", "64"]),
     cut=st.integers(-3, 3),
     limit=st.sampled_from([10, 1_000_000]),
+    deflate=st.booleans(),
 )
 def test_single_text_agrees_with_the_general_reader(
-    first: int, payload: bytes, mask: bytes | None, length_form: str, cut: int, limit: int
+    first: int, payload: bytes, mask: bytes | None, length_form: str, cut: int, limit: int, deflate: bool
 ) -> None:
     data = _frame(first, payload, mask, length_form)
     if cut < 0:
         data = data[:cut]
     elif cut > 0:
         data = data + b"\x81" * cut
-    fast = FrameReader(limit).single_text(data)
+    fast = FrameReader(limit, deflate=deflate).single_text(data)
     if fast is None:
         return
-    general = FrameReader(limit)
+    general = FrameReader(limit, deflate=deflate)
     general.feed(data)
     try:
         message = general.next_message()
@@ -61,6 +62,8 @@ def test_single_text_takes_the_plain_frame_and_declines_the_rest() -> None:
     assert FrameReader(100).single_text(frame + frame) is None  # two frames: general path
     assert FrameReader(100).single_text(_frame(0x81, b"\xff", mask, "7")) is None  # bad UTF-8
     assert FrameReader(5).single_text(frame) is None  # over the limit
+    # A compressed frame (RSV1) is the general path's, with or without permessage-deflate.
+    assert FrameReader(100, deflate=True).single_text(_frame(0xC1, b"x", mask, "7")) is None
     reader = FrameReader(100)
     reader.feed(frame[:3])
     assert reader.single_text(frame[3:]) is None  # bytes already buffered

@@ -21,6 +21,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.handshake import H11Handshake
 
 from transports import HttpConnection, HttpLimits, HttpRequest
+from transports.gevent import _websocket
 from transports.gevent._websocket import HandshakeFailed, start_websocket, websocket_response
 from transports._ws_handshake import plain_upgrade_response
 
@@ -54,6 +55,19 @@ def wsproto_response(request: HttpRequest, *, compression: bool) -> bytes | None
         return handshake.send(AcceptConnection(extensions=extensions))  # type: ignore[arg-type]
     except Exception:
         return None
+
+
+def count_wsproto_calls(patch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, ``[n]``: how often the server asked wsproto's ``H11Handshake`` to judge."""
+    calls = [0]
+
+    class Counting(H11Handshake):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            calls[0] += 1
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    patch.setattr(_websocket, "H11Handshake", Counting)
+    return calls
 
 
 def head(*fields: bytes, method: bytes = b"GET") -> bytes:
@@ -145,28 +159,31 @@ def test_an_extension_offer_goes_to_wsproto_when_compression_is_on() -> None:
     http, request = read(CHROME)
     assert request is not None
     assert plain_upgrade_response(request.method, request.headers, compression=True) is None
-    response, conn = websocket_response(http, request, compression=True)
-    assert conn is not None  # wsproto negotiated permessage-deflate
+    response, deflate = websocket_response(http, request, compression=True)
+    assert deflate is not None  # wsproto negotiated permessage-deflate
     assert b"Sec-WebSocket-Extensions: permessage-deflate" in response
+    ws = start_websocket(http, deflate, max_message_size=1000)
+    assert ws.deflate is deflate and ws.reader.deflate
     # With no offer, compression on or off, there is nothing to negotiate.
     http, request = read(BARE)
     assert request is not None
     assert websocket_response(http, request, compression=True)[1] is None
 
 
-def test_websocket_response_uses_the_fast_path_only_for_our_parser() -> None:
+def test_websocket_response_uses_the_fast_path_only_for_our_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    wsproto_calls = count_wsproto_calls(monkeypatch)
     http, request = read(CHROME)
     assert request is not None
-    response, conn = websocket_response(http, request, compression=False)
-    assert conn is None
+    response, deflate = websocket_response(http, request, compression=False)
+    assert deflate is None and wsproto_calls == [0]
     assert response == wsproto_response(request, compression=False)
-    ws = start_websocket(http, conn, max_message_size=1000)
-    assert ws.reader is not None and not ws.deflate
+    ws = start_websocket(http, deflate, max_message_size=1000)
+    assert ws.deflate is None and not ws.reader.deflate
     # HTTP/1.0 is h11's to parse, so wsproto judges the upgrade.
     http, request = read(CHROME.replace(b"HTTP/1.1", b"HTTP/1.0", 1))
     assert request is not None and http.h11 is not None
-    response, conn = websocket_response(http, request, compression=False)
-    assert conn is not None
+    response, deflate = websocket_response(http, request, compression=False)
+    assert deflate is None and wsproto_calls == [1]
     assert response == wsproto_response(request, compression=False)
 
 
@@ -220,6 +237,11 @@ def upgrade_heads(draw: st.DrawFn) -> bytes:
 @settings(max_examples=1500, deadline=None)
 @given(raw=upgrade_heads(), compression=st.booleans())
 def test_fast_path_agrees_with_wsproto(raw: bytes, compression: bool) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        _agrees_with_wsproto(raw, compression, count_wsproto_calls(patch))
+
+
+def _agrees_with_wsproto(raw: bytes, compression: bool, calls: list[int]) -> None:
     http, request = read(raw)
     if request is None:
         return
@@ -227,8 +249,8 @@ def test_fast_path_agrees_with_wsproto(raw: bytes, compression: bool) -> None:
     if fast is None:
         return  # declined: wsproto judges, as before
     assert fast == wsproto_response(request, compression=compression)
-    response, conn = websocket_response(http, request, compression=compression)
-    assert response == fast
+    response, deflate = websocket_response(http, request, compression=compression)
+    assert response == fast and deflate is None
     # The server takes the fast path only for heads our own parser read
     # (those h11 read, here a repeated Content-Length, stay wsproto's).
-    assert (conn is None) == (http.h11 is None)
+    assert (calls[0] == 0) == (http.h11 is None)

@@ -1,15 +1,25 @@
-"""The server side of one WebSocket connection (RFC 6455), on wsproto.
+"""The server side of one WebSocket connection (RFC 6455).
 
 Strategy: the opening handshake of a plain request read by our fast HTTP
-parser is answered by :mod:`._ws_handshake`; anything else goes to wsproto
-(taking the request already parsed plus the bytes read past it), which is also
-the judge of every refusal and of permessage-deflate. wsproto validates
-incoming frames: masking, control frames, fragmentation, UTF-8, the close
-handshake. Outgoing data frames are built directly by :mod:`._frames`
-(unmasked, so a broadcast can share them), except when permessage-deflate
-is negotiated, which needs wsproto's compressor. Messages larger than
-``max_message_size`` are refused while they are being read, before they are
-assembled (close code 1009).
+parser is answered by :mod:`._ws_handshake`; anything else goes to wsproto's
+``H11Handshake`` (taking the request already parsed), which is the judge of
+every refusal and of the permessage-deflate offer. After the 101 the frames
+are ours: :class:`.._frames.FrameReader` validates incoming ones (masking,
+control frames, fragmentation, UTF-8, sizes) and outgoing data frames are
+built directly (unmasked, so a broadcast can share them). When
+permessage-deflate was agreed, :class:`.._deflate.MessageDeflate` inflates
+the messages that arrive compressed and compresses the large ones we send.
+Messages larger than ``max_message_size`` are refused while they are being
+read, before they are assembled, and a compressed one stops inflating at that
+size (close code 1009).
+
+Fairness: a reacting WebSocket (read from the hub) hands over at most
+``TURN_MESSAGES`` messages per loop turn, from at most one read; the rest
+waits in the frame reader for the next turn (a zero-delay timer), and the
+socket is not read meanwhile, so a flooding client is held back by TCP and
+not by our memory. A reader greenlet (TLS, whose decrypted bytes may wait
+inside the SSL object with no readability event) yields one loop turn after
+as many messages.
 """
 
 from __future__ import annotations
@@ -17,29 +27,34 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable, Union
 
+from gevent import get_hub
 from wsproto import ConnectionType
-from wsproto.connection import Connection, ConnectionState
-from wsproto.events import (
-    AcceptConnection,
-    BytesMessage,
-    CloseConnection,
-    Ping,
-    Request,
-    TextMessage,
-)
+from wsproto.events import AcceptConnection, Request
 from wsproto.extensions import PerMessageDeflate
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as WsLocalError
 from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
-from .._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame, frame_of
+from .._deflate import InflateError, MessageDeflate, negotiated
+from .._frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    RSV1,
+    FrameError,
+    FrameReader,
+    build_frame,
+    frame_of,
+)
 from .._request import ClientGone, HttpRequest, status_phrase
 from ._http import HttpConnection, plain_socket_of
 from .._ws_handshake import plain_upgrade_response
 
 __all__ = [
     "WebSocket", "accept_websocket", "websocket_response", "start_websocket", "reject_websocket",
-    "HandshakeFailed",
+    "HandshakeFailed", "TURN_MESSAGES",
 ]
 
 log = logging.getLogger(__name__)
@@ -49,6 +64,11 @@ Wire = Union[str, bytes]
 _READ_SIZE = 16384
 MESSAGE_TOO_BIG = 1009
 PROTOCOL_ERROR = 1002
+INVALID_DATA = 1007
+#: Messages one WebSocket hands over per loop turn before others get theirs:
+#: about 1 ms of echo handling, and far above what a normal client has
+#: waiting at once (a flood of small messages fills a 16 KB read with ~600).
+TURN_MESSAGES = 64
 
 
 class HandshakeFailed(Exception):
@@ -57,15 +77,16 @@ class HandshakeFailed(Exception):
 
 def websocket_response(
     http: HttpConnection, request: HttpRequest, *, compression: bool
-) -> tuple[bytes, Connection | None]:
-    """Judge an upgrade request: the 101 response to write, and wsproto's connection.
+) -> tuple[bytes, MessageDeflate | None]:
+    """Judge an upgrade request: the 101 response to write, and the agreed compression.
 
     A plain request that our own fast HTTP parser read (``http.h11`` is None
     on an :class:`HttpConnection`: HTTP/1.1, a grammar h11 accepts) is
-    answered by :mod:`._ws_handshake` and the connection is None (our frame
-    reader takes over). Everything else, and every refusal, is wsproto's
-    ``H11Handshake``: a WSGI server's request, an h11-parsed head,
-    permessage-deflate, subprotocols. Nothing is written here.
+    answered by :mod:`._ws_handshake`. Everything else, and every refusal,
+    is wsproto's ``H11Handshake``: a WSGI server's request, an h11-parsed
+    head, permessage-deflate, subprotocols. The second value is the
+    permessage-deflate codec when it was agreed, else None. Nothing is
+    written here.
 
     Raises HandshakeFailed (the caller answers 400).
     """
@@ -81,25 +102,22 @@ def websocket_response(
         raise HandshakeFailed(str(exc)) from None
     if not isinstance(event, Request):
         raise HandshakeFailed("not a WebSocket handshake")
-    extensions = [PerMessageDeflate()] if compression else []
+    extension = PerMessageDeflate() if compression else None
     try:
-        data = handshake.send(AcceptConnection(extensions=extensions))  # type: ignore[arg-type]
+        data = handshake.send(AcceptConnection(extensions=[extension] if extension else []))
     except (WsLocalError, WsRemoteError) as exc:
         raise HandshakeFailed(str(exc)) from None
-    conn = handshake.connection
-    assert conn is not None
-    return data, conn
+    return data, negotiated(extension)
 
 
 def start_websocket(
-    http: HttpConnection, conn: Connection | None, *, max_message_size: int
+    http: HttpConnection, deflate: MessageDeflate | None, *, max_message_size: int
 ) -> "WebSocket":
     """The WebSocket over ``http``'s connection, once the 101 has been written.
 
-    ``conn`` is what :func:`websocket_response` returned; None means our own
-    frame reader (the WebSocket then holds no wsproto state either).
+    ``deflate`` is what :func:`websocket_response` returned.
     """
-    ws = WebSocket(http.sock, conn, max_message_size=max_message_size)  # type: ignore[arg-type]
+    ws = WebSocket(http.sock, deflate, max_message_size=max_message_size)
     ws.feed(http.take_over())
     return ws
 
@@ -111,34 +129,33 @@ def accept_websocket(
 
     Raises HandshakeFailed (the caller answers 400) or ClientGone.
     """
-    data, conn = websocket_response(http, request, compression=compression)
+    data, deflate = websocket_response(http, request, compression=compression)
     http.write_raw(data)
-    return start_websocket(http, conn, max_message_size=max_message_size)
+    return start_websocket(http, deflate, max_message_size=max_message_size)
 
 
 class WebSocket:
     """One server-side WebSocket after the 101.
 
-    Without extensions, frames are read by :class:`FrameReader` and written
-    as prebuilt bytes; with permessage-deflate, wsproto does both.
+    Frames are read by :class:`FrameReader` and written as prebuilt bytes;
+    with permessage-deflate (``deflate``), large messages are compressed
+    per connection and compressed client messages inflated.
     """
 
     __slots__ = (
-        "sock", "conn", "reader", "deflate", "closed", "close_code", "_pending", "max_message_size",
-        "_torn", "_io", "_raw", "_on_message", "_on_end",
+        "sock", "reader", "deflate", "closed", "close_code", "max_message_size",
+        "_torn", "_io", "_raw", "_on_message", "_on_end", "_later", "_turn",
     )
 
-    def __init__(self, sock: Any, conn: Connection, *, max_message_size: int) -> None:
+    def __init__(
+        self, sock: Any, deflate: MessageDeflate | None = None, *, max_message_size: int
+    ) -> None:
         self.sock = sock
-        self.conn = conn
         self.max_message_size = max_message_size
-        self.deflate = bool(getattr(conn, "_extensions", None))
-        self.reader: FrameReader | None = None if self.deflate else FrameReader(max_message_size)
-        if not self.deflate:
-            self.conn = None  # type: ignore[assignment]  # frames are ours; release wsproto's state
+        self.deflate = deflate
+        self.reader = FrameReader(max_message_size, deflate=deflate is not None)
         self.closed = False
         self.close_code: int | None = None
-        self._pending: list[str | bytes] = []
         #: A write is only partly on the wire and the backlog writer owns the
         #: rest: no other frame may be written before it ends, or it would land
         #: inside that one (and a second greenlet waiting on the socket raises).
@@ -149,19 +166,29 @@ class WebSocket:
         self._raw: Any = None
         self._on_message: Callable[[Wire], None] | None = None
         self._on_end: Callable[[], None] | None = None
+        #: Reacting: the zero-delay timer that resumes a turn cut short by the budget.
+        self._later: Any = None
+        #: Reader greenlet: messages left before it yields a loop turn.
+        self._turn = TURN_MESSAGES
 
     def feed(self, data: bytes) -> None:
         if data:
-            if self.reader is not None:
-                self.reader.feed(data)
-            else:
-                self.conn.receive_data(data)
+            self.reader.feed(data)
 
     def receive(self) -> Wire | None:
-        """The next complete message; None once the connection is over."""
+        """The next complete message; None once the connection is over.
+
+        Every ``TURN_MESSAGES`` messages it first yields one loop turn: under
+        TLS a flooding client's records keep ``recv`` answering without ever
+        waiting, so without this the reader greenlet would never let the
+        hub serve anyone else.
+        """
         reader = self.reader
-        if reader is None:
-            return self._receive_wsproto()
+        self._turn -= 1
+        if not self._turn:
+            self._turn = TURN_MESSAGES
+            if getattr(self.sock, "_read_event", None) is not None:  # a gevent socket
+                _next_turn()
         recv = _readable_then_recv(self.sock)
         while True:
             message = self._next_data()
@@ -184,7 +211,6 @@ class WebSocket:
         error closes it, a close frame is answered).
         """
         reader = self.reader
-        assert reader is not None
         while not self.closed:
             try:
                 message = reader.next_message()
@@ -197,22 +223,37 @@ class WebSocket:
             opcode, payload = message
             if opcode == OP_TEXT or opcode == OP_BINARY:
                 return payload
+            if opcode & RSV1:
+                return self._inflated(opcode & ~RSV1, payload)  # type: ignore[arg-type]
             if opcode == OP_PING:
                 self._write(build_frame(OP_PONG, payload))  # type: ignore[arg-type]
             elif opcode == OP_CLOSE:
                 self._on_close_frame(payload)  # type: ignore[arg-type]
         return None
 
+    def _inflated(self, opcode: int, payload: bytes) -> Wire | None:
+        """A compressed message, inflated (and decoded if text); None after closing on an error."""
+        deflate = self.deflate
+        assert deflate is not None  # FrameReader lets RSV1 through only then
+        try:
+            data = deflate.inflate(payload, self.max_message_size)
+            if opcode == OP_TEXT:
+                return data.decode("utf-8")
+            return data
+        except InflateError as exc:
+            log.info("WebSocket compressed message refused: %s", exc.reason)
+            self.close(exc.code, exc.reason)
+        except UnicodeDecodeError:
+            log.info("WebSocket protocol error: invalid UTF-8 in a text message")
+            self.close(INVALID_DATA, "invalid UTF-8 in a text message")
+        return None
+
     # ------------------------------------------------ event-driven reading
 
     @property
     def can_react(self) -> bool:
-        """Whether :meth:`react` works here: our frame reader over a plain gevent socket."""
-        return (
-            self.reader is not None
-            and plain_socket_of(self.sock) is not None
-            and self.sock.timeout is None
-        )
+        """Whether :meth:`react` works here: a plain gevent socket (not TLS)."""
+        return plain_socket_of(self.sock) is not None and self.sock.timeout is None
 
     def react(self, on_message: Callable[[Wire], None], on_end: Callable[[], None]) -> None:
         """Read from the hub: ``on_message(data)`` per message, ``on_end()`` once at the end.
@@ -229,8 +270,8 @@ class WebSocket:
         self._on_end = on_end
         self._raw = plain_socket_of(self.sock)
         self._io = self.sock._read_event
-        self._take_messages()  # bytes that came with the handshake, or before an upgrade
-        if not self.closed:
+        # Bytes that came with the handshake, or before an upgrade.
+        if self._take_messages():
             self._io.start(self._on_readable)
 
     def _on_readable(self) -> None:
@@ -244,7 +285,6 @@ class WebSocket:
             self._shutdown()
             return
         reader = self.reader
-        assert reader is not None
         text = reader.single_text(data)
         if text is not None:  # the common read: one whole text message
             self._deliver(text)
@@ -253,12 +293,34 @@ class WebSocket:
         del data  # an idle connection must not keep its last read alive
         self._take_messages()
 
-    def _take_messages(self) -> None:
-        while True:
+    def _take_messages(self) -> bool:
+        """Hand over the buffered messages, at most ``TURN_MESSAGES`` this turn.
+
+        True when all are taken (the socket may be read again); False when
+        the connection ended, or when the budget ran out: then the read
+        watcher is stopped and a zero-delay timer takes the rest on the next
+        loop turn, after the hub has polled every other socket.
+        """
+        budget = TURN_MESSAGES
+        while budget:
             message = self._next_data()
             if message is None:
-                return
+                return not self.closed
             self._deliver(message)
+            budget -= 1
+        if self.closed:
+            return False
+        self._io.stop()
+        later = self._later
+        if later is None:
+            later = self._later = get_hub().loop.timer(0.0)
+        later.start(self._on_later)
+        return False
+
+    def _on_later(self) -> None:
+        """The next turn of a budget-cut read: more messages, then reading again once none wait."""
+        if not self.closed and self._take_messages():
+            self._io.start(self._on_readable)
 
     def _deliver(self, message: Wire) -> None:
         try:
@@ -282,52 +344,10 @@ class WebSocket:
         self._write(reply)
         self._shutdown()
 
-    def _receive_wsproto(self) -> Wire | None:
-        parts = self._pending
-        size = sum(len(p) for p in parts)
-        while not self.closed:
-            try:
-                for event in self.conn.events():
-                    if isinstance(event, (TextMessage, BytesMessage)):
-                        parts.append(bytes(event.data) if isinstance(event, BytesMessage) else event.data)
-                        size += len(event.data)
-                        if size > self.max_message_size:
-                            self.close(MESSAGE_TOO_BIG, "message too big")
-                            return None
-                        if event.message_finished:
-                            self._pending = []
-                            if isinstance(event, TextMessage):
-                                return "".join(parts)  # type: ignore[arg-type]
-                            return b"".join(parts)  # type: ignore[arg-type]
-                    elif isinstance(event, Ping):
-                        self._write(self.conn.send(event.response()))
-                    elif isinstance(event, CloseConnection):
-                        self.close_code = event.code
-                        if self.conn.state is ConnectionState.REMOTE_CLOSING:
-                            self._write(self.conn.send(event.response()))
-                        self._shutdown()
-                        return None
-            except WsRemoteError as exc:
-                log.info("WebSocket protocol error: %s", exc)
-                self.close(PROTOCOL_ERROR, "protocol error")
-                return None
-            try:
-                data = self.sock.recv(_READ_SIZE)
-            except OSError:
-                data = b""
-            if not data:
-                self._shutdown()
-                return None
-            self.conn.receive_data(data)
-        return None
-
     def encode(self, items: list[Wire]) -> bytes:
         """The bytes of ``items``, one frame per message."""
-        if self.deflate:
-            return b"".join(
-                self.conn.send(TextMessage(data=i) if isinstance(i, str) else BytesMessage(data=i))
-                for i in items
-            )
+        if self.deflate is not None:
+            return self._deflated(items)
         if len(items) == 1:
             return frame_of(items[0])
         return b"".join([frame_of(i) for i in items])
@@ -368,14 +388,31 @@ class WebSocket:
         """Write messages, one frame each, in one write. Raises OSError/ClientGone."""
         if self.closed:
             raise ClientGone("WebSocket closed")
-        if self.deflate:
-            data = b"".join(
-                self.conn.send(TextMessage(data=i) if isinstance(i, str) else BytesMessage(data=i))
-                for i in items
-            )
+        if self.deflate is not None:
+            data = self._deflated(items)
         else:
             data = b"".join([frame_of(i) for i in items])
         self._send_all(data)
+
+    def _deflated(self, items: Iterable[Wire]) -> bytes:
+        """Frames for ``items`` under permessage-deflate: large ones compressed, in order.
+
+        Only the compressed frames are this connection's own; a short item
+        keeps its plain frame, which :func:`frame_of` may share with every
+        other recipient (a compressed frame is never stored on the item).
+        """
+        deflate = self.deflate
+        assert deflate is not None
+        threshold = deflate.threshold
+        frames = []
+        for item in items:
+            if len(item) < threshold:
+                frames.append(frame_of(item))
+            elif isinstance(item, str):
+                frames.append(build_frame(OP_TEXT | RSV1, deflate.deflate(item.encode("utf-8"))))
+            else:
+                frames.append(build_frame(OP_BINARY | RSV1, deflate.deflate(bytes(item))))
+        return b"".join(frames)
 
     def _send_all(self, data: bytes) -> None:
         # One send() usually takes everything; gevent's sendall costs a
@@ -415,14 +452,7 @@ class WebSocket:
         """Send a close frame (if the connection is still open) and drop the connection."""
         if self.closed:
             return
-        if self.deflate:
-            try:
-                if self.conn.state is ConnectionState.OPEN:
-                    self._write(self.conn.send(CloseConnection(code=code, reason=reason)))
-            except WsLocalError:
-                pass
-        else:
-            self._write(build_frame(OP_CLOSE, code.to_bytes(2, "big") + reason.encode("utf-8")[:120]))
+        self._write(build_frame(OP_CLOSE, code.to_bytes(2, "big") + reason.encode("utf-8")[:120]))
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -432,6 +462,8 @@ class WebSocket:
         io = self._io
         if io is not None:
             io.stop()
+        if self._later is not None:
+            self._later.stop()
         try:
             self.sock.shutdown(2)
         except OSError:
@@ -446,6 +478,21 @@ class WebSocket:
                 on_end()
             except Exception:
                 log.exception("WebSocket end handler failed")
+
+
+def _next_turn() -> None:
+    """Let the hub run one loop turn (poll every socket) before this greenlet goes on.
+
+    ``gevent.sleep(0)`` is not enough: it resumes from the hub's callback
+    queue, which is run again before the next poll. A zero-delay timer
+    fires only after the next poll, beside every socket that became ready.
+    """
+    hub = get_hub()
+    timer = hub.loop.timer(0.0)
+    try:
+        hub.wait(timer)
+    finally:
+        timer.close()
 
 
 def _readable_then_recv(sock: Any) -> Any:

@@ -1,0 +1,39 @@
+"""``socketio-echo --message-queue URL --connection-state-recovery``: any server of the group recovers.
+
+Two echo servers share a Redis. The official client joins a room on A, its
+transport drops, another client on A sends the room five messages, and it
+reconnects to B (tests/interop/echo_recovery_client.js): same id,
+``recovered`` true, the five messages once and in order.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from tests.conftest import free_port
+
+from .conftest import RedisServer, ServerProcess, node
+
+
+def recovering_echo(redis_url: str) -> ServerProcess:
+    port = free_port()
+    return ServerProcess(
+        [sys.executable, "-m", "socketio_core.echo", "--port", str(port), "--message-queue", redis_url,
+         "--connection-state-recovery"],
+        port,
+    )
+
+
+@pytest.mark.parametrize("mode", ["websocket", "polling"])
+def test_a_client_dropped_on_one_server_is_recovered_by_the_other(
+    redis_server: RedisServer, servers: Any, mode: str
+) -> None:
+    a, b = servers(recovering_echo, redis_server.url), servers(recovering_echo, redis_server.url)
+    result = node("echo_recovery_client.js", a.url, b.url, mode).result()
+    assert "error" not in result, result
+    assert result["recovered"] == [False, True], result
+    assert result["connects"][0] == result["connects"][1], result
+    assert result["messages"] == ["m1", "m2", "m3", "m4", "m5"], result
