@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
 
 from engineio import Config
@@ -24,13 +24,13 @@ log = logging.getLogger(__name__)
 class EngineEcho:
     """Bare Engine.IO echo: every message goes straight back to its sender."""
 
-    def on_connect(self, socket: EngineSocket) -> None:
+    def engineio_session_opened(self, socket: EngineSocket) -> None:
         log.info("connect %s (%s)", socket.sid, socket.transport)
 
-    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
+    def engineio_message(self, socket: EngineSocket, data: str | bytes) -> None:
         socket.send(data)
 
-    def on_disconnect(self, socket: EngineSocket, reason: str) -> None:
+    def engineio_session_closed(self, socket: EngineSocket, reason: str) -> None:
         log.info("disconnect %s (%s)", socket.sid, reason)
 
 
@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         transports=tuple(args.transports),
         allow_eio3=args.allow_eio3,
     )
+    sio = None
     if args.engineio_only:
         engine = EngineServer(
             EngineEcho(),
@@ -83,26 +84,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         server = Server(engine)
     else:
-        from ._app import build_socketio_echo
+        from ._app import build_socketio_echo, demo_app
 
-        server = build_socketio_echo(args, config, _cors(args.cors_allowed_origins))
+        adapter = None
         if args.message_queue:
-            _join_cluster(server, args.message_queue)
+            # ``--message-queue``: the Socket.IO server relays through Redis.
+            from ..redis import RedisAdapter
+
+            adapter = RedisAdapter(args.message_queue)
+        sio = build_socketio_echo(args, config, _cors(args.cors_allowed_origins), adapter=adapter)
+        server = sio.http_server(demo_app)
     host, port = server.start(args.host, args.port)
     print(f"listening on http://{host}:{port}", flush=True)
     server.serve_forever()
-    if args.message_queue and not args.engineio_only:
-        sio: Any = server.engine.handler
+    if sio is not None:
         sio.adapter.close()
     return 0
-
-
-def _join_cluster(http: Server, url: str) -> None:
-    """``--message-queue``: the Socket.IO server relays through Redis (RedisAdapter)."""
-    from ..redis import RedisAdapter
-
-    sio: Any = http.engine.handler  # the socketio_core.Server that build_socketio_echo made
-    sio.adapter = RedisAdapter(url)
-    sio.adapter.attach(sio)
 
 

@@ -9,9 +9,8 @@ from typing import Any
 
 from engineio import Config
 from transports import HttpConnection, HttpRequest
-from transports import Server as HttpServer
 
-from ..server._server import Server
+from ..server import Adapter, Server
 
 __all__ = ["build_socketio_echo", "register_echo_handlers", "client_script_path"]
 
@@ -139,7 +138,10 @@ def demo_app(http: HttpConnection, request: HttpRequest) -> bool:
     return True
 
 
-def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> HttpServer:
+def build_socketio_echo(
+    args: argparse.Namespace, config: Config, cors: Any, adapter: Adapter | None = None
+) -> Server:
+    """The echo's Socket.IO server (not yet serving): ``sio.http_server(demo_app)`` serves it."""
     sio = Server(
         path=args.path or "/socket.io/",
         ping_interval=config.ping_interval,
@@ -149,7 +151,8 @@ def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> 
         connect_timeout=args.connect_timeout / 1000,
         cors_allowed_origins=cors,
         allow_eio3=config.allow_eio3,
+        adapter=adapter,
     )
     register_echo_handlers(sio)
-    sio._bind_hub()
-    return sio.http_server(demo_app)
+    sio.bind_hub()
+    return sio

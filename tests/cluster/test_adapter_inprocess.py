@@ -30,7 +30,7 @@ CHANNEL = all_channel("inproc")
 
 def _server(url: str, **options: Any) -> Server:
     sio = Server(adapter=RedisAdapter(url, channel_prefix="inproc", request_timeout=0.5, **options))
-    sio._bind_hub()
+    sio.bind_hub()
     return sio
 
 
