@@ -405,8 +405,9 @@ class RedisAdapter(MemoryAdapter):
             raise codec.MessageError("data must be a non-empty list")
         timeout = m.get("timeout")
         deadline = None if timeout is None else monotonic() + float(timeout)
+        volatile = m.get("volatile") is True
         sids = self.members(nsp, codec.rooms_field(m.get("rooms")), codec.names_field(m.get("skip", [])))
-        self._reply(m, {"type": "ack_count", "count": len(sids)})
+        sent = 0
         # One gathering per socket, so that each answer travels as soon as it
         # arrives (a single slow client must not hold the others' answers back
         # past the requester's timeout). Acks need a packet per socket anyway.
@@ -420,7 +421,10 @@ class RedisAdapter(MemoryAdapter):
                             lenient=True)
 
             # No timeout here: ``answered`` drops what comes after the deadline.
-            self.server.deliver_local_with_ack(nsp, data, [_sid_room(sid)], [], answered, None)
+            sent += self.server.deliver_local_with_ack(nsp, data, [_sid_room(sid)], [], answered, None, volatile)
+        # Counted after sending (volatile ones may be dropped); no client can
+        # have answered yet, so the count still travels before any ack.
+        self._reply(m, {"type": "ack_count", "count": sent})
 
     # ------------------------------------------------- cluster-wide operations
 
@@ -478,6 +482,7 @@ class RedisAdapter(MemoryAdapter):
         skip: list[str],
         callback: Callable[[dict[str, Any]], None],
         timeout: float | None,
+        volatile: bool = False,
     ) -> None:
         answers: dict[str, Any] = {}
         state = {"expected": 0, "received": 0, "local_done": False}
@@ -504,11 +509,11 @@ class RedisAdapter(MemoryAdapter):
 
         request = self._new_request(
             {"type": "broadcast_ack", "nsp": namespace, "data": data, "rooms": rooms,
-             "skip": skip, "timeout": timeout},
+             "skip": skip, "timeout": timeout, "volatile": volatile},
             on_reply, finish, timeout, ready,
         )
         # May call local_done at once (no local recipient): the request exists by then.
-        self.server.deliver_local_with_ack(namespace, data, rooms, skip, local_done, timeout)
+        self.server.deliver_local_with_ack(namespace, data, rooms, skip, local_done, timeout, volatile)
 
     def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         """Every matching socket of every server; servers that did not answer within

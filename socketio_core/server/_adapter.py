@@ -119,9 +119,10 @@ class Adapter:
         skip: list[str],
         callback: Callable[[dict[str, Any]], None],
         timeout: float | None,
+        volatile: bool = False,
     ) -> None:
         """Like :meth:`broadcast`, then ``callback({sid: answer})`` once all answered or at timeout."""
-        self.server.deliver_local_with_ack(namespace, data, rooms, skip, callback, timeout)
+        self.server.deliver_local_with_ack(namespace, data, rooms, skip, callback, timeout, volatile)
 
     def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         return self.server.local_socket_infos(namespace, rooms)

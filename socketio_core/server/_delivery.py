@@ -84,10 +84,11 @@ class LocalDelivery(Protocol):
 
     def deliver_local_with_ack(
         self, namespace: str, data: list[Any], rooms: list[str] | None, skip: list[str],
-        callback: Callable[[dict[str, Any]], None], timeout: float | None,
+        callback: Callable[[dict[str, Any]], None], timeout: float | None, volatile: bool = False,
     ) -> int:
         """Like :meth:`deliver_local`, then ``callback({sid: answer})`` once every local
-        recipient answered or left, or after ``timeout`` seconds."""
+        recipient answered or left, or after ``timeout`` seconds. Returns how many
+        sockets were sent the event (and may answer)."""
 
     def local_socket_infos(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         """The connected sockets of this process in ``rooms`` (all when None)."""
@@ -195,7 +196,7 @@ class Delivery(EngineGlue):
             # Every recoverable packet goes through the log (direct emits too).
             self.recovery.broadcast(self.adapter, namespace, data, rooms, skipped, monotonic())
         elif callback is not None:
-            self.adapter.broadcast_with_ack(namespace, data, rooms, skipped, callback, timeout)
+            self.adapter.broadcast_with_ack(namespace, data, rooms, skipped, callback, timeout, volatile)
         else:
             self.adapter.broadcast(namespace, data, rooms, skipped, volatile)
 
@@ -249,16 +250,19 @@ class Delivery(EngineGlue):
         skip: list[str],
         callback: Callable[[dict[str, Any]], None],
         timeout: float | None,
+        volatile: bool = False,
     ) -> int:
         """See :meth:`LocalDelivery.deliver_local_with_ack`."""
         sids = self.adapter.members(namespace, rooms, skip)
         gather = Gather(sids, callback)
         hooks = self._outgoing_hooks
+        sent = 0
         for sid in sids:
             sock = self._sockets.get(sid)
-            if sock is None:
-                gather.waiting.discard(sid)
+            if sock is None or (volatile and not sock.client.esock.writable_now):
+                gather.waiting.discard(sid)  # no answer can come
                 continue
+            sent += 1
             client = sock.client
             ack_id = client.conn.new_ack_id()
             client.acks[ack_id] = AckWaiter(partial(gather.answer, sid), partial(gather.gone, sid))
@@ -269,7 +273,7 @@ class Delivery(EngineGlue):
             gather.finish()
         elif timeout is not None:
             gevent.spawn_later(timeout, gather.finish)
-        return len(sids)
+        return sent
 
     def local_socket_infos(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         """See :meth:`LocalDelivery.local_socket_infos`."""
