@@ -170,15 +170,17 @@ class Delivery(EngineGlue):
             return
         target = room if to is None else to
         excluded = skip_sid if skip is None else skip
-        rooms = None if target is None else ([target] if isinstance(target, str) else list(target))
-        skipped = [] if excluded is None else ([excluded] if isinstance(excluded, str) else list(excluded))
+        simple = type(target) is str and excluded is None
+        if simple:
+            one: Any = target  # the commonest call: nothing to normalise
+        else:
+            rooms = None if target is None else ([target] if isinstance(target, str) else list(target))
+            skipped = [] if excluded is None else ([excluded] if isinstance(excluded, str) else list(excluded))
+            one = rooms[0] if rooms is not None and len(rooms) == 1 and not skipped else None
         data = [event, *args]
-        if (
-            rooms is not None and len(rooms) == 1 and not skipped
-            and (self.recovery is None or volatile or callback is not None)
-        ):
+        if one is not None and (self.recovery is None or volatile or callback is not None):
             # The fast path: one socket of this process, named by its sid.
-            sock = self._sockets.get(rooms[0])
+            sock = self._sockets.get(one)
             if sock is not None and sock.namespace == namespace:
                 client = sock.client
                 if volatile and not client.esock.writable_now:
@@ -191,6 +193,8 @@ class Delivery(EngineGlue):
                     self._run_hooks(sock, data)
                 sock.deliver(client.conn.event(namespace, data, ack_id))
                 return
+        if simple:
+            rooms, skipped = [one], []
         # The general path: the adapter finds the recipients, on every server.
         if self.recovery is not None and not volatile and callback is None:
             # Every recoverable packet goes through the log (direct emits too).
