@@ -40,15 +40,19 @@ class FakeEngineSocket:
         self.closed = False
         self.sent: list[str | bytes] = []
         self.connected = Event()
+        #: Set whenever something is sent (tests clear it before they wait).
+        self.received = Event()
 
     def send_encoded(self, wire: str | bytes) -> None:
         self.sent.append(wire)
+        self.received.set()
 
     def send_many(self, wires: list[Any]) -> None:
         for wire in wires:
             if isinstance(wire, str) and wire.startswith("40"):
                 self.connected.set()
         self.sent.extend(wires)
+        self.received.set()
 
     def send(self, data: str | bytes) -> None:
         self.sent.append(data)
