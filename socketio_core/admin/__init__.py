@@ -58,17 +58,15 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import gevent
 
-from ..server._adapter import Adapter
+from ..server import Adapter, ConnectionRefusedError, Handshake, ServerListener
 from ._auth import AuthOption, Authenticator, SessionStore, make_authenticator
 from ._data import EventBuffer, iso_now, serialize_socket
 from ..protocol._packets import Packet, PacketType
-from ..server._server import ConnectionRefusedError, Handshake, ServerListener
 
 if TYPE_CHECKING:
     from transports import EngineSocket
 
-    from ..server._adapter import SocketInfo
-    from ..server._server import Server, _Socket
+    from ..server import Server, SocketInfo, SocketView
 
 __all__ = ["instrument", "AdminInstrumentation", "SessionStore"]
 
@@ -140,7 +138,7 @@ class AdminInstrumentation(ServerListener):
             raise ValueError('mode must be "development" or "production"')
         if not namespace.startswith("/"):
             raise ValueError("the admin namespace must start with '/'")
-        if namespace in server._handlers or namespace in server._namespace_objects:
+        if namespace in server.namespaces():
             raise ValueError(f"namespace {namespace} already has handlers (instrumented twice?)")
         self.server = server
         self.namespace = namespace
@@ -250,19 +248,16 @@ class AdminInstrumentation(ServerListener):
 
     # ------------------------------------------------------------- sockets
 
-    def _local_socket(self, sid: str, namespace: str) -> "_Socket | None":
-        sock = self.server._sockets.get(sid)
-        if sock is None or sock.namespace != namespace:
-            return None
-        return sock
+    def _local_socket(self, sid: str, namespace: str) -> "SocketView | None":
+        return self.server.local_socket(sid, namespace)
 
     def _rooms_of(self, namespace: str, sid: str) -> list[str]:
         rooms = self.server.adapter.rooms_of(namespace, sid)
         return ([sid] if sid in rooms else []) + sorted(rooms - {sid})
 
-    def _serialize_local(self, sock: "_Socket") -> dict[str, Any]:
+    def _serialize_local(self, sock: "SocketView") -> dict[str, Any]:
         hs = sock.handshake
-        esock = sock.client.esock
+        esock = sock.engine_socket
         return serialize_socket(
             sid=sock.sid,
             namespace=sock.namespace,
@@ -291,10 +286,8 @@ class AdminInstrumentation(ServerListener):
 
     def _namespaces(self) -> dict[str, int]:
         """Namespace -> connected local sockets; registered namespaces included at 0."""
-        counts = {
-            name: 0 for name in self.server._handlers if not name.startswith("<dynamic")
-        }
-        for sock in self.server._sockets.values():
+        counts = dict.fromkeys(self.server.namespaces(), 0)
+        for sock in self.server.local_sockets():
             if sock.connected:
                 counts[sock.namespace] = counts.get(sock.namespace, 0) + 1
         return counts
@@ -382,7 +375,7 @@ class AdminInstrumentation(ServerListener):
             if sock is None or not sock.connected:
                 del self._polling[sid]
                 continue
-            transport = sock.client.esock.transport
+            transport = sock.engine_socket.transport
             if transport != "polling":
                 del self._polling[sid]
                 self._report("socket_updated", {"id": sid, "nsp": namespace, "transport": transport})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
 
 from engineio import Config
@@ -24,13 +24,13 @@ log = logging.getLogger(__name__)
 class EngineEcho:
     """Bare Engine.IO echo: every message goes straight back to its sender."""
 
-    def on_connect(self, socket: EngineSocket) -> None:
+    def engineio_session_opened(self, socket: EngineSocket) -> None:
         log.info("connect %s (%s)", socket.sid, socket.transport)
 
-    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
+    def engineio_message(self, socket: EngineSocket, data: str | bytes) -> None:
         socket.send(data)
 
-    def on_disconnect(self, socket: EngineSocket, reason: str) -> None:
+    def engineio_session_closed(self, socket: EngineSocket, reason: str) -> None:
         log.info("disconnect %s (%s)", socket.sid, reason)
 
 
@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         transports=tuple(args.transports),
         allow_eio3=args.allow_eio3,
     )
+    sio = None
     if args.engineio_only:
         engine = EngineServer(
             EngineEcho(),
@@ -89,14 +90,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         server = Server(engine)
     else:
-        from ._app import build_socketio_echo
+        from ._app import build_socketio_echo, demo_app
 
-        server = build_socketio_echo(args, config, _cors(args.cors_allowed_origins))
+        adapter = None
+        if args.message_queue:
+            # ``--message-queue``: the Socket.IO server relays through Redis.
+            from ..redis import RedisAdapter
+
+            adapter = RedisAdapter(args.message_queue)
+        sio = build_socketio_echo(args, config, _cors(args.cors_allowed_origins), adapter=adapter)
+        server = sio.http_server(demo_app)
     host, port = server.start(args.host, args.port)
     print(f"listening on http://{host}:{port}", flush=True)
     server.serve_forever()
-    if args.message_queue and not args.engineio_only:
-        sio: Any = server.engine.handler
+    if sio is not None:
         sio.adapter.close()
     return 0
 

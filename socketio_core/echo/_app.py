@@ -9,9 +9,8 @@ from typing import Any
 
 from engineio import Config
 from transports import HttpConnection, HttpRequest
-from transports import Server as HttpServer
 
-from ..server._server import Server
+from ..server import Adapter, Server
 
 __all__ = ["build_socketio_echo", "register_echo_handlers", "client_script_path"]
 
@@ -139,18 +138,15 @@ def demo_app(http: HttpConnection, request: HttpRequest) -> bool:
     return True
 
 
-def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> HttpServer:
-    """The Socket.IO echo, on the Redis adapter with ``--message-queue``.
+def build_socketio_echo(
+    args: argparse.Namespace, config: Config, cors: Any, adapter: Adapter | None = None
+) -> Server:
+    """The echo's Socket.IO server (not yet serving): ``sio.http_server(demo_app)`` serves it.
 
-    The adapter is given at construction: the recovery log of
-    ``--connection-state-recovery`` is the adapter's (kept in Redis, so any
-    server of the group recovers any client).
+    The adapter (Redis with ``--message-queue``) is given at construction, so
+    the recovery log of ``--connection-state-recovery`` is the adapter's (kept
+    in Redis: any server of the group recovers any client).
     """
-    adapter = None
-    if args.message_queue:
-        from ..redis import RedisAdapter
-
-        adapter = RedisAdapter(args.message_queue)
     sio = Server(
         path=args.path or "/socket.io/",
         ping_interval=config.ping_interval,
@@ -165,5 +161,5 @@ def build_socketio_echo(args: argparse.Namespace, config: Config, cors: Any) -> 
         websocket_compression=args.websocket_compression,
     )
     register_echo_handlers(sio)
-    sio._bind_hub()
-    return sio.http_server(demo_app)
+    sio.bind_hub()
+    return sio

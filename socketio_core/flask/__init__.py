@@ -57,7 +57,7 @@ from ._context import (
     send,
 )
 from ._wsgi import DEFAULT_MAX_BODY, WsgiGateway, environ_for
-from ..server._server import ConnectionRefusedError, Server, _positional_count, _real_get_ident
+from ..server import ConnectionRefusedError, Server, positional_count
 
 if TYPE_CHECKING:
     from ._testing import SocketIOTestClient
@@ -192,7 +192,7 @@ class SocketIO:
         app.wsgi_app = _SocketIOMiddleware(self, server, inner)  # type: ignore[method-assign]
         # The thread that creates the app is usually the one serving it; the
         # first Socket.IO request (or run / test_client) binds again if not.
-        server._bind_hub()
+        server.bind_hub()
 
     def _server(self) -> Server:
         if self.server is None:
@@ -297,14 +297,14 @@ class SocketIO:
     def _wrap(self, message: str, namespace: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         """The core-server signature for a Flask-style handler."""
         if message == "connect":
-            takes_auth = _positional_count(handler) >= 1
+            takes_auth = positional_count(handler) >= 1
 
             def on_connect(sid: str, environ: Any, auth: Any) -> Any:
                 return self._dispatch(sid, namespace, "connect", handler, (auth,) if takes_auth else ())
 
             return on_connect
         if message == "disconnect":
-            takes_reason = _positional_count(handler) >= 1
+            takes_reason = positional_count(handler) >= 1
 
             def on_disconnect(sid: str, reason: str) -> Any:
                 args = (reason,) if takes_reason else ()
@@ -547,8 +547,8 @@ class SocketIO:
         which may include the caller's).
         """
         server = self._server()
-        if not server._in_hub_thread():
-            server._to_hub(self.stop)
+        if not server.in_hub_thread():
+            server.run_on_hub(self.stop)
             return
         gevent.spawn(server.stop)
 
@@ -573,7 +573,7 @@ class SocketIO:
     ) -> "SocketIOTestClient":
         """A client for tests that talks to this server through the real stack, in memory.
 
-        See :class:`socketio_core._flask_testing.SocketIOTestClient`.
+        See :class:`socketio_core.flask._testing.SocketIOTestClient`.
         """
         from ._testing import SocketIOTestClient
 
@@ -599,8 +599,7 @@ class _SocketIOMiddleware:
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         server = self.server
         if server.engine.matches(path):
-            if server._hub_thread != _real_get_ident():
-                server._bind_hub()
+            server.bind_hub()  # the thread serving this request runs the server
             started: list[bool] = []
 
             def tracking_start_response(*args: Any) -> Any:

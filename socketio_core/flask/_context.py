@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import flask
 
-from ..server._namespace import Namespace as _CoreNamespace
-from ..server._server import _positional_count
+from ..server import Namespace as _CoreNamespace
+from ..server import positional_count
 
 if TYPE_CHECKING:
     from . import SocketIO
@@ -124,14 +124,14 @@ class _NamespaceAdapter(_CoreNamespace):
             return target.trigger_event(event, *args)
 
         if event == "connect":
-            takes_auth = method is not None and _positional_count(method) >= 1
+            takes_auth = method is not None and positional_count(method) >= 1
 
             def on_connect(sid: str, environ: Any, auth: Any) -> Any:
                 return sio._dispatch(sid, ns, "connect", trigger, (auth,) if takes_auth else ())
 
             return on_connect
         if event == "disconnect":
-            takes_reason = method is not None and _positional_count(method) >= 1
+            takes_reason = method is not None and positional_count(method) >= 1
 
             def on_disconnect(sid: str, reason: str) -> Any:
                 return sio._dispatch(sid, ns, "disconnect", trigger, (reason,) if takes_reason else ())

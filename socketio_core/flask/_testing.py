@@ -255,7 +255,7 @@ class SocketIOTestClient:
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> _Pipe:
         server = self.socketio._server()
-        server._bind_hub()  # the test's thread runs the server from now on
+        server.bind_hub()  # the test's thread runs the server from now on
         query = query_string or ""
         if query.startswith("?"):
             query = query[1:]

@@ -5,9 +5,9 @@ operations, disconnects, broadcast acks, ``fetch_sockets`` and server-side
 events reach the sockets of every process that uses the same Redis and
 channel prefix. Membership stays local (:class:`MemoryAdapter`): each server
 knows its own sockets' rooms, and a cluster operation is "do this locally"
-sent to everyone. The wire format is in :mod:`socketio_core._redis_codec`.
+sent to everyone. The wire format is in :mod:`socketio_core.redis._codec`.
 
-Redis I/O never runs on the gevent hub: :mod:`socketio_core._redis_link` owns
+Redis I/O never runs on the gevent hub: :mod:`socketio_core.redis._link` owns
 the connections on two threads (why threads: see there). Messages from the
 subscriber thread are queued, and the first message of a burst wakes the hub
 (``loop.run_callback_threadsafe``), which hands the batch to one worker
@@ -23,7 +23,7 @@ answer. So the count is exact even while this server's subscriber reconnects.
 
 With connection state recovery on, recoverable broadcasts are recorded in
 a Redis Stream and saved sessions kept in Redis, so that any server can
-recover any client: see :mod:`socketio_core._redis_recovery`. Such a
+recover any client: see :mod:`socketio_core.redis._recovery`. Such a
 broadcast comes back to its own server through the channel (with its
 offset), and is delivered locally then.
 
@@ -45,14 +45,14 @@ import gevent
 from gevent.event import AsyncResult
 
 from . import _codec as codec
-from ..server._adapter import MemoryAdapter, SocketInfo
+from ..server import MemoryAdapter, SocketInfo
 from ._link import Done, RedisLink, redact
 from ._recovery import RedisRecoveryLog, parse_offset
 
 if TYPE_CHECKING:
     import redis
 
-    from ..server._server import Server
+    from ..server import LocalDelivery
 
 __all__ = ["RedisAdapter", "redact"]
 
@@ -182,13 +182,12 @@ class RedisAdapter(MemoryAdapter):
 
     # -------------------------------------------------------------- lifecycle
 
-    def attach(self, server: "Server") -> None:
+    def attach(self, server: "LocalDelivery") -> None:
         super().attach(server)
         # The hub that serves this server: bound by Server.start()/wsgi_app(),
         # which normally run on the thread that built the server, so until then
-        # this thread's hub is the right one. (Server.__init__ calls attach
-        # before it has set its own attributes.)
-        self._hub = getattr(server, "_hub", None) or gevent.get_hub()
+        # this thread's hub is the right one.
+        self._hub = server.hub or gevent.get_hub()
         self._link = RedisLink(
             self.url,
             (self.channel, self.reply_to),
@@ -230,7 +229,7 @@ class RedisAdapter(MemoryAdapter):
     # --------------------------------------------------------- hub hand-off
 
     def _serving_hub(self) -> Any:
-        return getattr(self.server, "_hub", None) or self._hub
+        return self.server.hub or self._hub
 
     def _to_hub(self, fn: Callable[..., Any], *args: Any) -> None:
         """From a Redis thread: run ``fn(*args)`` on the hub's thread."""
@@ -241,7 +240,7 @@ class RedisAdapter(MemoryAdapter):
                 log.debug("could not hand a result to the hub", exc_info=True)
 
     def _in_hub_thread(self) -> bool:
-        return bool(self.server._in_hub_thread())
+        return self.server.in_hub_thread()
 
     def _wait(self, start: Callable[[Done], None], timeout: float) -> Any:
         """Run ``start(done)`` on the hub and wait (cooperatively) for ``done(value)``."""
@@ -406,8 +405,9 @@ class RedisAdapter(MemoryAdapter):
             raise codec.MessageError("data must be a non-empty list")
         timeout = m.get("timeout")
         deadline = None if timeout is None else monotonic() + float(timeout)
+        volatile = m.get("volatile") is True
         sids = self.members(nsp, codec.rooms_field(m.get("rooms")), codec.names_field(m.get("skip", [])))
-        self._reply(m, {"type": "ack_count", "count": len(sids)})
+        sent = 0
         # One gathering per socket, so that each answer travels as soon as it
         # arrives (a single slow client must not hold the others' answers back
         # past the requester's timeout). Acks need a packet per socket anyway.
@@ -421,7 +421,10 @@ class RedisAdapter(MemoryAdapter):
                             lenient=True)
 
             # No timeout here: ``answered`` drops what comes after the deadline.
-            self.server.deliver_local_with_ack(nsp, data, [_sid_room(sid)], [], answered, None)
+            sent += self.server.deliver_local_with_ack(nsp, data, [_sid_room(sid)], [], answered, None, volatile)
+        # Counted after sending (volatile ones may be dropped); no client can
+        # have answered yet, so the count still travels before any ack.
+        self._reply(m, {"type": "ack_count", "count": sent})
 
     # ------------------------------------------------- cluster-wide operations
 
@@ -479,6 +482,7 @@ class RedisAdapter(MemoryAdapter):
         skip: list[str],
         callback: Callable[[dict[str, Any]], None],
         timeout: float | None,
+        volatile: bool = False,
     ) -> None:
         answers: dict[str, Any] = {}
         state = {"expected": 0, "received": 0, "local_done": False}
@@ -505,11 +509,11 @@ class RedisAdapter(MemoryAdapter):
 
         request = self._new_request(
             {"type": "broadcast_ack", "nsp": namespace, "data": data, "rooms": rooms,
-             "skip": skip, "timeout": timeout},
+             "skip": skip, "timeout": timeout, "volatile": volatile},
             on_reply, finish, timeout, ready,
         )
         # May call local_done at once (no local recipient): the request exists by then.
-        self.server.deliver_local_with_ack(namespace, data, rooms, skip, local_done, timeout)
+        self.server.deliver_local_with_ack(namespace, data, rooms, skip, local_done, timeout, volatile)
 
     def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         """Every matching socket of every server; servers that did not answer within

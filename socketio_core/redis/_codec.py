@@ -38,7 +38,8 @@ type               direction   fields
 ``leave``          to all      nsp, rooms, old_rooms
 ``disconnect``     to all      nsp, rooms, close
 ``server_event``   to all      event, args, req (only when answers are wanted)
-``broadcast_ack``  to all      nsp, data, rooms, skip, req, timeout (s or null)
+``broadcast_ack``  to all      nsp, data, rooms, skip, req, timeout (s or null),
+                               volatile (optional, default false)
 ``fetch``          to all      nsp, rooms, req
 ``ack_count``      reply       req, count (clients that were sent the event)
 ``ack``            reply       req, sid, answer, tuple (several ack args)

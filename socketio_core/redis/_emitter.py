@@ -4,7 +4,7 @@
 the sockets in ``room`` on every server that uses :class:`RedisAdapter` with
 the same Redis and channel prefix. It only publishes (plain blocking redis-py,
 no gevent hub, no thread of its own), in the format of
-:mod:`socketio_core._redis_codec`; servers deliver what it sends exactly as if
+:mod:`socketio_core.redis._codec`; servers deliver what it sends exactly as if
 one of them had emitted it.
 
 Like the reference ``@socket.io/redis-emitter``: targets are chained and each

@@ -68,7 +68,7 @@ from ..protocol._recovery import SavedSession
 if TYPE_CHECKING:
     import redis
 
-    from ..server._adapter import Adapter
+    from ..server import Adapter
     from ._adapter import RedisAdapter
 
 __all__ = ["RedisRecoveryLog", "RECORD_SCRIPT", "parse_offset"]

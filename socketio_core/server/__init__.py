@@ -3,20 +3,34 @@
 It sits between the sans-IO protocol (:mod:`socketio_core.protocol`,
 :mod:`engineio`) and the I/O driver (:mod:`transports`): it turns the
 protocol's events into handler calls and the application's emits into
-packets, and gives adapters and integrations their documented seams.
+packets, and gives adapters and integrations their documented seams:
+
+- adapters call back into :class:`LocalDelivery` (the server as its adapter
+  sees it), never into other server methods;
+- integrations use the :class:`Server` API, :class:`ServerListener`,
+  :class:`SocketView` (what :meth:`Server.local_socket` returns) and
+  :func:`positional_count` (how the server decides which arguments a
+  handler takes).
 """
 
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
+from ._calling import positional_count
+from ._delivery import LocalDelivery
 from ._namespace import Namespace
-from ._server import ConnectionRefusedError, Handshake, Server, ServerListener
+from ._registry import ConnectionRefusedError, ServerListener
+from ._server import Server
+from ._sockets import Handshake, SocketView
 
 __all__ = [
     "Adapter",
     "MemoryAdapter",
     "SocketInfo",
+    "LocalDelivery",
     "Namespace",
     "ConnectionRefusedError",
     "Handshake",
     "Server",
     "ServerListener",
+    "SocketView",
+    "positional_count",
 ]

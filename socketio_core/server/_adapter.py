@@ -5,7 +5,8 @@ room" are the same operation. :class:`Adapter` owns membership *and* the
 operations that a multi-process adapter must relay (broadcasts, broadcast
 acks, fetching sockets, making sockets join, leave or disconnect, messages
 between servers); its default implementations act on this process only, by
-calling the server's local-delivery methods. A Redis adapter overrides the
+calling back into the server through its one documented seam,
+:class:`~socketio_core.server.LocalDelivery`. A Redis adapter overrides the
 relayed operations and keeps the membership logic.
 
 Room members are kept in insertion order (dicts), which makes delivery order
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 if TYPE_CHECKING:
     from ..protocol._recovery import RecoveryStore
-    from ._server import Server
+    from ._delivery import LocalDelivery
 
 __all__ = ["Adapter", "MemoryAdapter", "SocketInfo"]
 
@@ -40,7 +41,8 @@ class Adapter:
     """The interface the server uses. Membership methods act on local sockets;
     the cluster methods (``broadcast`` and below) reach every server."""
 
-    server: "Server"
+    #: The server that owns this adapter, as adapters may see it (set by :meth:`attach`).
+    server: "LocalDelivery"
     #: ``fn(namespace, room, sid, joined)`` after each local membership change
     #: (observers such as the admin instrumentation); empty costs one test per change.
     membership_listeners: tuple[Callable[[str, str, str, bool], None], ...] = ()
@@ -56,7 +58,7 @@ class Adapter:
         for listener in self.membership_listeners:
             listener(namespace, room, sid, joined)
 
-    def attach(self, server: "Server") -> None:
+    def attach(self, server: "LocalDelivery") -> None:
         """Called once by the server that owns this adapter."""
         self.server = server
 
@@ -117,9 +119,10 @@ class Adapter:
         skip: list[str],
         callback: Callable[[dict[str, Any]], None],
         timeout: float | None,
+        volatile: bool = False,
     ) -> None:
         """Like :meth:`broadcast`, then ``callback({sid: answer})`` once all answered or at timeout."""
-        self.server.deliver_local_with_ack(namespace, data, rooms, skip, callback, timeout)
+        self.server.deliver_local_with_ack(namespace, data, rooms, skip, callback, timeout, volatile)
 
     def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         return self.server.local_socket_infos(namespace, rooms)

@@ -23,6 +23,8 @@ from socketio_core import Server
 from socketio_core.redis._codec import all_channel
 from socketio_core.redis_adapter import RedisAdapter, redact
 
+from tests.socketio_core.server._fakes import FakeEngineSocket, connect
+
 from .conftest import RedisServer
 
 CHANNEL = all_channel("inproc")
@@ -30,7 +32,7 @@ CHANNEL = all_channel("inproc")
 
 def _server(url: str, **options: Any) -> Server:
     sio = Server(adapter=RedisAdapter(url, channel_prefix="inproc", request_timeout=0.5, **options))
-    sio._bind_hub()
+    sio.bind_hub()
     return sio
 
 
@@ -69,6 +71,29 @@ def test_server_side_emit_gathers_the_other_servers_answers(pair: tuple[Server, 
     while len(heard) < 2 and time.monotonic() < deadline:
         gevent.sleep(0.01)
     assert heard == [b"\x01", 2]
+
+
+def test_a_volatile_broadcast_with_ack_neither_sends_to_nor_waits_for_busy_sockets(
+    pair: tuple[Server, Server], redis_server: RedisServer
+) -> None:
+    a, b = pair
+    b.on("connect", lambda sid: None)
+    _wait_subscribers(redis_server, 2)
+    busy, ready = FakeEngineSocket("busy", writable=False), FakeEngineSocket("ready")
+    connect(b, busy, "/")
+    ready_sid = connect(b, ready, "/")
+    ready.sent.clear()
+    ready.received.clear()
+    busy.sent.clear()
+    answers: AsyncResult[dict[str, Any]] = AsyncResult()
+    t0 = time.monotonic()
+    a.emit("q", callback=answers.set, timeout=5, volatile=True)
+    assert ready.received.wait(timeout=5)
+    assert ready.sent == ['420["q"]']
+    b.engineio_message(ready, '30["ok"]')  # type: ignore[arg-type]  # ACK 0 (Engine.IO prefix stripped)
+    assert answers.get(timeout=5) == {ready_sid: "ok"}
+    assert time.monotonic() - t0 < 4  # b counted only the socket it sent to: no waiting for the timeout
+    assert busy.sent == []
 
 
 def test_fetch_sockets_and_server_count(pair: tuple[Server, Server]) -> None:

@@ -78,13 +78,17 @@ _COALESCE_BYTES = 65536
 
 
 class EngineHandler(Protocol):
-    """What the layer above (Socket.IO, or the bare echo) implements."""
+    """What the layer above (Socket.IO, or the bare echo) implements.
 
-    def on_connect(self, socket: "EngineSocket") -> None: ...
+    Named after the Engine.IO events they answer, so that they cannot be
+    taken for a Socket.IO application's ``connect``/``message`` handlers.
+    """
 
-    def on_message(self, socket: "EngineSocket", data: str | bytes) -> None: ...
+    def engineio_session_opened(self, socket: "EngineSocket") -> None: ...
 
-    def on_disconnect(self, socket: "EngineSocket", reason: str) -> None: ...
+    def engineio_message(self, socket: "EngineSocket", data: str | bytes) -> None: ...
+
+    def engineio_session_closed(self, socket: "EngineSocket", reason: str) -> None: ...
 
 
 class _PollWaiter(Protocol):
@@ -288,7 +292,7 @@ class EngineSocket:
         handler = self.server.handler
         if type(event) is MessageReceived:
             try:
-                handler.on_message(self, event.data)
+                handler.engineio_message(self, event.data)
             except Exception:
                 log.exception("message handler failed (session %s)", self.sid)
         elif type(event) is Upgraded:
@@ -311,7 +315,7 @@ class EngineSocket:
                     ws.close()
             log.debug("session %s closed: %s", self.sid, event.reason.value)
             try:
-                handler.on_disconnect(self, event.reason.value)
+                handler.engineio_session_closed(self, event.reason.value)
             except Exception:
                 log.exception("disconnect handler failed (session %s)", self.sid)
 
@@ -359,7 +363,7 @@ class EngineSocket:
             # A plain text message changes no session state (no deadline, no
             # output): hand it up without the event queue and the pump.
             try:
-                self.server.handler.on_message(self, text)
+                self.server.handler.engineio_message(self, text)
             except Exception:
                 log.exception("message handler failed (session %s)", self.sid)
             if session.has_events:
@@ -818,7 +822,7 @@ class EngineServer:
             esock.jsonp = jsonp_index(j)
         self.sessions[sid] = esock
         try:
-            self.handler.on_connect(esock)
+            self.handler.engineio_session_opened(esock)
         except Exception:
             log.exception("connect handler failed (session %s)", sid)
         return esock

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -18,7 +19,7 @@ class AdminServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "socketio_core" / "admin" / "_admin_server.py"), str(self.port), *args],
+            [sys.executable, str(Path(__file__).parent / "_admin_server.py"), str(self.port), *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,352 @@
+"""The Engine.IO glue: sessions in, handler calls out.
+
+The second layer of :class:`~socketio_core.server.Server`. The gevent driver
+(:class:`transports.EngineServer`) calls three methods, named after the
+Engine.IO events they answer so that nobody takes them for the application's
+``connect``/``disconnect`` handlers:
+
+- :meth:`EngineGlue.engineio_session_opened`: a new session gets a
+  :class:`~._sockets.Client` holding a sans-IO Socket.IO
+  :class:`~socketio_core.protocol.Connection`;
+- :meth:`EngineGlue.engineio_message`: a message is fed to that connection
+  and its events become handler calls, each in a worker greenlet so that a
+  slow handler delays nobody;
+- :meth:`EngineGlue.engineio_session_closed`: every socket of the client
+  leaves (disconnect handlers run), pending ``call`` waiters are released.
+
+The hot path is a plain EVENT: ``engineio_message`` -> ``_on_event`` ->
+``workers.submit(_run_event)``, with no deadline bookkeeping (a plain event
+changes no timer) and no listener loop unless an observer is registered.
+Connecting a namespace (middlewares, the connect handler, connection state
+recovery) and leaving one live here too, because they change the same
+per-client state.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from time import monotonic, time
+from typing import Any
+
+from engineio import CloseReason
+from transports import EngineServer, EngineSocket, WorkerPool
+
+from ..protocol._connection import (
+    AckReceived,
+    ConnectRequested,
+    Connection,
+    ConnectTimedOut,
+    DisconnectRequested,
+    EventReceived,
+    legacy_socket_id,
+    query_auth,
+)
+from ..protocol._errors import RemoteProtocolError
+from ..protocol._parser import Parser
+from ..protocol._recovery import RecoveryStore, SavedSession
+from ._acks import AckWaiter, ack_args
+from ._adapter import Adapter
+from ._calling import positional_count
+from ._registry import ConnectionRefusedError, HandlerRegistry
+from ._sockets import Client, Handshake, Socket
+
+__all__ = ["EngineGlue"]
+
+log = logging.getLogger(__name__)
+
+#: Reasons after which a socket's state is not kept for recovery: it left on purpose.
+_DELIBERATE = ("client namespace disconnect", "server namespace disconnect")
+
+
+def new_socket_id() -> str:
+    return secrets.token_urlsafe(15)
+
+
+class EngineGlue(HandlerRegistry):
+    """Engine.IO sessions to Socket.IO sockets and handler calls; see the module docstring."""
+
+    # Set by Server.__init__.
+    engine: EngineServer
+    parser: Parser
+    adapter: Adapter
+    recovery: RecoveryStore | None
+    workers: WorkerPool
+    connect_timeout: float
+    max_namespaces: int
+    #: Every socket of this process, by sid.
+    _sockets: dict[str, Socket]
+
+    # ------------------------------------------------------ Engine.IO handler
+
+    def engineio_session_opened(self, esock: EngineSocket) -> None:
+        """A new Engine.IO session: give it a Socket.IO connection."""
+        # An Engine.IO v3 client speaks Socket.IO protocol 4 (PROTOCOL.md 3.2).
+        legacy = esock.session.protocol == 3
+        conn = Connection(
+            monotonic(),
+            connect_timeout=self.connect_timeout,
+            parser=self.parser,
+            max_namespaces=self.max_namespaces,
+            protocol=4 if legacy else 5,
+        )
+        client = Client(esock, conn, self._process)
+        esock.context = client
+        self.engine.scheduler.schedule(client, conn.next_deadline())
+        for listener in self._listeners:
+            listener.client_connected(esock)
+        if legacy:
+            # Protocol 4 clients are joined to / unasked; their auth is the handshake query.
+            conn.connect_root(query_auth(esock.request.query))
+            self._process(client)
+
+    def engineio_message(self, esock: EngineSocket, data: str | bytes) -> None:
+        """An Engine.IO message: decode it and act on what it completes."""
+        client: Client = esock.context
+        if self._listeners:
+            for listener in self._listeners:
+                listener.message_received(esock, data)
+        try:
+            event = client.conn.receive_event(data)
+        except RemoteProtocolError as exc:
+            log.info("client %s broke the protocol: %s", esock.sid, exc.reason)
+            self._process(client)
+            esock.close(CloseReason.PARSE_ERROR)
+            return
+        if event is not None:
+            self._on_event(client, event)  # the hot path: no deadline changes
+            return
+        self._process(client)
+
+    def engineio_session_closed(self, esock: EngineSocket, reason: str) -> None:
+        """The Engine.IO session ended: every socket of its client leaves."""
+        client: Client = esock.context
+        for listener in self._listeners:
+            listener.client_disconnected(esock, reason)
+        if client is None:
+            return
+        for sock in list(client.sockets.values()):
+            self._socket_gone(sock, reason)
+        acks, client.acks = client.acks, {}
+        for callback in acks.values():
+            if type(callback) is AckWaiter:
+                # A call() waiting for this client: no answer will come.
+                self.workers.submit(callback.gone)
+        self.engine.scheduler.cancel(client)
+        esock.context = None
+
+    def _process(self, client: Client) -> None:
+        conn = client.conn
+        while True:
+            event = conn.next_event()
+            if event is None:
+                break
+            kind = type(event)
+            if kind is EventReceived:
+                self._on_event(client, event)
+            elif kind is AckReceived:
+                callback = client.acks.pop(event.ack_id, None)
+                if callback is not None:
+                    self.workers.submit(callback, *event.args)
+            elif kind is ConnectRequested:
+                self._start_connect(client, event.namespace, event.auth)
+            elif kind is DisconnectRequested:
+                sock = client.sockets.get(event.namespace)
+                if sock is not None:
+                    self._socket_gone(sock, "client namespace disconnect")
+            elif kind is ConnectTimedOut:
+                log.info("client %s joined no namespace in time", client.esock.sid)
+                client.esock.close()
+        self.engine.scheduler.schedule(client, conn.next_deadline())
+
+    def _on_event(self, client: Client, event: EventReceived) -> None:
+        sock = client.sockets.get(event.namespace)
+        if sock is not None:
+            if self._listeners:
+                for listener in self._listeners:
+                    listener.event_received(sock.namespace, sock.sid, event.data)
+            self.workers.submit(self._run_event, sock, event.data, event.ack_id)
+
+    # ---------------------------------------------------------------- events
+
+    def _run_event(self, sock: Socket, data: list[Any], ack_id: int | None) -> None:
+        """In a worker: the event's handler (or the catch-all), then its ack."""
+        event = data[0]
+        key = sock.key
+        handler = self._handler(key, event) if isinstance(event, str) else None
+        try:
+            if handler is not None:
+                result = handler(sock.sid, *data[1:])
+            else:
+                catch_all = self._handler(key, "*")
+                if catch_all is None:
+                    return
+                result = catch_all(event, sock.sid, *data[1:])
+        except Exception:
+            log.exception("handler for %r failed (namespace %s)", event, sock.namespace)
+            return
+        if ack_id is not None and not sock.gone:
+            sock.deliver(sock.client.conn.ack(sock.namespace, ack_id, ack_args(result)))
+
+    # ------------------------------------------------------------ connecting
+
+    def _start_connect(self, client: Client, namespace: str, auth: Any) -> None:
+        if not isinstance(auth, dict):
+            auth = {}
+        key = self._resolve_namespace(namespace, auth)
+        if key is None:
+            client.esock.send_many(client.conn.refuse_unknown(namespace))
+            return
+        request = client.esock.request
+        handshake = Handshake(
+            headers=request.header_map,
+            query=request.query,
+            address=request.remote_addr[0] if request.remote_addr else "",
+            secure=request.secure,
+            url=request.target,
+            issued=time(),
+            auth=auth,
+        )
+        restored = None
+        legacy = client.conn.protocol == 4
+        if self.recovery is not None and not legacy and isinstance(auth.get("pid"), str) and isinstance(
+            auth.get("offset"), str
+        ):
+            if self.recovery.blocking:
+                # The log is elsewhere (Redis): wait for it in a greenlet, not on the hub.
+                self.workers.submit(self._restore_then_open, client, namespace, key, auth, handshake)
+                return
+            restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
+        self._open_socket(client, namespace, key, auth, handshake, restored)
+
+    def _restore_then_open(
+        self, client: Client, namespace: str, key: str, auth: dict[str, Any], handshake: Handshake
+    ) -> None:
+        assert self.recovery is not None
+        restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
+        if client.esock.closed or namespace in client.sockets:
+            if restored is not None:
+                self.recovery.save(restored[0])  # gone meanwhile: keep its state for a later try
+            return
+        self._open_socket(client, namespace, key, auth, handshake, restored)
+
+    def _open_socket(
+        self,
+        client: Client,
+        namespace: str,
+        key: str,
+        auth: dict[str, Any],
+        handshake: Handshake,
+        restored: tuple[SavedSession, list[list[Any]]] | None,
+    ) -> None:
+        if restored is not None and restored[0].sid in self._sockets:
+            restored = None  # that socket is still here (a duplicate claim)
+        legacy = client.conn.protocol == 4
+        if legacy:
+            sid = legacy_socket_id(namespace, client.esock.sid)
+        else:
+            sid = restored[0].sid if restored is not None else new_socket_id()
+        sock = Socket(sid, namespace, key, client, handshake)
+        client.sockets[namespace] = sock
+        self._sockets[sock.sid] = sock
+        self.adapter.add(namespace, sock.sid, sock.sid)
+        if self.recovery is not None:
+            sock.pid = restored[0].pid if restored is not None else self.recovery.new_pid()
+        if restored is not None:
+            saved, missed = restored
+            sock.recovered = True
+            sock.data = saved.data
+            for room in saved.rooms:
+                self.adapter.add(namespace, sock.sid, room)
+            self.workers.submit(self._run_connect, sock, key, auth, missed)
+            return
+        self.workers.submit(self._run_connect, sock, key, auth)
+
+    def _run_connect(
+        self, sock: Socket, key: str, auth: dict[str, Any], missed: list[list[Any]] | None = None
+    ) -> None:
+        """In a worker: middlewares and the connect handler, then CONNECT or CONNECT_ERROR."""
+        refusal: ConnectionRefusedError | None = None
+        skip_middlewares = missed is not None and self.recovery is not None and self.recovery.skip_middlewares
+        try:
+            for middleware in () if skip_middlewares else self._middlewares.get(key, ()):
+                middleware(sock.sid, sock.handshake)
+            handler = self._handler(key, "connect")
+            if handler is not None:
+                arity = positional_count(handler)
+                args = (sock.sid, sock.handshake, auth)[: max(1, min(arity, 3))]
+                if handler(*args) is False:
+                    refusal = ConnectionRefusedError()
+        except ConnectionRefusedError as exc:
+            refusal = exc
+        except Exception:
+            log.exception("connect handler failed for namespace %s", sock.namespace)
+            refusal = ConnectionRefusedError("Internal server error")
+        client = sock.client
+        if sock.gone or client.esock.closed:
+            self._forget_socket(sock)
+            return
+        if refusal is not None:
+            self._forget_socket(sock)
+            client.esock.send_many(client.conn.refuse(sock.namespace, refusal.message, refusal.data))
+            return
+        wires = client.conn.accept(sock.namespace, sock.sid, sock.pid)
+        pending, sock.pending = sock.pending, []
+        sock.connected = True
+        for listener in self._listeners:
+            listener.socket_connected(sock.namespace, sock.sid)
+        client.esock.send_many(wires)
+        if missed or pending:
+            # The CONNECT reply in a write of its own, not merged with what
+            # follows at the end of the loop turn: clients that dispatch every
+            # frame of one TCP read at once (the ws package the conformance
+            # suite pins) can lose the frames behind it.
+            client.esock.flush()
+        for data in missed or ():
+            client.esock.send_many(client.conn.event(sock.namespace, data))
+        if pending:
+            client.esock.send_many(pending)
+
+    # --------------------------------------------------------------- leaving
+
+    def _forget_socket(self, sock: Socket) -> None:
+        sock.gone = True
+        sock.connected = False
+        sock.pending = []
+        client = sock.client
+        if client.sockets.get(sock.namespace) is sock:
+            del client.sockets[sock.namespace]
+        self._sockets.pop(sock.sid, None)
+        self.adapter.discard_all(sock.namespace, sock.sid)
+
+    def _socket_gone(self, sock: Socket, reason: str) -> None:
+        """``sock`` leaves: its state saved for recovery if it may come back, then its disconnect handler."""
+        was_connected = sock.connected
+        if self.recovery is not None and was_connected and sock.pid is not None and reason not in _DELIBERATE:
+            self.recovery.save(SavedSession(
+                sid=sock.sid,
+                pid=sock.pid,
+                namespace=sock.namespace,
+                rooms=self.adapter.rooms_of(sock.namespace, sock.sid) - {sock.sid},
+                data=sock.data,
+                saved_at=monotonic(),
+            ))
+        if was_connected:
+            for listener in self._listeners:
+                listener.socket_disconnected(sock.namespace, sock.sid, reason)
+        self._forget_socket(sock)
+        if not was_connected:
+            return
+        handler = self._handler(sock.key, "disconnect")
+        if handler is not None:
+            args = (sock.sid, reason)[: max(1, min(positional_count(handler), 2))]
+            self.workers.submit(handler, *args)
+
+    def _disconnect_socket(self, sock: Socket, close: bool) -> None:
+        """The server sends ``sock`` away (DISCONNECT), and closes its whole client if ``close``."""
+        client = sock.client
+        if sock.connected:
+            client.esock.send_many(client.conn.disconnect(sock.namespace))
+        self._socket_gone(sock, "server namespace disconnect")
+        if close:
+            client.esock.close()

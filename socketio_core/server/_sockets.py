@@ -1,0 +1,140 @@
+"""Per-client and per-socket state: what the server keeps for each connection.
+
+One Engine.IO session carries one :class:`Client` (its sans-IO Socket.IO
+:class:`~socketio_core.protocol.Connection`, its pending acks); each namespace
+the client joined is a :class:`Socket` with its own sid, session data and
+handshake. The server's engine glue creates and forgets them; emits write
+through :meth:`Socket.deliver`, the one place that knows whether a socket
+can be written to yet (its connect handler may still be running).
+
+Integrations read sockets through :class:`SocketView`, the read-only face
+:meth:`Server.local_socket` hands out; the mutable fields stay the server's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from transports import EngineSocket
+
+from ..protocol._connection import Connection
+
+__all__ = ["Client", "Handshake", "Socket", "SocketView"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handshake:
+    """What the client's first request said; available to handlers as ``environ``."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    address: str
+    secure: bool
+    url: str
+    issued: float
+    auth: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Mapping-style access for code written against WSGI environs."""
+        return getattr(self, key, default)
+
+
+class SocketView(Protocol):
+    """A socket of this process as integrations may see it (read-only).
+
+    ``connected`` is False while the connect handler runs (and after the
+    socket left); ``engine_socket`` is the Engine.IO session under it, shared
+    by the client's namespaces (its ``sid``, ``transport``, ``request``).
+    """
+
+    @property
+    def sid(self) -> str: ...
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def handshake(self) -> Handshake: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def engine_socket(self) -> EngineSocket: ...
+
+
+class Socket:
+    """One client's membership of one namespace."""
+
+    __slots__ = (
+        "sid", "namespace", "key", "client", "handshake", "data", "connected", "gone", "pending",
+        "pid", "recovered",
+    )
+
+    def __init__(
+        self, sid: str, namespace: str, key: str, client: "Client", handshake: Handshake
+    ) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        #: Where its handlers are registered: the namespace itself, or the
+        #: dynamic pattern it matched when it connected.
+        self.key = key
+        self.client = client
+        self.handshake = handshake
+        self.data: dict[str, Any] = {}
+        self.connected = False
+        self.gone = False
+        #: Packets emitted while the connect handler runs; sent after the CONNECT reply.
+        self.pending: list[Any] = []
+        #: Connection state recovery: private id, and whether this socket was restored.
+        self.pid: str | None = None
+        self.recovered = False
+
+    @property
+    def engine_socket(self) -> EngineSocket:
+        return self.client.esock
+
+    def deliver(self, wires: list[Any]) -> None:
+        """Write encoded packets to this socket: the one sink of every emit and ack.
+
+        Connected: straight to the Engine.IO session. Still connecting: kept
+        until the CONNECT reply is out. Gone: dropped.
+        """
+        if self.connected:
+            esock = self.client.esock
+            if len(wires) == 1:
+                esock.send_encoded(wires[0])
+            else:
+                esock.send_many(wires)
+        elif not self.gone:
+            self.pending.extend(wires)
+
+
+class Client:
+    """The Socket.IO side of one Engine.IO session.
+
+    ``process`` drains the connection's events (the engine glue's loop); the
+    gevent scheduler calls :meth:`on_deadline` when the connect timeout is due.
+    """
+
+    __slots__ = ("esock", "conn", "sockets", "acks", "scheduled_at", "process")
+
+    def __init__(
+        self, esock: EngineSocket, conn: Connection, process: Callable[["Client"], None]
+    ) -> None:
+        self.esock = esock
+        self.conn = conn
+        self.process = process
+        #: namespace -> socket
+        self.sockets: dict[str, Socket] = {}
+        #: ack id -> callback (an :class:`~._acks.AckWaiter` for ``call``)
+        self.acks: dict[int, Callable[..., Any]] = {}
+        self.scheduled_at: float | None = None
+
+    def on_deadline(self, now: float) -> None:
+        self.conn.handle_timeout(now)
+        self.process(self)
