@@ -13,6 +13,18 @@ plain socket is read and written directly where gevent's wrapper would add a
 ``Timeout`` object and a ``settimeout`` per call (see :meth:`HttpConnection._recv_idle`),
 a plain head is decoded once and split by one C regex pass, and a request
 keeps its headers as a ``str`` map, building h11's byte pairs only on demand.
+
+Bodies. Every body the server reads is bounded before it is read: a declared
+Content-Length over the caller's limit is refused (413) without reading a
+byte, a chunked body is counted as it arrives, and the whole body must come
+within ``request_timeout`` however steadily it dribbles. Bytes read are kept
+as a list of chunks joined once, never re-copied per read; a body that
+arrived with its head (every polling POST) is one slice of the buffer. A
+body the server does not want (a 404, a refused Engine.IO request, OPTIONS,
+a GET with a body) is never waited for: if it is already in the buffer it is
+dropped there, otherwise the answer says ``Connection: close`` and the
+connection ends after it, with the lingering close of :meth:`HttpConnection.close`
+so the client still reads the answer.
 """
 
 from __future__ import annotations
@@ -32,6 +44,9 @@ from .._request import (
     BodyTooLarge,
     ClientGone,
     HttpRequest,
+    conflicting_framing,
+    ends_with_bare_lf,
+    head_problem,
     _keep_alive_11,
     _parse_head,
     _ParsedHead,
@@ -42,6 +57,11 @@ from .._request import (
 __all__ = ["HttpRequest", "HttpConnection", "BodyTooLarge", "ClientGone", "status_phrase"]
 
 _READ_SIZE = 65536
+#: Request heads up to this size are remembered for the connection's next
+#: request (see HttpConnection._parse_head_cached). A polling client's head is
+#: a few hundred bytes, a browser's with cookies a few KB; caching a 15 KB one
+#: would keep about four times that alive on an idle connection.
+_CACHED_HEAD_MAX = 4096
 
 
 #: Stands in for the parser of a connection handed to another protocol, so
@@ -266,17 +286,23 @@ class HttpConnection:
             self._recv(timeout, answer_timeout=bool(self.h11.trailing_data[0]))
         )
 
-    def _next_event(self, timeout: float) -> Any:
+    def _next_body_event(self, deadline: float | None) -> tuple[Any, float | None]:
+        """h11's next event inside a body, reading when it needs data; and the deadline.
+
+        The deadline (``request_timeout`` from the first wait) is set on the
+        first read: a body h11 already holds costs no clock reading.
+        """
         assert self.h11 is not None
         while True:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
                 raise ClientGone(f"bad HTTP: {exc}", exc.error_status_hint) from None
-            if event is h11.NEED_DATA:
-                self._fill(timeout)
-                continue
-            return event
+            if event is not h11.NEED_DATA:
+                return event, deadline
+            if deadline is None:
+                deadline = _monotonic() + self.limits.request_timeout
+            self.h11.receive_data(self._recv_body(_READ_SIZE, deadline))
 
     def feed(self, data: bytes) -> None:
         """Bytes read by someone else (a waiting poll's watcher) that belong to us."""
@@ -308,6 +334,10 @@ class HttpConnection:
                 break
             if len(self._buf) > limit:
                 raise ClientGone("request head too large", 431)
+            if self._buf and ends_with_bare_lf(self._buf):
+                # Complete for a lenient client, which would otherwise wait
+                # header_timeout for a CRLF CRLF that never comes.
+                raise ClientGone("bad HTTP: LF without CR in the request head", 400)
             if self._eof:
                 if not self._buf:
                     return None
@@ -330,6 +360,9 @@ class HttpConnection:
         buf = self._buf
         parsed = self._parse_head_cached(buf[: end + 2])
         if parsed is None:
+            problem = head_problem(buf[: end + 4])
+            if problem is not None:
+                raise ClientGone(f"bad HTTP: {problem}", 400)
             return self._read_request_h11()
         if len(parsed[2]) > self.limits.max_header_count:
             raise ClientGone("too many headers", 431)
@@ -368,7 +401,10 @@ class HttpConnection:
         if cached is not None and cached[0] == head:
             return cached[1]
         parsed = _parse_head(head.decode("latin-1"))
-        self._last_head = (head, parsed, None) if parsed is not None else None
+        if parsed is not None and len(head) <= _CACHED_HEAD_MAX:
+            self._last_head = (head, parsed, None)
+        else:
+            self._last_head = None
         return parsed
 
     def _take_head(self, end: int, parsed: _ParsedHead) -> HttpRequest:
@@ -417,7 +453,12 @@ class HttpConnection:
         head_size = len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers)
         if head_size > self.limits.max_header_bytes:
             raise ClientGone("request head too large", 431)
-        return self._request(event.method, event.target, event.http_version, list(event.headers))
+        headers = list(event.headers)
+        if conflicting_framing(headers):
+            # h11 would go by Transfer-Encoding; a proxy before us may have
+            # gone by Content-Length (request smuggling). 400, then close.
+            raise ClientGone("bad HTTP: Content-Length with Transfer-Encoding", 400)
+        return self._request(event.method, event.target, event.http_version, headers)
 
     def _request(
         self, method_b: bytes, target_b: bytes, version: bytes, headers: list[tuple[bytes, bytes]]
@@ -440,44 +481,80 @@ class HttpConnection:
     def read_body(self, request: HttpRequest, limit: int) -> bytes:
         """The whole request body; BodyTooLarge as soon as it exceeds ``limit``.
 
-        A declared Content-Length is checked before anything is buffered, and
-        the running size while reading (chunked bodies).
+        A declared Content-Length is checked before anything is read, a
+        chunked body's running size as it arrives. Raises ClientGone when the
+        client leaves, pauses over ``body_timeout`` or takes longer than
+        ``request_timeout`` in all (that one with status 408). After
+        BodyTooLarge or ClientGone the body is unread: the connection closes.
         """
         if self.h11 is None:
-            if self._body_left > limit:  # the declared Content-Length
+            size = self._body_left
+            if size > limit:  # the declared Content-Length
                 raise BodyTooLarge()
-            return self._take_body(self._body_left)
+            buf = self._buf
+            if len(buf) >= size:  # the usual case: the body came with its head
+                self._buf = buf[size:]
+                self._body_left = 0
+                return buf[:size]
+            return self._receive_body(size)
         declared = request.header("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge()
         chunks: list[bytes] = []
         size = 0
+        deadline: float | None = None
         while True:
-            event = self._next_event(self.limits.body_timeout)
+            event, deadline = self._next_body_event(deadline)
             if isinstance(event, h11.Data):
                 size += len(event.data)
                 if size > limit:
                     raise BodyTooLarge()
-                chunks.append(bytes(event.data))
+                chunks.append(event.data)
             elif isinstance(event, h11.EndOfMessage):
                 return b"".join(chunks)
             else:
                 raise ClientGone("connection closed inside a body")
 
-    def _take_body(self, size: int) -> bytes:
-        """Fast path: exactly ``size`` body bytes (Content-Length framing)."""
-        buf = self._buf
-        while len(buf) < size:
+    def _receive_body(self, size: int) -> bytes:
+        """Fast path: ``size`` body bytes, of which the buffer holds only a part.
+
+        Reads never go past the body (what follows stays in the kernel for
+        the next request), and the pieces are joined once at the end.
+        """
+        chunks = [self._buf]
+        got = len(self._buf)
+        self._buf = b""
+        self._body_left = size - got  # what close() must still drain, should this fail
+        deadline = _monotonic() + self.limits.request_timeout
+        while got < size:
             if self._eof:
                 raise ClientGone("connection closed inside a body")
-            data = self._recv(self.limits.body_timeout, answer_timeout=False)
+            data = self._recv_body(min(_READ_SIZE, size - got), deadline)
             if not data:
                 self._eof = True
                 continue
-            buf += data
-        self._buf = buf[size:]
+            chunks.append(data)
+            got += len(data)
+            self._body_left = size - got
         self._body_left = 0
-        return buf[:size]
+        return b"".join(chunks)
+
+    def _recv_body(self, size: int, deadline: float) -> bytes:
+        """One read of body bytes: at most ``body_timeout`` of silence, and never past ``deadline``."""
+        remaining = deadline - _monotonic()
+        if remaining <= 0:
+            raise ClientGone("request body too slow (request_timeout)", 408)
+        timeout = min(self.limits.body_timeout, remaining)
+        sock = self.sock
+        try:
+            sock.settimeout(timeout)
+            return bytes(sock.recv(size))
+        except _stdsocket.timeout:
+            if timeout < self.limits.body_timeout:
+                raise ClientGone("request body too slow (request_timeout)", 408) from None
+            raise ClientGone("timed out inside a body") from None
+        except OSError as exc:
+            raise ClientGone(str(exc)) from None
 
     def respond(
         self,
@@ -514,8 +591,12 @@ class HttpConnection:
 
         ``head`` ends with the last header's CRLF and has no Content-Length
         (added here, with ``Connection: close`` when the connection ends), so
-        callers with fixed headers keep it prebuilt.
+        callers with fixed headers keep it prebuilt. A request body nobody
+        read is settled first (:meth:`discard_body`): the answer says
+        ``Connection: close`` when the connection cannot go on.
         """
+        if self._keep_alive and (self._body_left or self.h11 is not None):
+            self.discard_body()
         if self._keep_alive:
             data = head + b"Content-Length: %d\r\n\r\n" % len(body)
         else:
@@ -529,9 +610,15 @@ class HttpConnection:
         """Whether the current request's answer can be written later from the hub.
 
         A plain socket (non-blocking writes are possible), a fast-path
-        request (no h11 state to finish) and a connection that stays open.
+        request (no h11 state to finish) whose body, if any, is buffered
+        whole, and a connection that stays open.
         """
-        return self._raw is not None and self.h11 is None and self._keep_alive
+        return (
+            self._raw is not None
+            and self.h11 is None
+            and self._keep_alive
+            and len(self._buf) >= self._body_left
+        )
 
     def try_write(self, data: bytes) -> bytes:
         """Write what the socket takes now, never waiting; returns the rest.
@@ -548,15 +635,36 @@ class HttpConnection:
         return data[sent:] if sent < len(data) else b""
 
     def discard_body(self) -> None:
-        """Skip an unread request body so the connection can serve the next request."""
-        if self.h11 is None:
-            if self._body_left:
-                self._take_body(self._body_left)
+        """Settle a request body nobody wants, without reading from the socket.
+
+        A body already in the buffer is dropped there and the connection
+        goes on. Otherwise it is not waited for (a client declaring a huge
+        body would otherwise be read to its end): the connection stops
+        keeping alive, the answer says so, and :meth:`close` lingers briefly
+        so the client still reads it. Never raises.
+        """
+        parser = self.h11
+        if parser is None:
+            left = self._body_left
+            if left:
+                if len(self._buf) >= left:
+                    self._buf = self._buf[left:]
+                    self._body_left = 0
+                else:
+                    self._keep_alive = False
             return
-        while self.h11.their_state is h11.SEND_BODY:
-            event = self._next_event(self.limits.body_timeout)
-            if isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-                break
+        if parser is _TAKEN_OVER:
+            return
+        # h11 may hold the rest of the body already (a small chunked body):
+        # consume what it has, and stop at the first need for data.
+        try:
+            while parser.their_state is h11.SEND_BODY:
+                event = parser.next_event()
+                if event is h11.NEED_DATA or isinstance(event, h11.ConnectionClosed):
+                    self._keep_alive = False
+                    return
+        except h11.RemoteProtocolError:
+            self._keep_alive = False
 
     @property
     def keep_alive(self) -> bool:

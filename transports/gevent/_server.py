@@ -18,6 +18,7 @@ import gevent
 from gevent import ssl as gevent_ssl
 from gevent.server import StreamServer
 
+from ._accept import ShedAtFdLimit
 from ._engine import EngineServer
 from .._request import ClientGone, HttpRequest
 from ._http import HttpConnection
@@ -201,7 +202,9 @@ class Server:
                 keep = self.engine.handle(http, request)
             else:
                 keep = self.app(http, request)
-        except ClientGone:
+        except ClientGone as exc:
+            if exc.status is not None:
+                http.reject_raw(exc.status)  # e.g. 408: a body slower than request_timeout
             return False
         except Exception:
             log.exception("error serving %s %s", request.method, request.target)
@@ -330,8 +333,11 @@ class _Watched:
         self._hand_over(None, go_on=False)
 
 
-class _Listener(StreamServer):
+class _Listener(ShedAtFdLimit, StreamServer):
     """gevent's StreamServer, minus its close of every socket when the handler returns.
+
+    At the file-descriptor limit it answers 503 instead of leaving clients in
+    the backlog (:class:`ShedAtFdLimit`).
 
     :meth:`Server._handle` closes each connection itself, except one handed
     over to the hub, which must outlive its greenlet. (Handlers run on the
