@@ -30,7 +30,7 @@ from gevent.event import AsyncResult
 from engineio import CloseReason, Config
 from transports import EngineServer, EngineSocket, HttpLimits, SharedBytes, SharedText, WorkerPool
 from transports import Server as HttpServer
-from transports import HttpApp
+from transports import HttpApp, peer_text
 
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ..protocol._connection import (
@@ -429,7 +429,7 @@ class Server:
                     if matcher(name, auth):
                         return key
                 except Exception:
-                    log.exception("namespace predicate failed for %s", name)
+                    log.exception("namespace predicate failed for %s", peer_text(name))
         return None
 
     def _handler(self, key: str, event: str) -> Handler | None:
@@ -619,7 +619,7 @@ class Server:
         except ConnectionRefusedError as exc:
             refusal = exc
         except Exception:
-            log.exception("connect handler failed for namespace %s", sock.namespace)
+            log.exception("connect handler failed for namespace %s", peer_text(sock.namespace))
             refusal = ConnectionRefusedError("Internal server error")
         client = sock.client
         if sock.gone or client.esock.closed:
@@ -698,7 +698,9 @@ class Server:
                     return
                 result = catch_all(event, sock.sid, *data[1:])
         except Exception:
-            log.exception("handler for %r failed (namespace %s)", event, sock.namespace)
+            log.exception(
+                "handler for '%s' failed (namespace %s)", peer_text(event), peer_text(sock.namespace)
+            )
             return
         if ack_id is not None and not sock.gone:
             sock.deliver(sock.client.conn.ack(sock.namespace, ack_id, _ack_args(result)))

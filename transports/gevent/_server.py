@@ -20,6 +20,7 @@ from gevent.server import StreamServer
 
 from ._accept import ShedAtFdLimit
 from ._engine import EngineServer
+from .._logtext import peer_text
 from .._request import ClientGone, HttpRequest
 from ._http import HttpConnection
 from .._limits import HttpLimits
@@ -186,7 +187,7 @@ class Server:
                     request = http.read_request()
                 except ClientGone as exc:
                     if exc.status is not None:
-                        log.info("bad request from %s: %s", http.remote_addr, exc)
+                        log.info("bad request from %s: %s", http.remote_addr, peer_text(exc))
                         http.reject_raw(exc.status)
                     return
                 if request is None:
@@ -207,7 +208,7 @@ class Server:
                 http.reject_raw(exc.status)  # e.g. 408: a body slower than request_timeout
             return False
         except Exception:
-            log.exception("error serving %s %s", request.method, request.target)
+            log.exception("error serving %s %s", peer_text(request.method), peer_text(request.target))
             try:
                 http.respond(500, [("Content-Type", "text/plain")],
                              b"Internal Server Error", close=True)
