@@ -488,9 +488,12 @@ class HttpConnection(BodyReading):
         (added here, with ``Connection: close`` when the connection ends), so
         callers with fixed headers keep it prebuilt. A request body nobody
         read is settled first (:meth:`discard_body`): the answer says
-        ``Connection: close`` when the connection cannot go on.
+        ``Connection: close`` when the connection cannot go on. Not while a
+        poll is parked: that answer is an earlier request's, and the body
+        state may already be a pipelined request's (its own body was settled
+        when it was parked).
         """
-        if self._keep_alive and (self._body_left or self.h11 is not None):
+        if self._keep_alive and (self._body_left or self.h11 is not None) and self.parked is None:
             self.discard_body()
         if self._keep_alive:
             data = head + b"Content-Length: %d\r\n\r\n" % len(body)
