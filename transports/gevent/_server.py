@@ -204,7 +204,7 @@ class Server:
             else:
                 keep = self.app(http, request)
         except ClientGone as exc:
-            if exc.status is not None:
+            if exc.status is not None and not http.in_hub:
                 http.reject_raw(exc.status)  # e.g. 408: a body slower than request_timeout
             return False
         except Exception:

@@ -56,7 +56,9 @@ def engine() -> Iterator[EngineServer]:
     server.scheduler.stop()
 
 
-def start(engine: EngineServer, sock: MemorySocket, app: object = echo_app, **limits: float) -> gevent.Greenlet:
+def start(
+    engine: EngineServer, sock: MemorySocket, app: object = echo_app, **limits: float
+) -> gevent.Greenlet:
     server = Server(engine, app, limits=HttpLimits(**limits))  # type: ignore[arg-type]
     http = HttpConnection(sock, ("127.0.0.1", 1), server.limits)
     return gevent.spawn(server.serve_connection, http)
@@ -68,7 +70,9 @@ def finish(worker: gevent.Greenlet, within: float = 5.0) -> None:
     worker.get()
 
 
-def answered_at_once(engine: EngineServer, data: bytes, app: object = echo_app, **limits: float) -> AnsweringSocket:
+def answered_at_once(
+    engine: EngineServer, data: bytes, app: object = echo_app, **limits: float
+) -> AnsweringSocket:
     """Serve ``data`` on a connection the client keeps open; the answer must come within 2 s.
 
     The defaults leave header_timeout and body_timeout long (10 s, 30 s), so
@@ -208,7 +212,8 @@ def test_an_app_that_answers_without_reading_gets_connection_close(engine: Engin
         http.respond(204, [])
         return True
 
-    sock = answered_at_once(engine, b"OPTIONS /x HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n", lazy)
+    raw = b"OPTIONS /x HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n"
+    sock = answered_at_once(engine, raw, lazy)
     responses = parse_responses(sock.sent)
     assert [r.status for r in responses] == [204]
     assert responses[0].headers.get("connection") == "close"
