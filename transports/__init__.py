@@ -11,6 +11,7 @@ the server runs on.
 from ._cors import CorsPolicy
 from ._frames import SharedBytes, SharedText
 from ._limits import HttpLimits
+from ._logtext import peer_text
 from ._request import ClientGone, HttpRequest
 from .gevent import (
     EngineHandler,
@@ -36,6 +37,7 @@ __all__ = [
     "HttpConnection",
     "HttpRequest",
     "HttpLimits",
+    "peer_text",
     "Scheduler",
     "HttpApp",
     "Server",

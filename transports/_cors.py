@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable, Union
 
+from ._logtext import peer_text
 from ._request import HttpRequest
 
 __all__ = ["CorsPolicy", "AllowedOrigins"]
@@ -61,12 +62,12 @@ class CorsPolicy:
             self._warned = True
             log.warning(
                 "refused a request from origin %s: only same-origin requests are "
-                "allowed by default; pass cors_allowed_origins=[%r] (or '*') to allow it",
-                origin,
-                origin,
+                "allowed by default; pass cors_allowed_origins=['%s'] (or '*') to allow it",
+                peer_text(origin),
+                peer_text(origin),
             )
         else:
-            log.info("refused a request from origin %s (cors_allowed_origins)", origin)
+            log.info("refused a request from origin %s (cors_allowed_origins)", peer_text(origin))
         return False
 
     def response_headers(self, request: HttpRequest) -> list[tuple[str, str]]:

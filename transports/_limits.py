@@ -25,5 +25,10 @@ class HttpLimits:
     keepalive_timeout: float = 75.0
     #: Seconds allowed between two reads of a request body.
     body_timeout: float = 30.0
+    #: Seconds a client has to send a whole request body, however steadily it
+    #: dribbles (body_timeout only bounds the gaps). Counted from when the
+    #: server starts waiting for body bytes; the head has header_timeout.
+    #: Node's requestTimeout (head and body together) is 300 s.
+    request_timeout: float = 300.0
     #: Concurrent TCP connections before new ones are answered 503.
     max_connections: int = 20_000

@@ -6,6 +6,16 @@ client sends two small, plain heads per round trip, so a strict fast parser
 unusual back to h11 (``tests/transports/test_fast_head.py`` holds the two
 together). :class:`HttpRequest` is what routing and Engine.IO look at; no
 socket is touched here.
+
+h11 is lenient where a lenient server is a smuggling risk: it accepts bare-LF
+line ends, obsolete line folding (also inside Content-Length and
+Transfer-Encoding), control characters such as DEL in field values, and a
+Content-Length beside ``Transfer-Encoding: chunked``. RFC 9112 lets a server
+refuse each of those, and a proxy in front of us may read them differently,
+so a head h11 is about to judge passes :func:`head_problem` first and a
+request with both framings is refused by :func:`conflicting_framing` (both
+answered 400, then the connection is closed). The fast parser accepts none of
+them, so it needs no such check.
 """
 
 from __future__ import annotations
@@ -15,6 +25,9 @@ from urllib.parse import unquote_plus
 
 __all__ = [
     "HttpRequest",
+    "head_problem",
+    "conflicting_framing",
+    "ends_with_bare_lf",
     "BodyTooLarge",
     "ClientGone",
     "status_phrase",
@@ -239,6 +252,56 @@ def _parse_head_fast(
     method, target, fields, _, length = parsed
     headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
     return method.encode("ascii"), target.encode("latin-1"), headers, length
+
+
+#: What :func:`head_problem` refuses. A control character other than HTAB
+#: (and CR LF as a line end) is allowed nowhere in a head (RFC 9110 5.5: field
+#: values are VCHAR, SP, HTAB and obs-text; DEL is none of them); a CR or LF
+#: alone is a line end a proxy may not see (RFC 9112 2.2); a line starting
+#: with SP or HTAB is obs-fold (RFC 9112 5.2: reject it or replace it, and
+#: replacing it inside Content-Length is how requests get smuggled).
+_HEAD_PROBLEM = re.compile(
+    rb"(?P<ctl>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f])"
+    rb"|(?P<cr>\r(?!\n))|(?P<lf>(?<!\r)\n)"
+    rb"|(?P<fold>\n[ \t])"
+)
+_PROBLEMS = {
+    "ctl": "control character in the request head",
+    "cr": "CR without LF in the request head",
+    "lf": "LF without CR in the request head",
+    "fold": "obsolete line folding in the request head",
+}
+
+
+def head_problem(head: bytes) -> str | None:
+    """Why ``head`` must be refused (400) before h11 reads it, or None.
+
+    ``head`` is the request head up to and including its blank line. Only
+    the general path calls this: the fast parser's grammar excludes all of it.
+    """
+    match = _HEAD_PROBLEM.search(head)
+    if match is None:
+        return None
+    return _PROBLEMS[match.lastgroup or "ctl"]
+
+
+def ends_with_bare_lf(data: bytes) -> bool:
+    """Whether an incomplete head (no CRLF CRLF yet) already holds a blank line made with a bare LF.
+
+    Such a request is complete for a lenient client: waiting for a CRLF CRLF
+    that never comes would answer it 408 after ``header_timeout``.
+    """
+    return b"\n\n" in data or b"\n\r\n" in data
+
+
+def conflicting_framing(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Both Content-Length and Transfer-Encoding (h11's header form).
+
+    RFC 9112 6.1: the server may refuse such a request and must close the
+    connection after answering it; h11 silently prefers Transfer-Encoding.
+    """
+    names = {name for name, _ in headers}
+    return b"content-length" in names and b"transfer-encoding" in names
 
 
 _PHRASES_TEXT = {k: v.decode() for k, v in _PHRASES.items()}

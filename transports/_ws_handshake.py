@@ -26,12 +26,28 @@ import re
 
 from wsproto.utilities import generate_accept_token
 
-__all__ = ["plain_upgrade_response"]
+__all__ = ["plain_upgrade_response", "valid_key"]
 
 #: A Sec-WebSocket-Key is the base64 of 16 random bytes (section 4.1, item 7):
-#: 22 significant characters, the last one holding 2 bits, then "==".
-#: wsproto takes any value; a client sending something else is left to it.
-_KEY = re.compile(rb"[A-Za-z0-9+/]{21}[AQgw]==")
+#: 22 significant characters, then "==". (Of the 22nd only 2 bits count; like
+#: Node's ws, the other 4 are not required to be zero.) wsproto takes any
+#: value, so the general path checks it with :func:`valid_key` first; here a
+#: malformed key is declined, and refused there.
+_KEY = re.compile(r"[A-Za-z0-9+/]{22}==")
+_KEY_BYTES = re.compile(_KEY.pattern.encode())
+
+
+def valid_key(key: str | bytes | None) -> bool:
+    """Whether a Sec-WebSocket-Key value is the base64 of exactly 16 bytes.
+
+    RFC 6455 4.2.1 item 5: the server must refuse (400) any other. Surrounding
+    whitespace is ignored (HTTP strips it from field values).
+    """
+    if key is None:
+        return False
+    if isinstance(key, bytes):
+        return _KEY_BYTES.fullmatch(key.strip(b" \t")) is not None
+    return _KEY.fullmatch(key.strip(" \t")) is not None
 
 #: The fields the handshake reads. Each must appear at most once here:
 #: wsproto keeps the last of a repeated field in some checks and joins all of
@@ -85,7 +101,7 @@ def plain_upgrade_response(
     if upgrade is None or upgrade.lower() != b"websocket":
         return None
     key = get(b"sec-websocket-key")
-    if key is None or _KEY.fullmatch(key) is None:
+    if key is None or _KEY_BYTES.fullmatch(key) is None:
         return None
     if b"sec-websocket-protocol" in found:
         return None  # we choose no subprotocol; wsproto answers those

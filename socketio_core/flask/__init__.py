@@ -592,7 +592,7 @@ class _SocketIOMiddleware:
         self.socketio = socketio
         self.server = server
         self.wsgi_app = wsgi_app
-        self.engine_app = WsgiApp(server.engine)
+        self.engine_app = WsgiApp(server.engine, limits=server.http_limits)
         self._script: bytes | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

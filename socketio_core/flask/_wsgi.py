@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
-from transports import HttpConnection, HttpRequest
+from transports import HttpConnection, HttpRequest, peer_text
 from transports._request import BodyTooLarge, ClientGone
 
 __all__ = ["WsgiGateway", "environ_for"]
@@ -165,7 +165,7 @@ class WsgiGateway:
             if not response.head_sent:
                 raise  # the server answers 500
             # The head is out: a 500 can no longer be sent, only the connection cut.
-            log.exception("error while sending %s %s", request.method, request.target)
+            log.exception("error while sending %s %s", peer_text(request.method), peer_text(request.target))
             keep = False
         finally:
             close = getattr(result, "close", None)

@@ -30,7 +30,7 @@ from time import monotonic, time
 from typing import Any
 
 from engineio import CloseReason
-from transports import EngineServer, EngineSocket, WorkerPool
+from transports import EngineServer, EngineSocket, WorkerPool, peer_text
 
 from ..protocol._connection import (
     AckReceived,
@@ -183,7 +183,9 @@ class EngineGlue(HandlerRegistry):
                     return
                 result = catch_all(event, sock.sid, *data[1:])
         except Exception:
-            log.exception("handler for %r failed (namespace %s)", event, sock.namespace)
+            log.exception(
+                "handler for '%s' failed (namespace %s)", peer_text(event), peer_text(sock.namespace)
+            )
             return
         if ack_id is not None and not sock.gone:
             sock.deliver(sock.client.conn.ack(sock.namespace, ack_id, ack_args(result)))
@@ -280,7 +282,7 @@ class EngineGlue(HandlerRegistry):
         except ConnectionRefusedError as exc:
             refusal = exc
         except Exception:
-            log.exception("connect handler failed for namespace %s", sock.namespace)
+            log.exception("connect handler failed for namespace %s", peer_text(sock.namespace))
             refusal = ConnectionRefusedError("Internal server error")
         client = sock.client
         if sock.gone or client.esock.closed:

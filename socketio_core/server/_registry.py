@@ -15,7 +15,7 @@ import logging
 import re
 from typing import Any, Callable, Pattern, TypeVar, Union, overload
 
-from transports import EngineSocket
+from transports import EngineSocket, peer_text
 
 from ._namespace import Namespace
 
@@ -186,7 +186,7 @@ class HandlerRegistry:
                     if matcher(name, auth):
                         return key
                 except Exception:
-                    log.exception("namespace predicate failed for %s", name)
+                    log.exception("namespace predicate failed for %s", peer_text(name))
         return None
 
     def _handler(self, key: str, event: str) -> Handler | None:

@@ -341,7 +341,7 @@ class Server(Delivery):
 
         self.bind_hub()
         self.engine.scheduler.start()
-        return WsgiApp(self.engine, other_app)
+        return WsgiApp(self.engine, other_app, limits=self.http_limits)
 
     def start(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> tuple[str, int]:
         """Start serving in the background (on the calling thread's hub); returns the address."""

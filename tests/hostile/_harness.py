@@ -3,9 +3,10 @@
 The server runs in a background OS thread with a gevent hub of its own, so the
 test thread can use plain blocking sockets and still read ``stats()``. It is
 configured for speed: short ping interval and timeouts (an abandoned session
-is gone after about ``ping_interval + ping_timeout`` = 1 s), a short HTTP
-header timeout (slowloris), a small ``max_payload`` (oversized input is cheap
-to send) and a small ``max_buffer_bytes`` (a slow consumer overflows quickly).
+is gone after about ``ping_interval + ping_timeout`` = 1 s), short HTTP
+header and request timeouts (slowloris, dribbled bodies), a small
+``max_payload`` (oversized input is cheap to send) and a small
+``max_buffer_bytes`` (a slow consumer overflows quickly).
 
 Everything the server logs with a traceback, and every exception a greenlet
 dies of, is recorded: the suite requires both lists to stay empty. Bad input
@@ -63,6 +64,7 @@ LIMITS = HttpLimits(
     header_timeout=0.5,
     keepalive_timeout=1.0,
     body_timeout=1.0,
+    request_timeout=2.0,
 )
 #: Every counter of ``stats()`` that must come back to zero.
 ZERO_KEYS = (

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transports._request import _parse_head_fast
+from transports._request import _parse_head_fast, conflicting_framing, head_problem
 
 
 def h11_parse(head: bytes) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], int] | None:
@@ -107,6 +107,50 @@ def test_header_shaped_input_agrees_with_h11(fields: list[tuple[str, str]]) -> N
     fast = _parse_head_fast(head)
     if fast is not None:
         assert fast == h11_parse(head)
+
+
+_STRICT_COUNTS = {"fast": 0, "refused": 0}
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["X-A", "Content-Length", "Transfer-Encoding", "Origin"]),
+            st.one_of(  # mostly plain values, so that the fast path answers often
+                *[st.text(alphabet="5a c", max_size=6)] * 3,
+                st.text(alphabet="5a c\t\x7f\x1b\x00\x9b", max_size=6),
+            ),
+            st.sampled_from(["\r\n"] * 9 + ["\n", "\r\n ", "\r\n\t"]),
+        ),
+        max_size=4,
+    )
+)
+def test_the_fast_path_accepts_nothing_the_strict_checks_refuse(
+    fields: list[tuple[str, str, str]]
+) -> None:
+    """What h11 would take but we refuse (controls, DEL, bare LF, obs-fold, both
+    framings) never gets past the fast path either: it declines, and the strict
+    checks in front of h11 refuse. Counted, so a run where the fast path
+    answered nothing (or nothing was refused) fails."""
+    head = b"POST /x HTTP/1.1\r\nHost: a"
+    for name, value, end in fields:
+        head += end.encode() + name.encode() + b": " + value.encode("latin-1")
+    fast = _parse_head_fast(head)
+    problem = head_problem(head + b"\r\n\r\n")
+    if fast is not None:
+        _STRICT_COUNTS["fast"] += 1
+        assert problem is None
+        assert not conflicting_framing(fast[2])
+    elif problem is not None:
+        _STRICT_COUNTS["refused"] += 1
+
+
+def test_the_strict_property_test_exercised_both_sides() -> None:
+    _STRICT_COUNTS.update(fast=0, refused=0)
+    test_the_fast_path_accepts_nothing_the_strict_checks_refuse()
+    assert _STRICT_COUNTS["fast"] >= 30, _STRICT_COUNTS
+    assert _STRICT_COUNTS["refused"] >= 100, _STRICT_COUNTS
 
 
 def test_a_repeated_head_is_parsed_once_and_read_the_same() -> None:

@@ -134,9 +134,10 @@ DECLINED = [
     # wsproto keeps only the last Connection header: it refuses this one
     head(b"Host: a", b"Upgrade: websocket", b"Connection: Upgrade", b"Connection: keep-alive",
          b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Key: " + KEY),
-    # wsproto accepts these; they are its call
+    # wsproto accepts this one; the general path refuses it (see below)
     head(b"Host: a", b"Upgrade: websocket", b"Connection: Upgrade", b"Sec-WebSocket-Version: 13",
          b"Sec-WebSocket-Key: not-a-16-byte-nonce"),
+    # wsproto accepts these; they are its call
     head(b"Host: a", b"Upgrade: websocket", b"Connection: Upgrade", b"Sec-WebSocket-Version: 13",
          b"Sec-WebSocket-Key: " + KEY, b"Sec-WebSocket-Protocol: chat"),
     head(b"Host: xn--bcher-kva.example", b"Upgrade: websocket", b"Connection: Upgrade",
@@ -192,6 +193,46 @@ def test_a_refused_upgrade_raises_handshake_failed() -> None:
     assert request is not None
     with pytest.raises(HandshakeFailed):
         websocket_response(http, request, compression=False)
+
+
+BAD_KEYS = [
+    b"not-a-16-byte-nonce",
+    base64.b64encode(b"x" * 15),  # 15 bytes
+    base64.b64encode(b"x" * 17),  # 17 bytes
+    KEY[:-2],  # no padding
+    KEY[:-3] + b"*==",  # not base64
+    KEY + b", " + KEY,  # two keys joined
+]
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+@pytest.mark.parametrize("variant", ["fast", "h11", "deflate", "subprotocol"])
+def test_a_malformed_key_is_refused_on_every_path(key: bytes, variant: str) -> None:
+    """RFC 6455 4.2.1: a key that is not the base64 of 16 bytes is refused (400).
+
+    Whichever path judges: the fast one declines it, and the general one
+    (wsproto, which takes any key) must refuse it rather than upgrade.
+    """
+    fields = [b"Host: a", b"Upgrade: websocket", b"Connection: Upgrade",
+              b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Key: " + key]
+    if variant == "deflate":
+        fields.append(b"Sec-WebSocket-Extensions: permessage-deflate")
+    if variant == "subprotocol":
+        fields.append(b"Sec-WebSocket-Protocol: chat")
+    raw = head(*fields)
+    if variant == "h11":
+        raw = raw.replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+    http, request = read(raw)
+    assert request is not None
+    assert (http.h11 is not None) == (variant == "h11")
+    assert plain_upgrade_response(request.method, request.headers, compression=True) is None
+    with pytest.raises(HandshakeFailed):
+        websocket_response(http, request, compression=variant == "deflate")
+    # The same request with a good key is upgraded on that path.
+    http, request = read(raw.replace(b"Sec-WebSocket-Key: " + key, b"Sec-WebSocket-Key: " + KEY))
+    assert request is not None
+    response, _ = websocket_response(http, request, compression=variant == "deflate")
+    assert response.startswith(b"HTTP/1.1 101 ")
 
 
 def _key(size: int) -> bytes:

@@ -42,6 +42,7 @@ from engineio import (
 )
 
 from .._cors import AllowedOrigins, CorsPolicy
+from .._logtext import peer_text
 from .._request import BodyTooLarge, ClientGone, HttpRequest
 from ._http import HttpConnection
 from ._scheduler import Scheduler
@@ -795,8 +796,8 @@ class EngineServer:
         *, cors_headers: bool = True,
     ) -> bool:
         log.info(
-            "refused %s %s from %s: %s", request.method, request.target,
-            request.remote_addr[0] if request.remote_addr else "?", exc.message,
+            "refused %s %s from %s: %s", peer_text(request.method), peer_text(request.target),
+            request.remote_addr[0] if request.remote_addr else "?", peer_text(exc.message),
         )
         if request.wants_websocket:
             reject_websocket(http, exc.http_status, exc.message)
@@ -946,7 +947,7 @@ class EngineServer:
                 http, request, compression=self.websocket_compression
             )
         except HandshakeFailed as exc:
-            log.info("bad WebSocket handshake from %s: %s", request.remote_addr, exc)
+            log.info("bad WebSocket handshake from %s: %s", request.remote_addr, peer_text(exc))
             reject_websocket(http, 400, "Bad request")
             return
         max_size = self.config.max_payload

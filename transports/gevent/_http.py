@@ -13,6 +13,8 @@ plain socket is read and written directly where gevent's wrapper would add a
 ``Timeout`` object and a ``settimeout`` per call (see :meth:`HttpConnection._recv_idle`),
 a plain head is decoded once and split by one C regex pass, and a request
 keeps its headers as a ``str`` map, building h11's byte pairs only on demand.
+
+Bodies are read and settled by :class:`._body.BodyReading`.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ from gevent.ssl import SSLSocket as _SSLSocket
 from greenlet import getcurrent
 
 from .._limits import HttpLimits
+from ._body import BodyReading
 from .._request import (
     _STATUS_LINES,
     BodyTooLarge,
     ClientGone,
     HttpRequest,
+    conflicting_framing,
+    ends_with_bare_lf,
+    head_problem,
     _keep_alive_11,
     _parse_head,
     _ParsedHead,
@@ -42,6 +48,11 @@ from .._request import (
 __all__ = ["HttpRequest", "HttpConnection", "BodyTooLarge", "ClientGone", "status_phrase"]
 
 _READ_SIZE = 65536
+#: Request heads up to this size are remembered for the connection's next
+#: request (see HttpConnection._parse_head_cached). A polling client's head is
+#: a few hundred bytes, a browser's with cookies a few KB; caching a 15 KB one
+#: would keep about four times that alive on an idle connection.
+_CACHED_HEAD_MAX = 4096
 
 
 #: Stands in for the parser of a connection handed to another protocol, so
@@ -64,7 +75,7 @@ def plain_socket_of(sock: Any) -> Any:
     return getattr(sock, "_sock", None)
 
 
-class HttpConnection:
+class HttpConnection(BodyReading):
     """Reads requests and writes responses on one accepted socket.
 
     Two parsers, one behaviour. A request head in the plain form browsers
@@ -266,18 +277,6 @@ class HttpConnection:
             self._recv(timeout, answer_timeout=bool(self.h11.trailing_data[0]))
         )
 
-    def _next_event(self, timeout: float) -> Any:
-        assert self.h11 is not None
-        while True:
-            try:
-                event = self.h11.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise ClientGone(f"bad HTTP: {exc}", exc.error_status_hint) from None
-            if event is h11.NEED_DATA:
-                self._fill(timeout)
-                continue
-            return event
-
     def feed(self, data: bytes) -> None:
         """Bytes read by someone else (a waiting poll's watcher) that belong to us."""
         if self.h11 is not None:
@@ -308,6 +307,10 @@ class HttpConnection:
                 break
             if len(self._buf) > limit:
                 raise ClientGone("request head too large", 431)
+            if self._buf and ends_with_bare_lf(self._buf):
+                # Complete for a lenient client, which would otherwise wait
+                # header_timeout for a CRLF CRLF that never comes.
+                raise ClientGone("bad HTTP: LF without CR in the request head", 400)
             if self._eof:
                 if not self._buf:
                     return None
@@ -330,6 +333,9 @@ class HttpConnection:
         buf = self._buf
         parsed = self._parse_head_cached(buf[: end + 2])
         if parsed is None:
+            problem = head_problem(buf[: end + 4])
+            if problem is not None:
+                raise ClientGone(f"bad HTTP: {problem}", 400)
             return self._read_request_h11()
         if len(parsed[2]) > self.limits.max_header_count:
             raise ClientGone("too many headers", 431)
@@ -368,7 +374,10 @@ class HttpConnection:
         if cached is not None and cached[0] == head:
             return cached[1]
         parsed = _parse_head(head.decode("latin-1"))
-        self._last_head = (head, parsed, None) if parsed is not None else None
+        if parsed is not None and len(head) <= _CACHED_HEAD_MAX:
+            self._last_head = (head, parsed, None)
+        else:
+            self._last_head = None
         return parsed
 
     def _take_head(self, end: int, parsed: _ParsedHead) -> HttpRequest:
@@ -417,7 +426,12 @@ class HttpConnection:
         head_size = len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers)
         if head_size > self.limits.max_header_bytes:
             raise ClientGone("request head too large", 431)
-        return self._request(event.method, event.target, event.http_version, list(event.headers))
+        headers = list(event.headers)
+        if conflicting_framing(headers):
+            # h11 would go by Transfer-Encoding; a proxy before us may have
+            # gone by Content-Length (request smuggling). 400, then close.
+            raise ClientGone("bad HTTP: Content-Length with Transfer-Encoding", 400)
+        return self._request(event.method, event.target, event.http_version, headers)
 
     def _request(
         self, method_b: bytes, target_b: bytes, version: bytes, headers: list[tuple[bytes, bytes]]
@@ -436,48 +450,6 @@ class HttpConnection:
             remote_addr=self.remote_addr,
             secure=self.secure,
         )
-
-    def read_body(self, request: HttpRequest, limit: int) -> bytes:
-        """The whole request body; BodyTooLarge as soon as it exceeds ``limit``.
-
-        A declared Content-Length is checked before anything is buffered, and
-        the running size while reading (chunked bodies).
-        """
-        if self.h11 is None:
-            if self._body_left > limit:  # the declared Content-Length
-                raise BodyTooLarge()
-            return self._take_body(self._body_left)
-        declared = request.header("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise BodyTooLarge()
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            event = self._next_event(self.limits.body_timeout)
-            if isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > limit:
-                    raise BodyTooLarge()
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                return b"".join(chunks)
-            else:
-                raise ClientGone("connection closed inside a body")
-
-    def _take_body(self, size: int) -> bytes:
-        """Fast path: exactly ``size`` body bytes (Content-Length framing)."""
-        buf = self._buf
-        while len(buf) < size:
-            if self._eof:
-                raise ClientGone("connection closed inside a body")
-            data = self._recv(self.limits.body_timeout, answer_timeout=False)
-            if not data:
-                self._eof = True
-                continue
-            buf += data
-        self._buf = buf[size:]
-        self._body_left = 0
-        return buf[:size]
 
     def respond(
         self,
@@ -514,8 +486,15 @@ class HttpConnection:
 
         ``head`` ends with the last header's CRLF and has no Content-Length
         (added here, with ``Connection: close`` when the connection ends), so
-        callers with fixed headers keep it prebuilt.
+        callers with fixed headers keep it prebuilt. A request body nobody
+        read is settled first (:meth:`discard_body`): the answer says
+        ``Connection: close`` when the connection cannot go on. Not while a
+        poll is parked: that answer is an earlier request's, and the body
+        state may already be a pipelined request's (its own body was settled
+        when it was parked).
         """
+        if self._keep_alive and (self._body_left or self.h11 is not None) and self.parked is None:
+            self.discard_body()
         if self._keep_alive:
             data = head + b"Content-Length: %d\r\n\r\n" % len(body)
         else:
@@ -529,9 +508,15 @@ class HttpConnection:
         """Whether the current request's answer can be written later from the hub.
 
         A plain socket (non-blocking writes are possible), a fast-path
-        request (no h11 state to finish) and a connection that stays open.
+        request (no h11 state to finish) whose body, if any, is buffered
+        whole, and a connection that stays open.
         """
-        return self._raw is not None and self.h11 is None and self._keep_alive
+        return (
+            self._raw is not None
+            and self.h11 is None
+            and self._keep_alive
+            and len(self._buf) >= self._body_left
+        )
 
     def try_write(self, data: bytes) -> bytes:
         """Write what the socket takes now, never waiting; returns the rest.
@@ -546,17 +531,6 @@ class HttpConnection:
         except OSError as exc:
             raise ClientGone(str(exc)) from None
         return data[sent:] if sent < len(data) else b""
-
-    def discard_body(self) -> None:
-        """Skip an unread request body so the connection can serve the next request."""
-        if self.h11 is None:
-            if self._body_left:
-                self._take_body(self._body_left)
-            return
-        while self.h11.their_state is h11.SEND_BODY:
-            event = self._next_event(self.limits.body_timeout)
-            if isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-                break
 
     @property
     def keep_alive(self) -> bool:

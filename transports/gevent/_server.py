@@ -18,7 +18,9 @@ import gevent
 from gevent import ssl as gevent_ssl
 from gevent.server import StreamServer
 
+from ._accept import ShedAtFdLimit
 from ._engine import EngineServer
+from .._logtext import peer_text
 from .._request import ClientGone, HttpRequest
 from ._http import HttpConnection
 from .._limits import HttpLimits
@@ -185,7 +187,7 @@ class Server:
                     request = http.read_request()
                 except ClientGone as exc:
                     if exc.status is not None:
-                        log.info("bad request from %s: %s", http.remote_addr, exc)
+                        log.info("bad request from %s: %s", http.remote_addr, peer_text(exc))
                         http.reject_raw(exc.status)
                     return
                 if request is None:
@@ -201,10 +203,12 @@ class Server:
                 keep = self.engine.handle(http, request)
             else:
                 keep = self.app(http, request)
-        except ClientGone:
+        except ClientGone as exc:
+            if exc.status is not None and not http.in_hub:
+                http.reject_raw(exc.status)  # e.g. 408: a body slower than request_timeout
             return False
         except Exception:
-            log.exception("error serving %s %s", request.method, request.target)
+            log.exception("error serving %s %s", peer_text(request.method), peer_text(request.target))
             try:
                 http.respond(500, [("Content-Type", "text/plain")],
                              b"Internal Server Error", close=True)
@@ -330,8 +334,11 @@ class _Watched:
         self._hand_over(None, go_on=False)
 
 
-class _Listener(StreamServer):
+class _Listener(ShedAtFdLimit, StreamServer):
     """gevent's StreamServer, minus its close of every socket when the handler returns.
+
+    At the file-descriptor limit it answers 503 instead of leaving clients in
+    the backlog (:class:`ShedAtFdLimit`).
 
     :meth:`Server._handle` closes each connection itself, except one handed
     over to the hub, which must outlive its greenlet. (Handlers run on the

@@ -50,7 +50,7 @@ from .._frames import (
 )
 from .._request import ClientGone, HttpRequest, status_phrase
 from ._http import HttpConnection, plain_socket_of
-from .._ws_handshake import plain_upgrade_response
+from .._ws_handshake import plain_upgrade_response, valid_key
 
 __all__ = [
     "WebSocket", "accept_websocket", "websocket_response", "start_websocket", "reject_websocket",
@@ -94,6 +94,8 @@ def websocket_response(
         response = plain_upgrade_response(request.method, request.headers, compression=compression)
         if response is not None:
             return response, None
+    if not valid_key(request.header("sec-websocket-key")):
+        raise HandshakeFailed("Sec-WebSocket-Key missing or not the base64 of 16 bytes")
     handshake = H11Handshake(ConnectionType.SERVER)
     try:
         handshake.initiate_upgrade_connection(request.headers, request.target)

@@ -8,6 +8,12 @@ greenlet). A WebSocket takes over the connection's socket from the WSGI
 server (``gunicorn.socket``, or the socket under pywsgi's input stream) and
 returns without starting a response, so the server writes nothing more.
 Requests outside the Engine.IO path go to the wrapped application.
+
+A polling POST's body is read from ``wsgi.input`` under the same bounds as
+the native server's: a declared length over ``max_payload`` is refused before
+reading, the running size is checked while reading, and the whole body must
+arrive within ``HttpLimits.request_timeout`` (408 otherwise): gevent's pywsgi
+has no body timeout of its own.
 """
 
 from __future__ import annotations
@@ -15,12 +21,17 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable
 
+import gevent
+
 from ._engine import EngineServer
+from .._limits import HttpLimits
 from .._request import BodyTooLarge, ClientGone, HttpRequest, status_phrase
 
 __all__ = ["WsgiApp", "WsgiExchange", "request_from_environ"]
 
 log = logging.getLogger(__name__)
+
+_DEFAULT_LIMITS = HttpLimits()
 
 StartResponse = Callable[..., Any]
 WsgiCallable = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -64,8 +75,9 @@ def _raw_socket(environ: dict[str, Any]) -> Any:
 class WsgiExchange:
     """The subset of :class:`HttpConnection` the Engine.IO code uses, over WSGI."""
 
-    def __init__(self, environ: dict[str, Any]) -> None:
+    def __init__(self, environ: dict[str, Any], limits: HttpLimits | None = None) -> None:
         self.environ = environ
+        self.limits = limits or _DEFAULT_LIMITS
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
         self.body = b""
@@ -87,24 +99,26 @@ class WsgiExchange:
         self.body = body
 
     def read_body(self, request: HttpRequest, limit: int) -> bytes:
+        """The body from ``wsgi.input``: BodyTooLarge past ``limit``, ClientGone (408) past the deadline."""
         declared = request.header("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        length = int(declared) if declared is not None and declared.isdigit() else None
+        if length is not None and length > limit:
             raise BodyTooLarge()
         stream = self.environ["wsgi.input"]
         chunks: list[bytes] = []
         size = 0
-        while True:
-            chunk = stream.read(min(65536, limit + 1 - size)) if declared is None else stream.read(
-                min(65536, int(declared) - size)
-            )
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge()
-            chunks.append(chunk)
-            if declared is not None and size >= int(declared):
-                break
+        # Without a length, read one byte past the limit to see it is passed.
+        wanted = length if length is not None else limit + 1
+        too_slow = ClientGone("request body too slow (request_timeout)", 408)
+        with gevent.Timeout(self.limits.request_timeout, too_slow):
+            while size < wanted:
+                chunk = stream.read(min(65536, wanted - size))
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge()
+                chunks.append(chunk)
         return b"".join(chunks)
 
     def discard_body(self) -> None:
@@ -141,9 +155,16 @@ class WsgiExchange:
 class WsgiApp:
     """A WSGI application serving Engine.IO at the engine's path and ``other_app`` elsewhere."""
 
-    def __init__(self, engine: EngineServer, other_app: WsgiCallable | None = None) -> None:
+    def __init__(
+        self,
+        engine: EngineServer,
+        other_app: WsgiCallable | None = None,
+        *,
+        limits: HttpLimits | None = None,
+    ) -> None:
         self.engine = engine
         self.other_app = other_app
+        self.limits = limits or _DEFAULT_LIMITS
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = request_from_environ(environ)
@@ -152,7 +173,7 @@ class WsgiApp:
                 return self.other_app(environ, start_response)
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"Not Found"]
-        exchange = WsgiExchange(environ)
+        exchange = WsgiExchange(environ, self.limits)
         if request.wants_websocket and _raw_socket(environ) is None:
             log.warning("WebSocket requested but this WSGI server hides its socket; "
                         "use gunicorn -k gevent or gevent.pywsgi")
@@ -160,8 +181,9 @@ class WsgiApp:
             return [b"WebSocket not supported by this server"]
         try:
             self.engine.handle(exchange, request)  # type: ignore[arg-type]
-        except ClientGone:
-            pass
+        except ClientGone as exc:
+            if exc.status is not None and not exchange.taken_over:
+                exchange.reject_raw(exc.status)  # a body slower than request_timeout: 408
         if exchange.taken_over or exchange.status is None:
             # The socket was taken over: the WSGI server must write nothing more.
             # gunicorn's worker writes a response unless told to just close,
