@@ -68,6 +68,7 @@ _PONG = "3"
 _CLOSE = "1"
 _NOOP = "6"
 _PROBE = "probe"
+_WEBSOCKET = "websocket"
 _SEPARATOR_BYTES = 1
 
 
@@ -232,13 +233,20 @@ class Session:
         """The text of a WebSocket message packet, handed straight back; else None.
 
         The hot path of a busy WebSocket: a ``4<text>`` message on a live
-        session with no event waiting before it changes no state, so the
-        caller gets its text without a :class:`MessageReceived` round trip
-        through :meth:`next_event`. For anything else (binary, other packet
-        types, a closed session, events pending) it does nothing and returns
-        None: the caller then uses :meth:`receive_message`.
+        WebSocket session with no event waiting before it changes no state,
+        so the caller gets its text without a :class:`MessageReceived` round
+        trip through :meth:`next_event`. For anything else (binary, other
+        packet types, a polling or closed session, events pending) it does
+        nothing and returns None: the caller then uses :meth:`receive_message`,
+        whose general path decides (a polling session refuses the message).
         """
-        if type(wire) is str and wire[:1] == _MESSAGE and not self._events and self.state is not State.CLOSED:
+        if (
+            type(wire) is str
+            and wire[:1] == _MESSAGE
+            and not self._events
+            and self.transport == _WEBSOCKET
+            and self.state is not State.CLOSED
+        ):
             return wire[1:]
         return None
 
@@ -247,13 +255,19 @@ class Session:
 
         Raises RemoteProtocolError for a malformed packet; the session is closed by then.
         """
-        if type(wire) is str and wire[:1] == _MESSAGE:
-            # Hot path: a text message, no Packet object, one slice.
-            if self.state is State.CLOSED:
-                return
-            self._events.append(_message_event(wire[1:]))
+        if type(wire) is str and wire[:1] == _MESSAGE and self.transport == _WEBSOCKET:
+            # Fast path: a text message on a WebSocket session, no Packet
+            # object, one slice. It declines (falls through) wherever the
+            # general path below could answer differently; a polling session
+            # refuses WebSocket messages there.
+            if self.state is not State.CLOSED:
+                self._events.append(_message_event(wire[1:]))
             return
-        self._require_transport("websocket")
+        self._receive_packet(wire, now)
+
+    def _receive_packet(self, wire: str | bytes, now: float) -> None:
+        """The general path of :meth:`receive_message`: every packet type, every session."""
+        self._require_transport(_WEBSOCKET)
         try:
             packet = decode_frame_v3(wire) if self.protocol == 3 else decode_packet(wire)
         except RemoteProtocolError as exc:
