@@ -37,15 +37,13 @@ from ._events import (
 from ._handshake import open_packet
 from ._packets import PacketType, Wire, decode_packet, encoded_size, encode_payload, iter_payload
 from ._state import Input, State, next_state
+from ._util import trusted_builder
 from ._v3 import decode_frame_v3, encode_frame_v3, encode_payload_v3, iter_payload_v3
 
 __all__ = ["Session"]
 
-# Every received message builds one event: setting the frozen dataclass's slot
-# directly builds exactly what MessageReceived(data=...) builds, at a third of
-# the cost (no per-field object.__setattr__ call).
-_new_event = object.__new__
-_set_data = MessageReceived.__dict__["data"].__set__
+# Every received message builds one event, without the frozen dataclass's __init__.
+_message_event = trusted_builder(MessageReceived)
 
 
 def _utf8_safe(text: str) -> str:
@@ -57,10 +55,6 @@ def _utf8_safe(text: str) -> str:
     return text
 
 
-def _message_event(data: str | bytes) -> MessageReceived:
-    event: MessageReceived = _new_event(MessageReceived)
-    _set_data(event, data)
-    return event
 
 _MESSAGE = "4"
 _PING = "2"

@@ -29,6 +29,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 from urllib.parse import parse_qsl
 
+from engineio._util import trusted_builder
+
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_ack_fast, encode_event_fast, encode_packet
 
@@ -71,20 +73,9 @@ class EventReceived:
     ack_id: int | None
 
 
-# EventReceived without the frozen dataclass's __init__ (three object.__setattr__
-# calls): the hot path makes one per incoming event.
-_new_object = object.__new__
-_set_namespace = EventReceived.__dict__["namespace"].__set__
-_set_data = EventReceived.__dict__["data"].__set__
-_set_ack_id = EventReceived.__dict__["ack_id"].__set__
-
-
-def _event_received(namespace: str, data: list[Any], ack_id: int | None) -> EventReceived:
-    event: EventReceived = _new_object(EventReceived)
-    _set_namespace(event, namespace)
-    _set_data(event, data)
-    _set_ack_id(event, ack_id)
-    return event
+# (namespace, data, ack_id) without the frozen dataclass's __init__: the hot
+# path makes one per incoming event.
+_event_received = trusted_builder(EventReceived)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Callable, Final, Union
 
+from engineio._util import trusted_builder
+
 from ._errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
@@ -125,24 +127,9 @@ class Packet:
     id: int | None = None
 
 
-# The decoder builds one Packet per message; writing the slots directly skips
-# the frozen dataclass's per-field object.__setattr__ calls and halves the cost
-# (~0.3 us instead of ~0.7 us). Packet has no __post_init__, so this builds
-# exactly what Packet(...) would; a test checks the two stay equal.
-_new_object = object.__new__
-_set_type = Packet.__dict__["type"].__set__
-_set_namespace = Packet.__dict__["namespace"].__set__
-_set_data = Packet.__dict__["data"].__set__
-_set_id = Packet.__dict__["id"].__set__
-
-
-def _make_packet(ptype: PacketType, namespace: str, data: Any, ack_id: int | None) -> Packet:
-    packet: Packet = _new_object(Packet)
-    _set_type(packet, ptype)
-    _set_namespace(packet, namespace)
-    _set_data(packet, data)
-    _set_id(packet, ack_id)
-    return packet
+# The decoder builds one Packet per message: (type, namespace, data, id)
+# without the frozen dataclass's __init__ (~0.3 us instead of ~0.7 us).
+_make_packet = trusted_builder(Packet)
 
 
 _CONNECT: Final = PacketType.CONNECT
