@@ -26,9 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
+from engineio import Wire
 from engineio._util import trusted_builder
 
 from ._errors import LocalProtocolError, RemoteProtocolError
@@ -50,7 +51,6 @@ __all__ = [
     "legacy_socket_id",
 ]
 
-Wire = Union[str, bytes]
 
 
 class NamespaceState(Enum):

@@ -48,6 +48,8 @@ from datetime import datetime, timedelta, timezone
 from importlib import import_module
 from typing import Any, Callable, Final
 
+from engineio import Wire
+
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._packets import (
     _MAX_ACK_ID,
@@ -57,7 +59,6 @@ from ._packets import (
     PacketType,
     _make_packet,
 )
-from ._parser import Wire
 
 __all__ = ["MsgpackParser", "MsgpackDecoder"]
 

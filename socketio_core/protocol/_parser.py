@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
-from ._connection import Wire, encode_for_engine
+from engineio import Wire
+
+from ._connection import encode_for_engine
 from ._packets import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     DEFAULT_MAX_ATTACHMENTS,

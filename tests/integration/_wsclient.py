@@ -12,7 +12,6 @@ from __future__ import annotations
 import socket
 import time
 from collections import deque
-from typing import Union
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -28,9 +27,10 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
+from engineio import Wire
+
 __all__ = ["WsClient", "WsClosed", "WsRejected", "connect"]
 
-Wire = Union[str, bytes]
 
 
 class WsClosed(Exception):

@@ -15,7 +15,7 @@ assembled (close code 1009).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable
 
 from wsproto import ConnectionType
 from wsproto.connection import Connection, ConnectionState
@@ -32,6 +32,8 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as WsLocalError
 from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
+from engineio import Wire
+
 from .._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame, frame_of
 from .._request import ClientGone, HttpRequest, status_phrase
 from ._http import HttpConnection, plain_socket_of
@@ -44,7 +46,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Wire = Union[str, bytes]
 # Client frames are small; a 64 KB recv buffer costs a larger allocation per read.
 _READ_SIZE = 16384
 MESSAGE_TOO_BIG = 1009
