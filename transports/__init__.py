@@ -9,6 +9,7 @@ the server runs on.
 """
 
 from ._cors import CorsPolicy
+from ._errors import TransportError
 from ._frames import SharedBytes, SharedText
 from ._limits import HttpLimits
 from ._request import ClientGone, HttpRequest
@@ -33,6 +34,7 @@ __all__ = [
     "EngineServer",
     "EngineSocket",
     "ClientGone",
+    "TransportError",
     "HttpConnection",
     "HttpRequest",
     "HttpLimits",

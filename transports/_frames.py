@@ -16,6 +16,8 @@ from __future__ import annotations
 import codecs
 import struct
 
+from ._errors import TransportError
+
 __all__ = [
     "OP_TEXT",
     "OP_BINARY",
@@ -90,7 +92,7 @@ def frame_of(item: str | bytes) -> bytes:
     return frame
 
 
-class FrameError(Exception):
+class FrameError(TransportError):
     """The client broke RFC 6455; ``code`` is the close code to answer with."""
 
     def __init__(self, code: int, reason: str) -> None:

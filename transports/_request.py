@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus
 
+from ._errors import TransportError
+
 __all__ = [
     "HttpRequest",
     "BodyTooLarge",
@@ -20,7 +22,7 @@ __all__ = [
     "status_phrase",
 ]
 
-class ClientGone(Exception):
+class ClientGone(TransportError):
     """The peer closed the connection, timed out, or broke HTTP.
 
     ``status`` is set when the client is still there and deserves an answer
@@ -32,7 +34,7 @@ class ClientGone(Exception):
         self.status = status
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(TransportError):
     """The request body exceeds the allowed size (answered 413)."""
 
 

@@ -32,7 +32,16 @@ from urllib.parse import parse_qsl
 from engineio import Wire
 from engineio._util import trusted_builder
 
-from ._errors import LocalProtocolError, RemoteProtocolError
+from ._events import (
+    AckReceived,
+    AnySocketIOEvent,
+    ConnectRequested,
+    ConnectTimedOut,
+    DisconnectRequested,
+    EventReceived,
+    SocketIOEvent,
+)
+from ._errors import LocalSocketIOError, RemoteSocketIOError
 from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_ack_fast, encode_event_fast, encode_packet
 
 if TYPE_CHECKING:
@@ -46,6 +55,7 @@ __all__ = [
     "AckReceived",
     "DisconnectRequested",
     "ConnectTimedOut",
+    "SocketIOEvent",
     "encode_for_engine",
     "query_auth",
     "legacy_socket_id",
@@ -59,40 +69,9 @@ class NamespaceState(Enum):
     CONNECTED = "connected"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConnectRequested:
-    namespace: str
-    auth: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventReceived:
-    namespace: str
-    #: ``[event name, *args]`` with binary attachments in place.
-    data: list[Any]
-    ack_id: int | None
-
-
 # (namespace, data, ack_id) without the frozen dataclass's __init__: the hot
 # path makes one per incoming event.
 _event_received = trusted_builder(EventReceived)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AckReceived:
-    namespace: str
-    ack_id: int
-    args: list[Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DisconnectRequested:
-    namespace: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConnectTimedOut:
-    """No namespace was joined within ``connect_timeout``: close the client."""
 
 
 #: Query keys of the Engine.IO handshake itself; the rest is the application's.
@@ -147,7 +126,7 @@ class Connection:
     """The Socket.IO state of one client (one Engine.IO session).
 
     ``protocol`` is the Socket.IO protocol revision: 5, or 4 for a client that
-    came in over Engine.IO v3. Raises LocalProtocolError for another value.
+    came in over Engine.IO v3. Raises LocalSocketIOError for another value.
     """
 
     __slots__ = (
@@ -173,7 +152,7 @@ class Connection:
         protocol: int = 5,
     ) -> None:
         if protocol != 5 and protocol != 4:
-            raise LocalProtocolError(f"unknown Socket.IO protocol revision {protocol!r}")
+            raise LocalSocketIOError(f"unknown Socket.IO protocol revision {protocol!r}")
         self.protocol = protocol
         self.namespaces: dict[str, NamespaceState] = {}
         #: The parser's halves: this client's decoder, and the packet encoder.
@@ -186,7 +165,7 @@ class Connection:
             self.decoder = decoder or PacketDecoder()
             self.encode = encode_for_engine if dumps is None else partial(encode_for_engine, dumps=dumps)
         self.max_namespaces = max_namespaces
-        self._events: list[Any] = []  # usually 0-1 items; a deque costs 760 bytes
+        self._events: list[AnySocketIOEvent] = []  # usually 0-1 items; a deque costs 760 bytes
         self._connect_due: float | None = now + connect_timeout
         self._next_ack_id = 0
 
@@ -209,15 +188,17 @@ class Connection:
             if fast is not None and self.namespaces.get(fast[0]) is NamespaceState.CONNECTED:
                 return _event_received(*fast)
         self.receive(data)
-        if len(events) == 1 and type(events[0]) is EventReceived:
-            event: EventReceived = events.pop()
-            return event
+        if len(events) == 1:
+            event = events[0]
+            if type(event) is EventReceived:
+                events.pop()
+                return event
         return None
 
     def receive(self, data: str | bytes) -> None:
         """Take one Engine.IO message.
 
-        Raises RemoteProtocolError when the client broke the protocol; the
+        Raises RemoteSocketIOError when the client broke the protocol; the
         caller closes the Engine.IO session (and only it).
         """
         decoder = self.decoder
@@ -234,16 +215,16 @@ class Connection:
             if state is NamespaceState.CONNECTING:
                 return  # the answer to the first one answers this one too
             if state is not None:
-                raise RemoteProtocolError(f"second CONNECT for namespace {_shown(namespace)}")
+                raise RemoteSocketIOError(f"second CONNECT for namespace {_shown(namespace)}")
             if len(self.namespaces) >= self.max_namespaces:
-                raise RemoteProtocolError("too many namespaces")
+                raise RemoteSocketIOError("too many namespaces")
             self.namespaces[namespace] = NamespaceState.CONNECTING
             if self.protocol == 5:
                 auth = packet.data if packet.data is not None else {}
             self._events.append(ConnectRequested(namespace=namespace, auth=auth))
             return
         if state is not NamespaceState.CONNECTED:
-            raise RemoteProtocolError(f"{ptype.name} for namespace {_shown(namespace)} not joined")
+            raise RemoteSocketIOError(f"{ptype.name} for namespace {_shown(namespace)} not joined")
         if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
             self._events.append(EventReceived(namespace=namespace, data=packet.data, ack_id=packet.id))
         elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
@@ -253,23 +234,23 @@ class Connection:
             del self.namespaces[namespace]
             self._events.append(DisconnectRequested(namespace=namespace))
         else:
-            raise RemoteProtocolError(f"client sent {ptype.name}")
+            raise RemoteSocketIOError(f"client sent {ptype.name}")
 
     def connect_root(self, auth: dict[str, Any]) -> None:
         """Protocol 4: join the client to ``/`` unasked, as every v4 server does.
 
         Produces the ConnectRequested the client never sends; the server then
-        accepts or refuses it like any other. Raises LocalProtocolError on a
+        accepts or refuses it like any other. Raises LocalSocketIOError on a
         protocol 5 connection or when ``/`` is already joined.
         """
         if self.protocol != 4:
-            raise LocalProtocolError("only protocol 4 clients are connected to / implicitly")
+            raise LocalSocketIOError("only protocol 4 clients are connected to / implicitly")
         if "/" in self.namespaces:
-            raise LocalProtocolError("namespace / is already joined")
+            raise LocalSocketIOError("namespace / is already joined")
         self.namespaces["/"] = NamespaceState.CONNECTING
         self._events.append(ConnectRequested(namespace="/", auth=auth))
 
-    def next_event(self) -> Any:
+    def next_event(self) -> AnySocketIOEvent | None:
         """Pop the oldest event, or None."""
         return self._events.pop(0) if self._events else None
 
@@ -277,7 +258,7 @@ class Connection:
 
     def _require(self, namespace: str, state: NamespaceState) -> None:
         if self.namespaces.get(namespace) is not state:
-            raise LocalProtocolError(
+            raise LocalSocketIOError(
                 f"namespace {namespace} is {self.namespaces.get(namespace)}, not {state.value}"
             )
 

@@ -40,7 +40,7 @@ from typing import Any, Callable, Final, Union
 
 from engineio._util import trusted_builder
 
-from ._errors import LocalProtocolError, RemoteProtocolError
+from ._errors import LocalSocketIOError, RemoteSocketIOError
 
 __all__ = [
     "PacketType",
@@ -289,7 +289,7 @@ def encode_packet(
     walked for them first, unless ``dumps_finds_binary`` says it raises
     :class:`BinaryFound` (or ``ValueError``) on one, as the default does.
 
-    Raises :class:`LocalProtocolError` if the packet cannot be expressed: a
+    Raises :class:`LocalSocketIOError` if the packet cannot be expressed: a
     payload of the wrong shape for its type (EVENT: non-empty list whose first
     item is a non-reserved name or a number; ACK: list plus an id; CONNECT:
     ``None`` or dict; CONNECT_ERROR: dict, or a string for Socket.IO v4
@@ -303,37 +303,37 @@ def encode_packet(
         try:
             ptype = PacketType(ptype)
         except ValueError:
-            raise LocalProtocolError(f"unknown packet type {ptype!r}") from None
+            raise LocalSocketIOError(f"unknown packet type {ptype!r}") from None
     data = packet.data
     ack_id = packet.id
 
     if ptype is _EVENT or ptype is _BINARY_EVENT:
         if not isinstance(data, (list, tuple)) or not data:
-            raise LocalProtocolError("EVENT data must be a non-empty list [name, *args]")
+            raise LocalSocketIOError("EVENT data must be a non-empty list [name, *args]")
         name = data[0]
         if isinstance(name, str):
             if name in RESERVED_EVENTS:
-                raise LocalProtocolError(f"{name!r} is a reserved event name")
+                raise LocalSocketIOError(f"{name!r} is a reserved event name")
         elif not isinstance(name, (int, float)) or isinstance(name, bool):
-            raise LocalProtocolError("an event name must be a string or a number")
+            raise LocalSocketIOError("an event name must be a string or a number")
         may_carry_binary = True
     elif ptype is _ACK or ptype is _BINARY_ACK:
         if not isinstance(data, (list, tuple)):
-            raise LocalProtocolError("ACK data must be a list")
+            raise LocalSocketIOError("ACK data must be a list")
         if ack_id is None:
-            raise LocalProtocolError("an ACK needs the id of the EVENT it answers")
+            raise LocalSocketIOError("an ACK needs the id of the EVENT it answers")
         may_carry_binary = True
     else:
         if ptype is _CONNECT:
             if data is not None and not isinstance(data, dict):
-                raise LocalProtocolError("CONNECT data must be None or a dict")
+                raise LocalSocketIOError("CONNECT data must be None or a dict")
         elif ptype is _DISCONNECT:
             if data is not None:
-                raise LocalProtocolError("DISCONNECT carries no data")
+                raise LocalSocketIOError("DISCONNECT carries no data")
         elif not isinstance(data, (dict, str)):  # CONNECT_ERROR
-            raise LocalProtocolError("CONNECT_ERROR data must be a dict (or a str for v4)")
+            raise LocalSocketIOError("CONNECT_ERROR data must be a dict (or a str for v4)")
         if ack_id is not None:
-            raise LocalProtocolError(f"{ptype.name} cannot carry an ack id")
+            raise LocalSocketIOError(f"{ptype.name} cannot carry an ack id")
         may_carry_binary = False
 
     namespace = packet.namespace
@@ -342,10 +342,10 @@ def encode_packet(
     elif isinstance(namespace, str) and namespace.startswith("/") and "," not in namespace:
         head = namespace + ","
     else:
-        raise LocalProtocolError(f"invalid namespace {namespace!r}")
+        raise LocalSocketIOError(f"invalid namespace {namespace!r}")
     if ack_id is not None:
         if type(ack_id) is not int or not 0 <= ack_id <= _MAX_ACK_ID:
-            raise LocalProtocolError(f"ack id must be an int in 0..{_MAX_ACK_ID}")
+            raise LocalSocketIOError(f"ack id must be an int in 0..{_MAX_ACK_ID}")
         head += str(ack_id)
 
     if data is None:
@@ -371,9 +371,9 @@ def encode_packet(
         else:
             text = dumps(data)
     except (TypeError, ValueError, RecursionError) as exc:
-        raise LocalProtocolError(f"data cannot be serialised to JSON: {exc}") from exc
+        raise LocalSocketIOError(f"data cannot be serialised to JSON: {exc}") from exc
     if buffers and not may_carry_binary:
-        raise LocalProtocolError("binary data is only allowed in EVENT and ACK packets")
+        raise LocalSocketIOError("binary data is only allowed in EVENT and ACK packets")
 
     # str.isascii() is O(1) in CPython, so ASCII text pays nothing; other text
     # pays one UTF-8 encode (~2x faster than a regex search for surrogates).
@@ -502,7 +502,7 @@ def _collect_placeholders(node: Any, count: int, refs: list[_Ref]) -> None:
             if value.get("_placeholder") is True:
                 num = value.get("num")
                 if type(num) is not int or not 0 <= num < count:
-                    raise RemoteProtocolError(
+                    raise RemoteSocketIOError(
                         f"attachment placeholder num must be an int in [0, {count})"
                     )
                 refs.append((node, key, num))
@@ -519,7 +519,7 @@ class PacketDecoder:
     :meth:`receive_text`, binary to :meth:`receive_binary`. Each returns the
     completed :class:`Packet`, or ``None`` while a binary packet still waits
     for attachments. Every protocol violation raises
-    :class:`RemoteProtocolError`; the reference server then closes the
+    :class:`RemoteSocketIOError`; the reference server then closes the
     Engine.IO connection, and so should we. After an error the decoder is
     reset (any half-assembled packet is dropped).
 
@@ -528,7 +528,7 @@ class PacketDecoder:
     ``max_attachments`` per packet, ``max_depth`` levels of JSON nesting, and
     ``max_attachment_bytes`` summed over one packet's attachments.
 
-    Raises :class:`LocalProtocolError` if a limit is below 1.
+    Raises :class:`LocalSocketIOError` if a limit is below 1.
     """
 
     __slots__ = (
@@ -558,9 +558,9 @@ class PacketDecoder:
             ("max_attachment_bytes", max_attachment_bytes),
         ):
             if type(value) is not int or value < 1:
-                raise LocalProtocolError(f"{name} must be an int >= 1, not {value!r}")
+                raise LocalSocketIOError(f"{name} must be an int >= 1, not {value!r}")
         if max_attachments >= 10**_MAX_COUNT_DIGITS:
-            raise LocalProtocolError(f"max_attachments must be below 10**{_MAX_COUNT_DIGITS}")
+            raise LocalSocketIOError(f"max_attachments must be below 10**{_MAX_COUNT_DIGITS}")
         self._loads: Loads = _DEFAULT_DECODER.decode if loads is None else loads
         self._scan: Callable[[str, int], tuple[Any, int]] | None = (
             _default_scan if loads is None else None
@@ -587,24 +587,24 @@ class PacketDecoder:
         self._refs = []
         self._received_bytes = 0
 
-    def _fail(self, reason: str) -> RemoteProtocolError:
+    def _fail(self, reason: str) -> RemoteSocketIOError:
         self._reset()
-        return RemoteProtocolError(reason)
+        return RemoteSocketIOError(reason)
 
     def receive_text(self, text: str) -> Packet | None:
         """Decode one text message (without the Engine.IO ``4`` prefix).
 
         Returns the packet, or ``None`` if it announced attachments.
-        Raises :class:`RemoteProtocolError` on any malformed packet, and on a
+        Raises :class:`RemoteSocketIOError` on any malformed packet, and on a
         text message arriving while attachments are still expected.
         """
         if self._pending is not None:
             raise self._fail("text packet received while binary attachments were pending")
         if not text:
-            raise RemoteProtocolError("empty packet")
+            raise RemoteSocketIOError("empty packet")
         ptype = _TYPE_BY_CHAR.get(text[0])
         if ptype is None:
-            raise RemoteProtocolError("unknown packet type")
+            raise RemoteSocketIOError("unknown packet type")
         size = len(text)
         binary = ptype is _BINARY_EVENT or ptype is _BINARY_ACK
         if size == 1 or (text[1] in "[{" and not binary):
@@ -615,32 +615,32 @@ class PacketDecoder:
 
         # Checks that need no JSON, before paying for the parse.
         if ack_id is not None and ptype in (_CONNECT, _DISCONNECT, _CONNECT_ERROR):
-            raise RemoteProtocolError(f"{ptype.name} packet with an ack id")
+            raise RemoteSocketIOError(f"{ptype.name} packet with an ack id")
         if start == size:
             if ptype is _CONNECT or ptype is _DISCONNECT:
                 return _make_packet(ptype, namespace, None, None)
-            raise RemoteProtocolError(f"{ptype.name} packet without payload")
+            raise RemoteSocketIOError(f"{ptype.name} packet without payload")
         if ptype is _DISCONNECT:
-            raise RemoteProtocolError("DISCONNECT packet with a payload")
+            raise RemoteSocketIOError("DISCONNECT packet with a payload")
         if ack_id is None and (ptype is _ACK or ptype is _BINARY_ACK):
-            raise RemoteProtocolError(f"{ptype.name} packet without an ack id")
+            raise RemoteSocketIOError(f"{ptype.name} packet without an ack id")
 
         data = self._parse_json(text, start)
 
         if ptype is _EVENT or ptype is _BINARY_EVENT:
             if not isinstance(data, list) or not data:
-                raise RemoteProtocolError("EVENT payload must be a non-empty array")
+                raise RemoteSocketIOError("EVENT payload must be a non-empty array")
             name = data[0]
             if isinstance(name, str):
                 if name in RESERVED_EVENTS:
-                    raise RemoteProtocolError("reserved event name")
+                    raise RemoteSocketIOError("reserved event name")
             elif not isinstance(name, (int, float)) or isinstance(name, bool):
-                raise RemoteProtocolError("event name must be a string or a number")
+                raise RemoteSocketIOError("event name must be a string or a number")
         elif ptype is _ACK or ptype is _BINARY_ACK:
             if not isinstance(data, list):
-                raise RemoteProtocolError("ACK payload must be an array")
+                raise RemoteSocketIOError("ACK payload must be an array")
         elif not isinstance(data, dict):  # CONNECT, CONNECT_ERROR
-            raise RemoteProtocolError(f"{ptype.name} payload must be an object")
+            raise RemoteSocketIOError(f"{ptype.name} payload must be an object")
 
         if not binary:
             return _make_packet(ptype, namespace, data, ack_id)
@@ -688,12 +688,12 @@ class PacketDecoder:
 
         Returns the packet, buffers in place of its placeholders, once the
         last attachment arrived; ``None`` before that. Raises
-        :class:`RemoteProtocolError` if no attachment is expected or the
+        :class:`RemoteSocketIOError` if no attachment is expected or the
         attachments exceed ``max_attachment_bytes``.
         """
         pending = self._pending
         if pending is None:
-            raise RemoteProtocolError("binary message received but no attachment was expected")
+            raise RemoteSocketIOError("binary message received but no attachment was expected")
         chunk = data if type(data) is bytes else bytes(data)
         self._received_bytes += len(chunk)
         if self._received_bytes > self._max_attachment_bytes:
@@ -726,19 +726,19 @@ class PacketDecoder:
         digits_end = _digits_end(text, 1)
         if binary:
             if digits_end == 1 or digits_end == size or text[digits_end] != "-":
-                raise RemoteProtocolError("binary packet without an integer attachment count")
+                raise RemoteSocketIOError("binary packet without an integer attachment count")
             if digits_end - 1 > _MAX_COUNT_DIGITS:
-                raise RemoteProtocolError("too many attachments")
+                raise RemoteSocketIOError("too many attachments")
             count = int(text[1:digits_end])
             if count < 1:
-                raise RemoteProtocolError("attachment count must be at least 1")
+                raise RemoteSocketIOError("attachment count must be at least 1")
             if count > self._max_attachments:
-                raise RemoteProtocolError(
+                raise RemoteSocketIOError(
                     f"too many attachments ({count} > {self._max_attachments})"
                 )
             index = digits_end + 1
         elif digits_end > 1 and digits_end < size and text[digits_end] == "-":
-            raise RemoteProtocolError("attachment count on a non-binary packet")
+            raise RemoteSocketIOError("attachment count on a non-binary packet")
 
         namespace = "/"
         if index < size and text[index] == "/":
@@ -754,7 +754,7 @@ class PacketDecoder:
         ack_id = None
         if digits_end > index:
             if digits_end - index > MAX_ACK_ID_DIGITS:
-                raise RemoteProtocolError(f"ack id longer than {MAX_ACK_ID_DIGITS} digits")
+                raise RemoteSocketIOError(f"ack id longer than {MAX_ACK_ID_DIGITS} digits")
             ack_id = int(text[index:digits_end])
             index = digits_end
         return count, namespace, ack_id, index
@@ -768,7 +768,7 @@ class PacketDecoder:
             and text.count("[", start) + text.count("{", start) > max_depth
             and _nesting_exceeds(text[start:], max_depth)
         ):
-            raise RemoteProtocolError(f"JSON nested deeper than {max_depth} levels")
+            raise RemoteSocketIOError(f"JSON nested deeper than {max_depth} levels")
         scan = self._scan
         if scan is not None:
             try:
@@ -783,4 +783,4 @@ class PacketDecoder:
         try:
             return self._loads(text[start:])
         except (ValueError, RecursionError) as exc:
-            raise RemoteProtocolError("invalid JSON payload") from exc
+            raise RemoteSocketIOError("invalid JSON payload") from exc

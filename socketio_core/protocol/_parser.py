@@ -11,7 +11,7 @@ wide) and has two duties:
 * ``new_decoder()`` returns the decoder of one connection: an object whose
   ``receive_text`` / ``receive_binary`` take each Engine.IO message in order
   and return the completed :class:`Packet` (or ``None`` while one spans
-  several messages), raising :class:`RemoteProtocolError` on bad input.
+  several messages), raising :class:`RemoteSocketIOError` on bad input.
 
 :class:`JsonParser` is the default, socket.io-parser's text format with binary
 attachments (``_packets``); ``MsgpackParser`` (``_msgpack``) is the npm

@@ -37,7 +37,7 @@ from engineio import Wire
 from .._frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameReader, build_frame, frame_of
 from .._request import ClientGone, HttpRequest, status_phrase
 from ._http import HttpConnection, plain_socket_of
-from .._ws_handshake import plain_upgrade_response
+from .._ws_handshake import HandshakeFailed, plain_upgrade_response
 
 __all__ = [
     "WebSocket", "accept_websocket", "websocket_response", "start_websocket", "reject_websocket",
@@ -50,10 +50,6 @@ log = logging.getLogger(__name__)
 _READ_SIZE = 16384
 MESSAGE_TOO_BIG = 1009
 PROTOCOL_ERROR = 1002
-
-
-class HandshakeFailed(Exception):
-    """The upgrade request is not a valid WebSocket opening handshake."""
 
 
 def websocket_response(

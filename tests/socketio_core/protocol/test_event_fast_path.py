@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import pytest
 
-from socketio_core.protocol._errors import RemoteProtocolError
+from socketio_core.protocol._errors import RemoteSocketIOError
 from socketio_core.protocol._packets import Packet, PacketDecoder, PacketType, encode_ack_fast, encode_event_fast, encode_packet
 
 json_values = st.recursive(
@@ -87,8 +87,8 @@ def test_event_fast_decoder_agrees_with_the_general_decoder(head: str, payload: 
     text = head + payload
     try:
         fast = PacketDecoder(max_depth=32).event_fast(text)
-    except RemoteProtocolError:
-        with pytest.raises(RemoteProtocolError):
+    except RemoteSocketIOError:
+        with pytest.raises(RemoteSocketIOError):
             PacketDecoder(max_depth=32).receive_text(text)
         return
     if fast is None:

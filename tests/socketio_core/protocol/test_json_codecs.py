@@ -18,11 +18,11 @@ import pytest
 from socketio_core import (
     BinaryFound,
     JsonParser,
-    LocalProtocolError,
+    LocalSocketIOError,
     OrjsonCodec,
     Packet,
     PacketType,
-    RemoteProtocolError,
+    RemoteSocketIOError,
     Server,
     encode_packet,
 )
@@ -119,9 +119,9 @@ def test_datetimes_and_dataclasses_are_refused_as_the_builtin_encoder_refuses_th
         x: int
 
     for value in (datetime.datetime(2020, 1, 1), datetime.date(2020, 1, 1), Point(1)):
-        with pytest.raises(LocalProtocolError):
+        with pytest.raises(LocalSocketIOError):
             JsonParser("orjson").encode(Packet(type=T.EVENT, data=["x", value]))
-        with pytest.raises(LocalProtocolError):
+        with pytest.raises(LocalSocketIOError):
             JsonParser().encode(Packet(type=T.EVENT, data=["x", value]))
 
 
@@ -167,7 +167,7 @@ def test_an_injected_dumps_without_finds_binary_still_gets_the_walk() -> None:
 
 
 def test_binary_outside_event_and_ack_is_refused_with_orjson() -> None:
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         JsonParser("orjson").encode(Packet(type=T.CONNECT, data={"k": b"\x01"}))
 
 
@@ -221,7 +221,7 @@ def test_orjson_decoder_gives_the_same_packets(message: str) -> None:
 @pytest.mark.parametrize("message", ['2["x",]', "2NaN", '2["x"', '2{"a":1}', "4[]", "2" + "[" * 40 + "]" * 40])
 def test_orjson_decoder_refuses_what_the_builtin_refuses(message: str) -> None:
     for decoder in (JsonParser("orjson").new_decoder(), JsonParser().new_decoder()):
-        with pytest.raises(RemoteProtocolError):
+        with pytest.raises(RemoteSocketIOError):
             decoder.receive_text(message)
 
 
