@@ -23,7 +23,10 @@ from ._events import (
 from ._errors import LocalSocketIOError, RemoteSocketIOError, SocketIOError
 from ._msgpack import MsgpackParser
 from ._orjson import OrjsonCodec
-from ._packets import BinaryFound, Packet, PacketDecoder, PacketType, encode_packet
+from ._decoder import PacketDecoder
+from ._encoder import encode_packet
+from ._json import BinaryFound
+from ._packets import Packet, PacketType
 from ._parser import JsonParser, Parser, make_parser
 from ._recovery import RecoveryLog, RecoveryStore, SavedSession
 

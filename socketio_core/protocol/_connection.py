@@ -42,7 +42,9 @@ from ._events import (
     SocketIOEvent,
 )
 from ._errors import LocalSocketIOError, RemoteSocketIOError
-from ._packets import Dumps, Packet, PacketDecoder, PacketType, encode_ack_fast, encode_event_fast, encode_packet
+from ._decoder import PacketDecoder
+from ._encoder import encode_ack_fast, encode_event_fast, encode_packet
+from ._packets import Dumps, Packet, PacketType
 
 if TYPE_CHECKING:
     from ._parser import Decoder, Parser

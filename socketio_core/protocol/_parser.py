@@ -26,6 +26,8 @@ from typing import Any, Callable, Protocol
 from engineio import Wire
 
 from ._connection import encode_for_engine
+from ._decoder import PacketDecoder
+from ._encoder import encode_packet
 from ._packets import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     DEFAULT_MAX_ATTACHMENTS,
@@ -33,8 +35,6 @@ from ._packets import (
     Dumps,
     Loads,
     Packet,
-    PacketDecoder,
-    encode_packet,
 )
 
 __all__ = ["Wire", "Decoder", "Parser", "JsonParser", "encode_for_engine", "make_parser"]

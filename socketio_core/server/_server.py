@@ -46,7 +46,8 @@ from ..protocol._connection import (
 )
 from ..protocol._errors import RemoteSocketIOError
 from ._namespace import Namespace
-from ..protocol._packets import Packet, PacketType, encode_event_fast
+from ..protocol._encoder import encode_event_fast
+from ..protocol._packets import Packet, PacketType
 from ..protocol._parser import Parser, make_parser
 from ..protocol._recovery import RecoveryStore, SavedSession
 

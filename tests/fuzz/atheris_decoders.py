@@ -64,7 +64,8 @@ def _split(data: bytes) -> list[str | bytes]:
 def fuzz_one(data: bytes) -> None:
     import engineio
     import socketio_core
-    from socketio_core.protocol._packets import PacketDecoder, encode_packet
+    from socketio_core.protocol._decoder import PacketDecoder
+    from socketio_core.protocol._encoder import encode_packet
 
     if not data:
         return

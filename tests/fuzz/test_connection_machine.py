@@ -36,7 +36,7 @@ from socketio_core.protocol._connection import (
     EventReceived,
     NamespaceState,
 )
-from socketio_core.protocol._packets import encode_packet
+from socketio_core.protocol._encoder import encode_packet
 
 T0 = 500.0
 NAMESPACES = ["/", "/a", "/b", "/c", "/d", "/e"]

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 import pytest
 
 from socketio_core.protocol._errors import RemoteSocketIOError
-from socketio_core.protocol._packets import Packet, PacketDecoder, PacketType, encode_ack_fast, encode_event_fast, encode_packet
+from socketio_core.protocol._decoder import PacketDecoder
+from socketio_core.protocol._encoder import encode_ack_fast, encode_event_fast, encode_packet
+from socketio_core.protocol._packets import Packet, PacketType
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8) | st.binary(max_size=4),

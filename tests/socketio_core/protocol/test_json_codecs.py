@@ -26,8 +26,8 @@ from socketio_core import (
     Server,
     encode_packet,
 )
-from socketio_core.protocol import _packets
-from socketio_core.protocol._packets import _default_dumps
+from socketio_core.protocol import _encoder, _json
+from socketio_core.protocol._json import _default_dumps
 
 T = PacketType
 codec = OrjsonCodec()
@@ -151,7 +151,7 @@ def test_orjson_needs_no_walk_for_binary(monkeypatch: pytest.MonkeyPatch) -> Non
     def no_walk(obj: Any) -> bool:
         raise AssertionError("walked the data for buffers")
 
-    monkeypatch.setattr(_packets, "_has_binary", no_walk)
+    monkeypatch.setattr(_encoder, "_has_binary", no_walk)
     parser = JsonParser("orjson")
     assert parser.encode(Packet(type=T.EVENT, data=["b", b"\x01"])) == ['451-["b",{"_placeholder":true,"num":0}]', b"\x01"]
     assert parser.encode(Packet(type=T.EVENT, data=["plain", 1])) == ['42["plain",1]']
@@ -187,7 +187,7 @@ LOADS_CASES = [
 
 @pytest.mark.parametrize("text", LOADS_CASES)
 def test_orjson_loads_like_the_builtin_parser(text: str) -> None:
-    assert repr(codec.loads(text)) == repr(_packets._DEFAULT_DECODER.decode(text))
+    assert repr(codec.loads(text)) == repr(_json._DEFAULT_DECODER.decode(text))
 
 
 def test_big_integers_read_as_json_parse_reads_them() -> None:

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 from socketio_core.protocol._errors import LocalSocketIOError, RemoteSocketIOError, SocketIOError
+from socketio_core.protocol._decoder import PacketDecoder
+from socketio_core.protocol._encoder import encode_packet
 from socketio_core.protocol._packets import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     DEFAULT_MAX_ATTACHMENTS,
     RESERVED_EVENTS,
     Packet,
-    PacketDecoder,
     PacketType,
     _make_packet,
-    encode_packet,
 )
 
 T = PacketType

@@ -17,13 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socketio_core.protocol._errors import RemoteSocketIOError
-from socketio_core.protocol._packets import (
-    RESERVED_EVENTS,
-    Packet,
-    PacketDecoder,
-    PacketType,
-    encode_packet,
-)
+from socketio_core.protocol._decoder import PacketDecoder
+from socketio_core.protocol._encoder import encode_packet
+from socketio_core.protocol._packets import RESERVED_EVENTS, Packet, PacketType
 
 T = PacketType
 MAX_ID = 10**15 - 1
