@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Final, Mapping
 from urllib.parse import parse_qsl
 
 from engineio import Wire
@@ -75,6 +75,11 @@ class NamespaceState(Enum):
 # path makes one per incoming event.
 _event_received = trusted_builder(EventReceived)
 
+
+# A member read through its Enum class costs ~90 ns on CPython 3.11 (a
+# descriptor call); the connection compares with these constants instead.
+_CONNECTING: Final = NamespaceState.CONNECTING
+_CONNECTED: Final = NamespaceState.CONNECTED
 
 #: Query keys of the Engine.IO handshake itself; the rest is the application's.
 _ENGINE_QUERY_KEYS = frozenset({"EIO", "transport", "t", "sid", "b64", "j"})
@@ -187,7 +192,7 @@ class Connection:
         decoder = self.decoder
         if type(data) is str and type(decoder) is PacketDecoder:  # another parser has no fast path
             fast = decoder.event_fast(data)
-            if fast is not None and self.namespaces.get(fast[0]) is NamespaceState.CONNECTED:
+            if fast is not None and self.namespaces.get(fast[0]) is _CONNECTED:
                 return _event_received(*fast)
         self.receive(data)
         if len(events) == 1:
@@ -214,18 +219,18 @@ class Connection:
             namespace, auth = _split_namespace(namespace)
         state = self.namespaces.get(namespace)
         if ptype is PacketType.CONNECT:
-            if state is NamespaceState.CONNECTING:
+            if state is _CONNECTING:
                 return  # the answer to the first one answers this one too
             if state is not None:
                 raise RemoteSocketIOError(f"second CONNECT for namespace {_shown(namespace)}")
             if len(self.namespaces) >= self.max_namespaces:
                 raise RemoteSocketIOError("too many namespaces")
-            self.namespaces[namespace] = NamespaceState.CONNECTING
+            self.namespaces[namespace] = _CONNECTING
             if self.protocol == 5:
                 auth = packet.data if packet.data is not None else {}
             self._events.append(ConnectRequested(namespace=namespace, auth=auth))
             return
-        if state is not NamespaceState.CONNECTED:
+        if state is not _CONNECTED:
             raise RemoteSocketIOError(f"{ptype.name} for namespace {_shown(namespace)} not joined")
         if ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
             self._events.append(EventReceived(namespace=namespace, data=packet.data, ack_id=packet.id))
@@ -249,7 +254,7 @@ class Connection:
             raise LocalSocketIOError("only protocol 4 clients are connected to / implicitly")
         if "/" in self.namespaces:
             raise LocalSocketIOError("namespace / is already joined")
-        self.namespaces["/"] = NamespaceState.CONNECTING
+        self.namespaces["/"] = _CONNECTING
         self._events.append(ConnectRequested(namespace="/", auth=auth))
 
     def next_event(self) -> AnySocketIOEvent | None:
@@ -271,8 +276,8 @@ class Connection:
         Protocol 4 replies with a bare CONNECT (``0`` / ``0/admin,``): its
         client derives the socket id itself (see :func:`legacy_socket_id`).
         """
-        self._require(namespace, NamespaceState.CONNECTING)
-        self.namespaces[namespace] = NamespaceState.CONNECTED
+        self._require(namespace, _CONNECTING)
+        self.namespaces[namespace] = _CONNECTED
         self._connect_due = None
         data: dict[str, Any] | None
         if self.protocol == 4:
@@ -290,7 +295,7 @@ class Connection:
         non-empty string, else ``message`` (REF: ``err.data || err.message``;
         an object ``data`` goes as is).
         """
-        if self.namespaces.get(namespace) is NamespaceState.CONNECTING:
+        if self.namespaces.get(namespace) is _CONNECTING:
             del self.namespaces[namespace]
         payload: dict[str, Any] | str
         if self.protocol == 4:
@@ -305,7 +310,7 @@ class Connection:
 
     def refuse_unknown(self, namespace: str) -> list[Wire]:
         """Refuse a namespace nobody serves: ``{"message": "Invalid namespace"}`` in both protocols (REF)."""
-        if self.namespaces.get(namespace) is NamespaceState.CONNECTING:
+        if self.namespaces.get(namespace) is _CONNECTING:
             del self.namespaces[namespace]
         return self.encode(
             Packet(
@@ -317,7 +322,7 @@ class Connection:
 
     def disconnect(self, namespace: str) -> list[Wire]:
         """Leave ``namespace`` from the server side: the DISCONNECT packet (or nothing)."""
-        if self.namespaces.pop(namespace, None) is not NamespaceState.CONNECTED:
+        if self.namespaces.pop(namespace, None) is not _CONNECTED:
             return []
         return self.encode(Packet(type=PacketType.DISCONNECT, namespace=namespace))
 
@@ -346,7 +351,7 @@ class Connection:
         return ack_id
 
     def connected(self, namespace: str) -> bool:
-        return self.namespaces.get(namespace) is NamespaceState.CONNECTED
+        return self.namespaces.get(namespace) is _CONNECTED
 
     # ------------------------------------------------------------------- time
 
@@ -357,5 +362,5 @@ class Connection:
         due = self._connect_due
         if due is not None and now >= due:
             self._connect_due = None
-            if not any(s is NamespaceState.CONNECTED for s in self.namespaces.values()):
+            if not any(s is _CONNECTED for s in self.namespaces.values()):
                 self._events.append(ConnectTimedOut())
