@@ -244,6 +244,8 @@ class Session:
         packet types, a polling or closed session, events pending) it does
         nothing and returns None: the caller then uses :meth:`receive_message`,
         whose general path decides (a polling session refuses the message).
+        ``tests/engineio/test_message_fast_path.py`` holds this and the inline
+        branch of :meth:`receive_message` to the general path.
         """
         if (
             type(wire) is str
