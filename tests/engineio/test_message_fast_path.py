@@ -38,14 +38,16 @@ _ACTIONS: dict[str, Callable[[Session], Any]] = {
 
 _sessions = st.tuples(
     st.sampled_from([4, 3]),
-    st.sampled_from(["polling", "websocket"]),
+    st.sampled_from(["polling", "websocket", "websocket"]),
     # Weighted towards the states the fast path can answer in.
     st.lists(st.sampled_from(sorted(_ACTIONS) + ["drain", "upgrade", "upgrade done"] * 2), max_size=8),
 )
 
-_wires = (
-    st.builds(lambda t: "4" + t, st.text(max_size=12))
-    | st.builds(lambda c, t: c + t, st.sampled_from(list("0123456789b")), st.text(max_size=6))
+_wires = st.sampled_from(["message"] * 3 + ["other"]).flatmap(
+    lambda kind: st.builds(lambda t: "4" + t, st.text(max_size=12)) if kind == "message" else _other_wires
+)
+_other_wires = (
+    st.builds(lambda c, t: c + t, st.sampled_from(list("0123456789b")), st.text(max_size=6))
     | st.text(max_size=4)
     | st.binary(max_size=6)
 )
@@ -109,7 +111,7 @@ def test_receive_message_fast_path_agrees_with_the_general_path() -> None:
 
     check()
     assert total >= 300
-    assert answered >= total // 8, f"the fast path answered {answered} of {total}"
+    assert answered >= total // 6, f"the fast path answered {answered} of {total}"
 
 
 def test_take_message_agrees_with_the_general_path() -> None:
@@ -139,7 +141,7 @@ def test_take_message_agrees_with_the_general_path() -> None:
 
     check()
     assert total >= 300
-    assert answered >= total // 8, f"the fast path answered {answered} of {total}"
+    assert answered >= total // 6, f"the fast path answered {answered} of {total}"
 
 
 def test_a_polling_session_refuses_a_websocket_message_on_both_paths() -> None:
