@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 
 from ._config import Config
 from ._errors import RequestRejected
+from ._util import trusted_builder
 
 __all__ = [
     "Request",
@@ -66,24 +67,10 @@ class Request:
 
 
 # A valid request on an existing polling session is the hot path (two per
-# long-polling round trip): setting the frozen dataclass's slots directly
-# builds exactly what Request(...) builds, at less than half the cost (no
-# per-field object.__setattr__).
-_new_request = object.__new__
-_set_transport = Request.__dict__["transport"].__set__
-_set_sid = Request.__dict__["sid"].__set__
-_set_is_upgrade = Request.__dict__["is_upgrade"].__set__
-_set_protocol = Request.__dict__["protocol"].__set__
+# long-polling round trip): (transport, sid, is_upgrade, protocol) without the
+# frozen dataclass's __init__.
+_request = trusted_builder(Request)
 _EIO_OF = {3: "3", 4: "4"}
-
-
-def _session_request(transport: str, sid: str, protocol: int) -> Request:
-    request: Request = _new_request(Request)
-    _set_transport(request, transport)
-    _set_sid(request, sid)
-    _set_is_upgrade(request, False)
-    _set_protocol(request, protocol)
-    return request
 
 
 def check_request(
@@ -132,7 +119,7 @@ def check_request(
             return Request(transport=transport, sid=sid, is_upgrade=True, protocol=protocol)
         if current != transport:
             raise reject(BAD_REQUEST)  # polling request on an upgraded session
-        return _session_request(transport, sid, protocol)
+        return _request(transport, sid, False, protocol)
     if method != "GET":
         raise reject(BAD_HANDSHAKE_METHOD)
     if transport == "websocket" and not is_websocket:

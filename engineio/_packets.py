@@ -21,6 +21,7 @@ from ._errors import LocalProtocolError, RemoteProtocolError
 __all__ = [
     "PacketType",
     "Packet",
+    "Wire",
     "decode_packet",
     "encode_packet",
     "decode_payload",

@@ -49,7 +49,8 @@ TRANSITIONS: dict[tuple[State, Input], State] = {
     (S.OPEN, I.ABORT): S.CLOSED,
     (S.UPGRADING, I.UPGRADE_DONE): S.OPEN,
     (S.UPGRADING, I.UPGRADE_FAILED): S.OPEN,
-    (S.UPGRADING, I.CLOSE_REQUESTED): S.CLOSING,
+    # Closing while upgrading fails the upgrade first (UPGRADE_FAILED), then
+    # closes from OPEN: the probe is told, and there is no shortcut edge.
     (S.UPGRADING, I.ABORT): S.CLOSED,
     (S.CLOSING, I.CLOSE_DELIVERED): S.CLOSED,
     (S.CLOSING, I.ABORT): S.CLOSED,

@@ -9,6 +9,7 @@ the server runs on.
 """
 
 from ._cors import CorsPolicy
+from ._errors import TransportError
 from ._frames import SharedBytes, SharedText
 from ._limits import HttpLimits
 from ._logtext import peer_text
@@ -34,6 +35,7 @@ __all__ = [
     "EngineServer",
     "EngineSocket",
     "ClientGone",
+    "TransportError",
     "HttpConnection",
     "HttpRequest",
     "HttpLimits",

@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus
 
+from ._errors import TransportError
+
 __all__ = [
     "HttpRequest",
     "head_problem",
@@ -33,7 +35,7 @@ __all__ = [
     "status_phrase",
 ]
 
-class ClientGone(Exception):
+class ClientGone(TransportError):
     """The peer closed the connection, timed out, or broke HTTP.
 
     ``status`` is set when the client is still there and deserves an answer
@@ -45,7 +47,7 @@ class ClientGone(Exception):
         self.status = status
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(TransportError):
     """The request body exceeds the allowed size (answered 413)."""
 
 

@@ -26,7 +26,13 @@ import re
 
 from wsproto.utilities import generate_accept_token
 
-__all__ = ["plain_upgrade_response", "valid_key"]
+from ._errors import TransportError
+
+__all__ = ["HandshakeFailed", "plain_upgrade_response", "valid_key"]
+
+
+class HandshakeFailed(TransportError):
+    """The upgrade request is not a valid WebSocket opening handshake."""
 
 #: A Sec-WebSocket-Key is the base64 of 16 random bytes (section 4.1, item 7):
 #: 22 significant characters, then "==". (Of the 22nd only 2 bits count; like

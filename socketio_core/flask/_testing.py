@@ -47,7 +47,9 @@ from wsproto.events import (
 
 from transports import HttpConnection
 
-from ..protocol._packets import Packet, PacketDecoder, PacketType, encode_packet
+from ..protocol._decoder import PacketDecoder
+from ..protocol._encoder import encode_packet
+from ..protocol._packets import Packet, PacketType
 
 if TYPE_CHECKING:
     import flask

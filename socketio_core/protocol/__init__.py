@@ -11,20 +11,22 @@ threading or :mod:`transports` (``tests/test_import_rules.py`` checks it in a
 fresh interpreter).
 """
 
-from ._connection import (
+from ._connection import Connection, NamespaceState, encode_for_engine
+from ._events import (
     AckReceived,
     ConnectRequested,
-    Connection,
     ConnectTimedOut,
     DisconnectRequested,
     EventReceived,
-    NamespaceState,
-    encode_for_engine,
+    SocketIOEvent,
 )
-from ._errors import LocalProtocolError, RemoteProtocolError, SocketIOError
+from ._errors import LocalSocketIOError, RemoteSocketIOError, SocketIOError
 from ._msgpack import MsgpackParser
 from ._orjson import OrjsonCodec
-from ._packets import BinaryFound, Packet, PacketDecoder, PacketType, encode_packet
+from ._decoder import PacketDecoder
+from ._encoder import encode_packet
+from ._json import BinaryFound
+from ._packets import Packet, PacketType
 from ._parser import JsonParser, Parser, make_parser
 from ._recovery import RecoveryLog, RecoveryStore, SavedSession
 
@@ -35,10 +37,11 @@ __all__ = [
     "ConnectTimedOut",
     "DisconnectRequested",
     "EventReceived",
+    "SocketIOEvent",
     "NamespaceState",
     "encode_for_engine",
-    "LocalProtocolError",
-    "RemoteProtocolError",
+    "LocalSocketIOError",
+    "RemoteSocketIOError",
     "SocketIOError",
     "MsgpackParser",
     "OrjsonCodec",

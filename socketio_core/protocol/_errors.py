@@ -1,20 +1,24 @@
 """Errors of the Socket.IO protocol core, split by blame.
 
-A :class:`RemoteProtocolError` means the peer sent something Socket.IO v5
+A :class:`RemoteSocketIOError` means the peer sent something Socket.IO v5
 forbids; the reference server answers every such error the same way (it
 closes the whole Engine.IO connection, PROTOCOL.md 2.5), so the only hint the
-I/O layer needs is a short ``reason`` to log. A :class:`LocalProtocolError`
+I/O layer needs is a short ``reason`` to log. A :class:`LocalSocketIOError`
 means our own code asked for something the protocol cannot express (an ACK
 without an id, a namespace containing ``,``...): a bug on our side, never
 something to answer on the wire.
+
+The names say "Socket.IO" because :mod:`engineio` has its own blame-split
+family (``ProtocolError``, ``LocalProtocolError``, ``RemoteProtocolError``)
+with other attributes: one name, one class, across the project.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "SocketIOError",
-    "LocalProtocolError",
-    "RemoteProtocolError",
+    "LocalSocketIOError",
+    "RemoteSocketIOError",
 ]
 
 
@@ -22,11 +26,11 @@ class SocketIOError(Exception):
     """Base class of every error the Socket.IO core raises on purpose."""
 
 
-class LocalProtocolError(SocketIOError):
+class LocalSocketIOError(SocketIOError):
     """Our side tried to build or send something the protocol does not allow."""
 
 
-class RemoteProtocolError(SocketIOError):
+class RemoteSocketIOError(SocketIOError):
     """The peer sent data that breaks the Socket.IO v5 protocol.
 
     ``reason`` is a short, single-line description fit for a log line; it

@@ -26,7 +26,7 @@ here, so each is read as what it is.
 Our encoder writes ``bytes``/``bytearray``/``memoryview`` as ``bin`` (a Node
 client reads a Buffer, a browser an ArrayBuffer), aware ``datetime`` as a JS
 Date, tuples as arrays; lone surrogates in strings become U+FFFD, as Node's
-UTF-8 encoder does. It refuses (LocalProtocolError) what the default parser
+UTF-8 encoder does. It refuses (LocalSocketIOError) what the default parser
 refuses about a packet's shape, and data MessagePack cannot hold (integers
 beyond 64 bits, naive datetimes, other objects).
 
@@ -36,7 +36,7 @@ or a number, ACK data an array with an id, CONNECT data absent or a map,
 CONNECT_ERROR data a map or string (as the npm decoder), DISCONNECT without data, the id an
 integer in 0..10**15-1 and only on EVENT/ACK, data nested at most
 ``max_depth`` levels. Anything else, text messages included, raises
-:class:`RemoteProtocolError`. Sans-IO; ``msgpack`` (the ``msgpack`` extra) is
+:class:`RemoteSocketIOError`. Sans-IO; ``msgpack`` (the ``msgpack`` extra) is
 imported when the parser is built.
 """
 
@@ -48,7 +48,9 @@ from datetime import datetime, timedelta, timezone
 from importlib import import_module
 from typing import Any, Callable, Final
 
-from ._errors import LocalProtocolError, RemoteProtocolError
+from engineio import Wire
+
+from ._errors import LocalSocketIOError, RemoteSocketIOError
 from ._packets import (
     _MAX_ACK_ID,
     DEFAULT_MAX_DEPTH,
@@ -57,7 +59,6 @@ from ._packets import (
     PacketType,
     _make_packet,
 )
-from ._parser import Wire
 
 __all__ = ["MsgpackParser", "MsgpackDecoder"]
 
@@ -147,39 +148,39 @@ def _check_packet(packet: Packet) -> PacketType:
         try:
             ptype = PacketType(ptype)
         except ValueError:
-            raise LocalProtocolError(f"unknown packet type {ptype!r}") from None
+            raise LocalSocketIOError(f"unknown packet type {ptype!r}") from None
     data = packet.data
     ack_id = packet.id
     if ptype is _EVENT or ptype is PacketType.BINARY_EVENT:
         if not isinstance(data, (list, tuple)) or not data:
-            raise LocalProtocolError("EVENT data must be a non-empty list [name, *args]")
+            raise LocalSocketIOError("EVENT data must be a non-empty list [name, *args]")
         name = data[0]
         if isinstance(name, str):
             if name in RESERVED_EVENTS:
-                raise LocalProtocolError(f"{name!r} is a reserved event name")
+                raise LocalSocketIOError(f"{name!r} is a reserved event name")
         elif not isinstance(name, (int, float)) or isinstance(name, bool):
-            raise LocalProtocolError("an event name must be a string or a number")
+            raise LocalSocketIOError("an event name must be a string or a number")
     elif ptype is _ACK or ptype is PacketType.BINARY_ACK:
         if not isinstance(data, (list, tuple)):
-            raise LocalProtocolError("ACK data must be a list")
+            raise LocalSocketIOError("ACK data must be a list")
         if ack_id is None:
-            raise LocalProtocolError("an ACK needs the id of the EVENT it answers")
+            raise LocalSocketIOError("an ACK needs the id of the EVENT it answers")
     else:
         if ptype is PacketType.CONNECT:
             if data is not None and not isinstance(data, dict):
-                raise LocalProtocolError("CONNECT data must be None or a dict")
+                raise LocalSocketIOError("CONNECT data must be None or a dict")
         elif ptype is PacketType.DISCONNECT:
             if data is not None:
-                raise LocalProtocolError("DISCONNECT carries no data")
+                raise LocalSocketIOError("DISCONNECT carries no data")
         elif not isinstance(data, (dict, str)):  # CONNECT_ERROR
-            raise LocalProtocolError("CONNECT_ERROR data must be a dict (or a str for v4)")
+            raise LocalSocketIOError("CONNECT_ERROR data must be a dict (or a str for v4)")
         if ack_id is not None:
-            raise LocalProtocolError(f"{ptype.name} cannot carry an ack id")
+            raise LocalSocketIOError(f"{ptype.name} cannot carry an ack id")
     if ack_id is not None and (type(ack_id) is not int or not 0 <= ack_id <= _MAX_ACK_ID):
-        raise LocalProtocolError(f"ack id must be an int in 0..{_MAX_ACK_ID}")
+        raise LocalSocketIOError(f"ack id must be an int in 0..{_MAX_ACK_ID}")
     namespace = packet.namespace
     if not isinstance(namespace, str) or not namespace.startswith("/"):
-        raise LocalProtocolError(f"invalid namespace {namespace!r}")
+        raise LocalSocketIOError(f"invalid namespace {namespace!r}")
     return ptype
 
 
@@ -339,7 +340,7 @@ class MsgpackDecoder:
         return data
 
     def receive_text(self, text: str) -> Packet | None:
-        raise RemoteProtocolError("text message: the msgpack parser only takes binary messages")
+        raise RemoteSocketIOError("text message: the msgpack parser only takes binary messages")
 
     def receive_binary(self, data: bytes | bytearray | memoryview) -> Packet | None:
         raw = data if type(data) is bytes else bytes(data)
@@ -354,46 +355,46 @@ class MsgpackDecoder:
             ):
                 obj = _ExactUnpacker(raw, self._msgpack).run()
         except Exception as exc:  # whatever the bytes made the decoder raise
-            raise RemoteProtocolError(f"invalid MessagePack: {exc}") from exc
+            raise RemoteSocketIOError(f"invalid MessagePack: {exc}") from exc
         if type(obj) is not dict:
-            raise RemoteProtocolError("a packet must be a MessagePack map")
+            raise RemoteSocketIOError("a packet must be a MessagePack map")
 
         ptype = obj.get("type")
         if type(ptype) is not int or not 0 <= ptype <= 4:
-            raise RemoteProtocolError("invalid packet type")
+            raise RemoteSocketIOError("invalid packet type")
         namespace = obj.get("nsp")
         if type(namespace) is not str or not namespace.startswith("/"):
-            raise RemoteProtocolError("invalid namespace")
+            raise RemoteSocketIOError("invalid namespace")
         payload = obj.get("data")
         ack_id = obj.get("id")
         if ack_id is not None and (type(ack_id) is not int or not 0 <= ack_id <= _MAX_ACK_ID):
-            raise RemoteProtocolError(f"ack id must be an integer in 0..{_MAX_ACK_ID}")
+            raise RemoteSocketIOError(f"ack id must be an integer in 0..{_MAX_ACK_ID}")
 
         if ptype == 2:  # EVENT
             if type(payload) is not list or not payload:
-                raise RemoteProtocolError("EVENT payload must be a non-empty array")
+                raise RemoteSocketIOError("EVENT payload must be a non-empty array")
             name = payload[0]
             if type(name) is str:
                 if name in RESERVED_EVENTS:
-                    raise RemoteProtocolError("reserved event name")
+                    raise RemoteSocketIOError("reserved event name")
             elif type(name) is not int and type(name) is not float:
-                raise RemoteProtocolError("event name must be a string or a number")
+                raise RemoteSocketIOError("event name must be a string or a number")
         elif ptype == 3:  # ACK
             if type(payload) is not list:
-                raise RemoteProtocolError("ACK payload must be an array")
+                raise RemoteSocketIOError("ACK payload must be an array")
             if ack_id is None:
-                raise RemoteProtocolError("ACK packet without an ack id")
+                raise RemoteSocketIOError("ACK packet without an ack id")
         else:
             if ack_id is not None:
-                raise RemoteProtocolError(f"{_TYPES[ptype].name} packet with an ack id")
+                raise RemoteSocketIOError(f"{_TYPES[ptype].name} packet with an ack id")
             if ptype == 0:  # CONNECT
                 if payload is not None and type(payload) is not dict:
-                    raise RemoteProtocolError("CONNECT payload must be a map")
+                    raise RemoteSocketIOError("CONNECT payload must be a map")
             elif ptype == 1:  # DISCONNECT
                 if payload is not None:
-                    raise RemoteProtocolError("DISCONNECT packet with a payload")
+                    raise RemoteSocketIOError("DISCONNECT packet with a payload")
             elif type(payload) is not dict and type(payload) is not str:  # CONNECT_ERROR
-                raise RemoteProtocolError("CONNECT_ERROR payload must be a map or a string")
+                raise RemoteSocketIOError("CONNECT_ERROR payload must be a map or a string")
 
         max_depth = self.max_depth
         # Each level of nesting costs a byte, and a packet has 18 bytes besides
@@ -406,7 +407,7 @@ class MsgpackDecoder:
             and len(raw.translate(None, _NOT_CONTAINER_HEAD)) - 1 > max_depth
             and _depth_exceeds(payload, max_depth)
         ):
-            raise RemoteProtocolError(f"data nested deeper than {max_depth} levels")
+            raise RemoteSocketIOError(f"data nested deeper than {max_depth} levels")
         return _make_packet(_TYPES[ptype], namespace, payload, ack_id)
 
 
@@ -421,7 +422,7 @@ class MsgpackParser:
 
     def __init__(self, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         if type(max_depth) is not int or max_depth < 1:
-            raise LocalProtocolError(f"max_depth must be an int >= 1, not {max_depth!r}")
+            raise LocalSocketIOError(f"max_depth must be an int >= 1, not {max_depth!r}")
         msgpack = _load_msgpack()
         self._msgpack = msgpack
         # A Packer of our own, reused: ~40% faster than packb. Without a
@@ -438,7 +439,7 @@ class MsgpackParser:
         return MsgpackDecoder(self._msgpack, self.max_depth)
 
     def encode(self, packet: Packet) -> list[Wire]:
-        """The packet as one binary Engine.IO message (raises LocalProtocolError)."""
+        """The packet as one binary Engine.IO message (raises LocalSocketIOError)."""
         ptype = _check_packet(packet)
         data = packet.data
         ack_id = packet.id
@@ -479,4 +480,4 @@ class MsgpackParser:
             except UnicodeEncodeError:
                 return packb(_scrub(value), use_bin_type=True, default=default)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise LocalProtocolError(f"data cannot be serialised to MessagePack: {exc}") from exc
+            raise LocalSocketIOError(f"data cannot be serialised to MessagePack: {exc}") from exc

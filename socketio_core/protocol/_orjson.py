@@ -27,7 +27,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any, Final
 
-from ._packets import _DEFAULT_DECODER, BinaryFound, Dumps, Loads, _default_dumps
+from ._json import _DEFAULT_DECODER, BinaryFound, _default_dumps
+from ._packets import Dumps, Loads
 
 __all__ = ["OrjsonCodec"]
 

@@ -11,7 +11,7 @@ wide) and has two duties:
 * ``new_decoder()`` returns the decoder of one connection: an object whose
   ``receive_text`` / ``receive_binary`` take each Engine.IO message in order
   and return the completed :class:`Packet` (or ``None`` while one spans
-  several messages), raising :class:`RemoteProtocolError` on bad input.
+  several messages), raising :class:`RemoteSocketIOError` on bad input.
 
 :class:`JsonParser` is the default, socket.io-parser's text format with binary
 attachments (``_packets``); ``MsgpackParser`` (``_msgpack``) is the npm
@@ -23,7 +23,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
-from ._connection import Wire, encode_for_engine
+from engineio import Wire
+
+from ._connection import encode_for_engine
+from ._decoder import PacketDecoder
+from ._encoder import encode_packet
 from ._packets import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     DEFAULT_MAX_ATTACHMENTS,
@@ -31,8 +35,6 @@ from ._packets import (
     Dumps,
     Loads,
     Packet,
-    PacketDecoder,
-    encode_packet,
 )
 
 __all__ = ["Wire", "Decoder", "Parser", "JsonParser", "encode_for_engine", "make_parser"]

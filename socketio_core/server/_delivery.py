@@ -39,7 +39,8 @@ from gevent import monkey
 from transports import SharedBytes, SharedText, WorkerPool
 
 from ..protocol._connection import encode_for_engine
-from ..protocol._packets import Packet, PacketType, encode_event_fast
+from ..protocol._encoder import encode_event_fast
+from ..protocol._packets import Packet, PacketType
 from ._acks import AckWaiter, Gather
 from ._adapter import SocketInfo
 from ._engine_glue import EngineGlue

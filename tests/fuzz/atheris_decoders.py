@@ -22,7 +22,7 @@ Targets, picked by the first input byte (mod 5); messages are separated by
    reasons stay short single lines (they are logged), limits hold.
 
 Only the typed protocol errors are expected: ``engineio.RemoteProtocolError``
-and ``socketio_core.RemoteProtocolError`` for what a peer sent. Anything else
+and ``socketio_core.RemoteSocketIOError`` for what a peer sent. Anything else
 (a ValueError, a RecursionError, a LocalProtocolError on re-encoding what we
 accepted, an assertion below) is a finding.
 
@@ -64,7 +64,8 @@ def _split(data: bytes) -> list[str | bytes]:
 def fuzz_one(data: bytes) -> None:
     import engineio
     import socketio_core
-    from socketio_core.protocol._packets import PacketDecoder, encode_packet
+    from socketio_core.protocol._decoder import PacketDecoder
+    from socketio_core.protocol._encoder import encode_packet
 
     if not data:
         return
@@ -100,7 +101,7 @@ def fuzz_one(data: bytes) -> None:
                     sio_packet = decoder.receive_text(item)
                 else:
                     sio_packet = decoder.receive_binary(item)
-            except socketio_core.RemoteProtocolError as exc:
+            except socketio_core.RemoteSocketIOError as exc:
                 assert exc.reason and "\n" not in exc.reason and len(exc.reason) < 200, exc.reason
                 continue
             assert decoder.pending_attachments >= 0
@@ -127,7 +128,7 @@ def fuzz_one(data: bytes) -> None:
         for item in _split(rest):
             try:
                 conn.receive(item)
-            except socketio_core.RemoteProtocolError as exc:
+            except socketio_core.RemoteSocketIOError as exc:
                 assert exc.reason and "\n" not in exc.reason and len(exc.reason) < 200, exc.reason
             while (event := conn.next_event()) is not None:
                 if type(event) is ConnectRequested:

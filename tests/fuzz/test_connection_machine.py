@@ -6,8 +6,8 @@ the server's side at random too: accepting or refusing namespaces,
 disconnecting, emitting events and acks with arbitrary data, letting time
 pass. After every step:
 
-* the only exception from ``receive`` is socketio_core.RemoteProtocolError,
-  and from the server-side methods LocalProtocolError where they document it
+* the only exception from ``receive`` is socketio_core.RemoteSocketIOError,
+  and from the server-side methods LocalSocketIOError where they document it
   (a namespace not in the right state, data the protocol cannot express);
 * the namespace table agrees with a model rebuilt from the events and the
   server's own calls, never holds more than ``max_namespaces``, and the
@@ -26,7 +26,7 @@ from hypothesis import event as event_stat
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from socketio_core import LocalProtocolError, Packet, PacketDecoder, PacketType, RemoteProtocolError
+from socketio_core import LocalSocketIOError, Packet, PacketDecoder, PacketType, RemoteSocketIOError
 from socketio_core.protocol._connection import (
     AckReceived,
     ConnectRequested,
@@ -36,7 +36,7 @@ from socketio_core.protocol._connection import (
     EventReceived,
     NamespaceState,
 )
-from socketio_core.protocol._packets import encode_packet
+from socketio_core.protocol._encoder import encode_packet
 
 T0 = 500.0
 NAMESPACES = ["/", "/a", "/b", "/c", "/d", "/e"]
@@ -199,7 +199,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         for item in items:
             try:
                 self.conn.receive(item)
-            except RemoteProtocolError as exc:
+            except RemoteSocketIOError as exc:
                 # A log line: short and single-line, whatever the peer sent.
                 assert exc.reason and "\n" not in exc.reason and len(exc.reason) < 200, exc.reason
                 self.broken = True
@@ -233,7 +233,7 @@ class ConnectionMachine(RuleBasedStateMachine):
     def accept(self, ns: str, sid: str) -> None:
         try:
             wires = self.conn.accept(ns, sid)
-        except LocalProtocolError:
+        except LocalSocketIOError:
             assert self.model.get(ns) is not NamespaceState.CONNECTING
             return
         assert self.model.get(ns) is NamespaceState.CONNECTING
@@ -246,7 +246,7 @@ class ConnectionMachine(RuleBasedStateMachine):
     def refuse(self, ns: str, message: str, data: Any) -> None:
         try:
             wires = self.conn.refuse(ns, message, data)
-        except LocalProtocolError:
+        except LocalSocketIOError:
             assert not (ns.startswith("/") and "," not in ns)
             return
         if self.model.get(ns) is NamespaceState.CONNECTING:
@@ -271,7 +271,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         data = [name, *args]
         try:
             wires = self.conn.event(ns, data, ack)
-        except LocalProtocolError:
+        except LocalSocketIOError:
             return  # a reserved or non-scalar name, a bad namespace or ack id: refused
         packet = decode_wires(wires)
         event_stat(f"emit with {len(wires) - 1} attachments" if len(wires) < 3 else "emit with 2+ attachments")
@@ -283,7 +283,7 @@ class ConnectionMachine(RuleBasedStateMachine):
     def ack(self, ns: str, args: list[Any], ack: int | None) -> None:
         try:
             wires = self.conn.ack(ns, ack, args)  # type: ignore[arg-type]
-        except LocalProtocolError:
+        except LocalSocketIOError:
             assert ack is None or not 0 <= ack < 10**15 or not (ns.startswith("/") and "," not in ns)
             return
         packet = decode_wires(wires)

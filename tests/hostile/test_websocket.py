@@ -171,6 +171,25 @@ def test_close_frame_with_reason_gets_a_close_back(server: ServerThread) -> None
     assert wait_reason(server) == "transport close"
 
 
+@pytest.mark.parametrize(("payload", "code"), [
+    ((1005).to_bytes(2, "big"), PROTOCOL_ERROR),  # "no status": never on the wire
+    ((999).to_bytes(2, "big") + b"bye", PROTOCOL_ERROR),
+    ((1015).to_bytes(2, "big"), PROTOCOL_ERROR),  # "TLS failure": local only
+    ((2999).to_bytes(2, "big"), PROTOCOL_ERROR),  # reserved for the protocol
+    ((5000).to_bytes(2, "big"), PROTOCOL_ERROR),
+    ((1000).to_bytes(2, "big") + b"\xff", INVALID_DATA),  # a reason that is not UTF-8
+], ids=["1005", "999", "1015", "2999", "5000", "reason-not-utf8"])
+def test_a_close_frame_wsproto_refuses_is_answered_as_an_error_not_echoed(
+    server: ServerThread, payload: bytes, code: int
+) -> None:
+    with joined(server) as client:
+        client.ws.send_raw(frame(CLOSE, payload))
+        client.ws.sock.settimeout(5)
+        reply = client.ws.sock.recv(100)
+        assert reply[:1] == b"\x88"
+        assert int.from_bytes(reply[2:4], "big") == code, reply
+
+
 def test_frame_header_then_reset(server: ServerThread) -> None:
     client = joined(server)
     client.ws.send_raw(frame(TEXT, b'42["echo","' + b"z" * 5000 + b'"]')[:100])

@@ -13,7 +13,6 @@ import socket
 import ssl
 import time
 from collections import deque
-from typing import Union
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -29,9 +28,10 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
+from engineio import Wire
+
 __all__ = ["WsClient", "WsClosed", "WsRejected", "connect"]
 
-Wire = Union[str, bytes]
 
 
 class WsClosed(Exception):

@@ -16,7 +16,7 @@ import logging
 import secrets
 import zlib
 from time import monotonic
-from typing import Any, Callable, Protocol, Union
+from typing import Any, Callable, Protocol
 
 import gevent
 from gevent.event import Event
@@ -34,6 +34,7 @@ from engineio import (
     State,
     UpgradeAborted,
     Upgraded,
+    Wire,
     check_request,
     decode_jsonp,
     encode_jsonp,
@@ -58,7 +59,6 @@ __all__ = ["EngineHandler", "EngineSocket", "EngineServer"]
 
 log = logging.getLogger(__name__)
 
-Wire = Union[str, bytes]
 _CLOSING = (State.CLOSING, State.CLOSED)
 #: Seconds a closed polling session answers a racing GET with its final packet.
 _LINGER = 1.0

@@ -25,7 +25,7 @@ as many messages.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable
 
 from gevent import get_hub
 from wsproto import ConnectionType
@@ -34,6 +34,8 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as WsLocalError
 from wsproto.utilities import RemoteProtocolError as WsRemoteError
+
+from engineio import Wire
 
 from .._deflate import InflateError, MessageDeflate, negotiated
 from .._frames import (
@@ -50,7 +52,7 @@ from .._frames import (
 )
 from .._request import ClientGone, HttpRequest, status_phrase
 from ._http import HttpConnection, plain_socket_of
-from .._ws_handshake import plain_upgrade_response, valid_key
+from .._ws_handshake import HandshakeFailed, plain_upgrade_response, valid_key
 
 __all__ = [
     "WebSocket", "accept_websocket", "websocket_response", "start_websocket", "reject_websocket",
@@ -59,7 +61,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Wire = Union[str, bytes]
 # Client frames are small; a 64 KB recv buffer costs a larger allocation per read.
 _READ_SIZE = 16384
 MESSAGE_TOO_BIG = 1009
@@ -69,10 +70,6 @@ INVALID_DATA = 1007
 #: about 1 ms of echo handling, and far above what a normal client has
 #: waiting at once (a flood of small messages fills a 16 KB read with ~600).
 TURN_MESSAGES = 64
-
-
-class HandshakeFailed(Exception):
-    """The upgrade request is not a valid WebSocket opening handshake."""
 
 
 def websocket_response(

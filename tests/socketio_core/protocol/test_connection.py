@@ -23,7 +23,7 @@ from socketio_core.protocol._connection import (
     EventReceived,
     NamespaceState,
 )
-from socketio_core.protocol._errors import LocalProtocolError, RemoteProtocolError
+from socketio_core.protocol._errors import LocalSocketIOError, RemoteSocketIOError
 
 T0 = 1000.0  # the fake clock's start; nothing here reads a real clock
 
@@ -96,7 +96,7 @@ def test_auth_payload_is_passed_through(wire: str, namespace: str, auth: dict[st
 @pytest.mark.parametrize("wire", ['0"token"', "0[1]", "0/admin,42", "0{bad json"])
 def test_connect_payload_must_be_a_json_object(wire: str) -> None:
     conn = Connection(T0)
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive(wire)
     assert conn.namespaces == {}
     assert events(conn) == []
@@ -147,7 +147,7 @@ def test_events_for_a_refused_namespace_are_a_protocol_error() -> None:
     conn = Connection(T0)
     feed(conn, "0")
     conn.refuse("/", "no")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive('2["hi"]')
 
 
@@ -155,16 +155,16 @@ def test_accept_after_refuse_is_a_local_error() -> None:
     conn = Connection(T0)
     feed(conn, "0")
     conn.refuse("/", "no")
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         conn.accept("/", "s")
 
 
 def test_accept_without_connect_is_a_local_error() -> None:
     conn = Connection(T0)
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         conn.accept("/", "s")
     conn2 = joined()
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         conn2.accept("/", "again")
 
 
@@ -173,7 +173,7 @@ def test_accept_without_connect_is_a_local_error() -> None:
 
 def test_second_connect_for_a_joined_namespace_is_a_protocol_error() -> None:
     conn = joined()
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive("0")
 
 
@@ -185,7 +185,7 @@ def test_repeated_connect_while_the_first_is_pending_is_ignored() -> None:
     assert feed(conn, '0/custom,{"n":2}') == []
     assert conn.accept("/custom", "c") == ['40/custom,{"sid":"c"}']
     # Once joined, a CONNECT for it is an error again.
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive("0/custom,")
 
 
@@ -203,7 +203,7 @@ def test_repeated_connect_while_the_first_is_pending_is_ignored() -> None:
 )
 def test_packets_for_a_namespace_not_joined_are_protocol_errors(wire: str) -> None:
     conn = Connection(T0)
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive(wire)
         # A binary event is judged once complete: its one attachment.
         conn.receive(b"\x01")
@@ -213,13 +213,13 @@ def test_packets_for_a_namespace_not_joined_are_protocol_errors(wire: str) -> No
 def test_event_while_namespace_is_still_connecting_is_a_protocol_error() -> None:
     conn = Connection(T0)
     feed(conn, "0")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive('2["too early"]')
 
 
 def test_event_for_another_namespace_than_the_joined_one() -> None:
     conn = joined("/custom")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive('2["hello"]')
 
 
@@ -228,14 +228,14 @@ def test_connect_error_from_the_client_is_a_protocol_error(wire: str) -> None:
     conn = joined()
     feed(conn, "0/custom,")
     conn.accept("/custom", "c")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive(wire)
 
 
 @pytest.mark.parametrize("wire", ["4abc", "2{}", '42abc["x"]', "2123", "9", "", '2["connect"]'])
 def test_malformed_packets_are_protocol_errors(wire: str) -> None:
     conn = joined()
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive(wire)
 
 
@@ -251,7 +251,7 @@ def test_disconnect_leaves_the_namespace_and_keeps_the_others() -> None:
     assert conn.connected("/")
     assert "/custom" not in conn.namespaces
     # Events there are now errors; the namespace can be joined again.
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive('2/custom,["x"]')
 
 
@@ -321,7 +321,7 @@ def test_server_event_asking_for_an_ack_and_the_client_answer() -> None:
 
 def test_ack_payload_must_be_an_array() -> None:
     conn = joined()
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive('31{"a":1}')
 
 
@@ -364,13 +364,13 @@ def test_binary_ack_from_the_client_is_reassembled() -> None:
 def test_text_while_attachments_are_pending_is_a_protocol_error() -> None:
     conn = joined()
     conn.receive('51-["x",{"_placeholder":true,"num":0}]')
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive('2["y"]')
 
 
 def test_binary_without_pending_packet_is_a_protocol_error() -> None:
     conn = joined()
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive(b"\x01")
 
 
@@ -449,7 +449,7 @@ def test_no_connect_timeout_when_joined_after_a_refusal() -> None:
 def test_max_namespaces_limits_concurrent_namespaces() -> None:
     conn = Connection(T0, max_namespaces=2)
     assert len(feed(conn, "0", "0/a,")) == 2
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive("0/b,")
     assert set(conn.namespaces) == {"/", "/a"}
 

@@ -20,7 +20,7 @@ from socketio_core.protocol._connection import (
     legacy_socket_id,
     query_auth,
 )
-from socketio_core.protocol._errors import LocalProtocolError, RemoteProtocolError
+from socketio_core.protocol._errors import LocalSocketIOError, RemoteSocketIOError
 
 T0 = 1000.0
 
@@ -43,14 +43,14 @@ def test_root_is_joined_unasked_and_accepted_with_a_bare_connect() -> None:
     assert conn.accept("/", "engine-sid") == ["40"]
     assert conn.connected("/")
     assert conn.next_deadline() is None  # the connect timeout is over
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         conn.connect_root({})
 
 
 def test_connect_root_is_for_protocol_4_only() -> None:
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         Connection(T0).connect_root({})
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         Connection(T0, protocol=3)
 
 
@@ -84,11 +84,11 @@ def test_second_connect_for_a_joined_namespace_is_a_protocol_error() -> None:
     conn = legacy()
     conn.connect_root({})
     conn.accept("/", "E")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive("0")
     conn.receive("0/admin?x=1,")
     conn.accept("/admin", "/admin#E")
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive("0/admin?x=2,")
 
 

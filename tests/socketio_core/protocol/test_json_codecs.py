@@ -18,16 +18,16 @@ import pytest
 from socketio_core import (
     BinaryFound,
     JsonParser,
-    LocalProtocolError,
+    LocalSocketIOError,
     OrjsonCodec,
     Packet,
     PacketType,
-    RemoteProtocolError,
+    RemoteSocketIOError,
     Server,
     encode_packet,
 )
-from socketio_core.protocol import _packets
-from socketio_core.protocol._packets import _default_dumps
+from socketio_core.protocol import _encoder, _json
+from socketio_core.protocol._json import _default_dumps
 
 T = PacketType
 codec = OrjsonCodec()
@@ -119,9 +119,9 @@ def test_datetimes_and_dataclasses_are_refused_as_the_builtin_encoder_refuses_th
         x: int
 
     for value in (datetime.datetime(2020, 1, 1), datetime.date(2020, 1, 1), Point(1)):
-        with pytest.raises(LocalProtocolError):
+        with pytest.raises(LocalSocketIOError):
             JsonParser("orjson").encode(Packet(type=T.EVENT, data=["x", value]))
-        with pytest.raises(LocalProtocolError):
+        with pytest.raises(LocalSocketIOError):
             JsonParser().encode(Packet(type=T.EVENT, data=["x", value]))
 
 
@@ -151,7 +151,7 @@ def test_orjson_needs_no_walk_for_binary(monkeypatch: pytest.MonkeyPatch) -> Non
     def no_walk(obj: Any) -> bool:
         raise AssertionError("walked the data for buffers")
 
-    monkeypatch.setattr(_packets, "_has_binary", no_walk)
+    monkeypatch.setattr(_encoder, "_has_binary", no_walk)
     parser = JsonParser("orjson")
     assert parser.encode(Packet(type=T.EVENT, data=["b", b"\x01"])) == ['451-["b",{"_placeholder":true,"num":0}]', b"\x01"]
     assert parser.encode(Packet(type=T.EVENT, data=["plain", 1])) == ['42["plain",1]']
@@ -167,7 +167,7 @@ def test_an_injected_dumps_without_finds_binary_still_gets_the_walk() -> None:
 
 
 def test_binary_outside_event_and_ack_is_refused_with_orjson() -> None:
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         JsonParser("orjson").encode(Packet(type=T.CONNECT, data={"k": b"\x01"}))
 
 
@@ -187,7 +187,7 @@ LOADS_CASES = [
 
 @pytest.mark.parametrize("text", LOADS_CASES)
 def test_orjson_loads_like_the_builtin_parser(text: str) -> None:
-    assert repr(codec.loads(text)) == repr(_packets._DEFAULT_DECODER.decode(text))
+    assert repr(codec.loads(text)) == repr(_json._DEFAULT_DECODER.decode(text))
 
 
 def test_big_integers_read_as_json_parse_reads_them() -> None:
@@ -221,7 +221,7 @@ def test_orjson_decoder_gives_the_same_packets(message: str) -> None:
 @pytest.mark.parametrize("message", ['2["x",]', "2NaN", '2["x"', '2{"a":1}', "4[]", "2" + "[" * 40 + "]" * 40])
 def test_orjson_decoder_refuses_what_the_builtin_refuses(message: str) -> None:
     for decoder in (JsonParser("orjson").new_decoder(), JsonParser().new_decoder()):
-        with pytest.raises(RemoteProtocolError):
+        with pytest.raises(RemoteSocketIOError):
             decoder.receive_text(message)
 
 

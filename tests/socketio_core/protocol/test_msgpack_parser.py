@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from socketio_core import (
     Connection,
     JsonParser,
-    LocalProtocolError,
+    LocalSocketIOError,
     MsgpackParser,
     Packet,
     PacketType,
-    RemoteProtocolError,
+    RemoteSocketIOError,
     Server,
 )
 from socketio_core.protocol._connection import ConnectRequested, EventReceived
@@ -292,7 +292,7 @@ def test_the_exact_decoder_reads_every_vector_as_msgpack_does(name: str) -> None
 def test_refuses_what_the_npm_decoder_refuses(name: str) -> None:
     raw, js_error = NODE_REFUSALS[name]
     assert js_error != "accepted"
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         decode(bytes.fromhex(raw))
 
 
@@ -380,14 +380,14 @@ def test_lone_surrogates_become_replacement_characters() -> None:
     ],
 )
 def test_encoder_refuses_what_cannot_be_sent(packet: Packet) -> None:
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         MsgpackParser().encode(packet)
 
 
 def test_encoder_refuses_cycles() -> None:
     data: list[Any] = ["x"]
     data.append(data)
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         MsgpackParser().encode(Packet(type=T.EVENT, data=data))
 
 
@@ -455,7 +455,7 @@ def test_undefined_and_dates_are_told_from_array_buffers(items: bytes, count: in
 
 
 def test_a_date_beyond_datetime_is_refused() -> None:
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         decode(with_data_bytes(b"\xa1x\xd7\x00" + b"\x7f" * 8, 2))
 
 
@@ -514,12 +514,12 @@ def test_a_date_beyond_datetime_is_refused() -> None:
     ],
 )
 def test_malformed_input_is_a_remote_protocol_error(raw: bytes) -> None:
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         decode(raw)
 
 
 def test_text_messages_are_refused() -> None:
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         decode('2["x"]')
 
 
@@ -540,16 +540,16 @@ def test_nesting_is_bounded_like_the_default_parser() -> None:
             assert json_decoder.receive_text(text) == decode(raw) == Packet(type=T.EVENT, data=data)
         else:
             for attempt in (lambda: json_decoder.receive_text(text), lambda: decode(raw)):
-                with pytest.raises(RemoteProtocolError):
+                with pytest.raises(RemoteSocketIOError):
                     attempt()
     deep_maps: Any = {}
     for _ in range(40):
         deep_maps = {"k": deep_maps}
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         decode(raw_packet(type=0, data=deep_maps, nsp="/"))
     assert decode(raw_packet(type=2, data=["x", nested(39)], nsp="/"), MsgpackParser(max_depth=40))
     # Far past msgpack's own stack: refused, no RecursionError.
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         decode(with_data_bytes(b"\xa1x" + b"\x91" * 5000 + b"\xc0", 2))
 
 
@@ -566,7 +566,7 @@ def test_buffer_types_are_accepted_as_input() -> None:
 
 
 def test_bad_limits_are_refused() -> None:
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         MsgpackParser(max_depth=0)
 
 
@@ -594,7 +594,7 @@ def test_connection_speaks_msgpack_end_to_end() -> None:
     [wire] = conn.disconnect("/")
     assert msgpack.unpackb(wire) == {"type": 1, "nsp": "/"}
 
-    with pytest.raises(RemoteProtocolError):
+    with pytest.raises(RemoteSocketIOError):
         conn.receive("40")
 
 
@@ -642,7 +642,7 @@ def test_corrupted_input_is_a_packet_or_a_remote_protocol_error(
     for candidate in (bytes(raw), bytes(raw[: cut % (len(raw) + 1)])):
         try:
             packet = decode(candidate)
-        except RemoteProtocolError:
+        except RemoteSocketIOError:
             continue
         assert isinstance(packet, Packet) and packet.namespace.startswith("/")
 
@@ -652,5 +652,5 @@ def test_corrupted_input_is_a_packet_or_a_remote_protocol_error(
 def test_random_bytes_are_a_packet_or_a_remote_protocol_error(raw: bytes) -> None:
     try:
         decode(raw)
-    except RemoteProtocolError:
+    except RemoteSocketIOError:
         pass

@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from socketio_core.protocol._errors import LocalProtocolError, RemoteProtocolError, SocketIOError
+from socketio_core.protocol._errors import LocalSocketIOError, RemoteSocketIOError, SocketIOError
+from socketio_core.protocol._decoder import PacketDecoder
+from socketio_core.protocol._encoder import encode_packet
 from socketio_core.protocol._packets import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     DEFAULT_MAX_ATTACHMENTS,
     RESERVED_EVENTS,
     Packet,
-    PacketDecoder,
     PacketType,
     _make_packet,
-    encode_packet,
 )
 
 T = PacketType
@@ -289,7 +289,7 @@ def test_injected_loads_is_used() -> None:
     decoder = PacketDecoder(loads=loads)
     assert decode('2/a,1["x"]', decoder=decoder) == Packet(type=T.EVENT, namespace="/a", data=["x"], id=1)
     assert seen == ['["x"]']
-    with pytest.raises(RemoteProtocolError, match="invalid JSON"):
+    with pytest.raises(RemoteSocketIOError, match="invalid JSON"):
         decoder.receive_text("2[")
 
 
@@ -323,16 +323,16 @@ LOCAL_ERRORS: list[tuple[Packet, str]] = [
 
 @pytest.mark.parametrize(("packet", "fragment"), LOCAL_ERRORS, ids=[repr(p) for p, _ in LOCAL_ERRORS])
 def test_encode_refuses(packet: Packet, fragment: str) -> None:
-    with pytest.raises(LocalProtocolError, match=fragment):
+    with pytest.raises(LocalSocketIOError, match=fragment):
         encode_packet(packet)
 
 
 def test_encode_circular_data_is_local_error() -> None:
     data: list[Any] = ["a"]
     data.append(data)
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         encode_packet(Packet(type=T.EVENT, data=data))
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         encode_packet(Packet(type=T.EVENT, data=data), dumps=json.dumps)
 
 
@@ -424,7 +424,7 @@ REMOTE_ERRORS: list[tuple[str, str]] = [
 @pytest.mark.parametrize(("text", "fragment"), REMOTE_ERRORS, ids=[t[:30] for t, _ in REMOTE_ERRORS])
 def test_decode_refuses(text: str, fragment: str) -> None:
     decoder = PacketDecoder()
-    with pytest.raises(RemoteProtocolError, match=fragment) as info:
+    with pytest.raises(RemoteSocketIOError, match=fragment) as info:
         decoder.receive_text(text)
     assert info.value.reason == str(info.value)
     assert "\n" not in info.value.reason and len(info.value.reason) < 120
@@ -437,20 +437,20 @@ def test_text_while_attachments_pending() -> None:
     decoder = PacketDecoder()
     assert decoder.receive_text('52-["a",{"_placeholder":true,"num":0}]') is None
     assert decoder.receive_binary(b"x") is None
-    with pytest.raises(RemoteProtocolError, match="pending"):
+    with pytest.raises(RemoteSocketIOError, match="pending"):
         decoder.receive_text('2["b"]')
     # The half-built packet is dropped.
     assert decoder.pending_attachments == 0
-    with pytest.raises(RemoteProtocolError, match="no attachment was expected"):
+    with pytest.raises(RemoteSocketIOError, match="no attachment was expected"):
         decoder.receive_binary(b"y")
 
 
 def test_binary_when_none_expected() -> None:
     decoder = PacketDecoder()
-    with pytest.raises(RemoteProtocolError, match="no attachment was expected"):
+    with pytest.raises(RemoteSocketIOError, match="no attachment was expected"):
         decoder.receive_binary(b"\x01")
     decode('2["a"]', decoder=decoder)
-    with pytest.raises(RemoteProtocolError, match="no attachment was expected"):
+    with pytest.raises(RemoteSocketIOError, match="no attachment was expected"):
         decoder.receive_binary(b"\x01")
 
 
@@ -458,7 +458,7 @@ def test_attachment_bytes_limit() -> None:
     decoder = PacketDecoder(max_attachment_bytes=5)
     decoder.receive_text('52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
     decoder.receive_binary(b"123")
-    with pytest.raises(RemoteProtocolError, match="exceed 5 bytes"):
+    with pytest.raises(RemoteSocketIOError, match="exceed 5 bytes"):
         decoder.receive_binary(b"456")
     assert decoder.pending_attachments == 0
     # Exactly at the limit is fine.
@@ -472,7 +472,7 @@ def test_default_limits() -> None:
     assert DEFAULT_MAX_ATTACHMENTS == 10
     assert DEFAULT_MAX_ATTACHMENT_BYTES == 10 * 1_000_000
     header = "510-[" + ",".join(f'{{"_placeholder":true,"num":{n}}}' for n in range(10)) + "]"
-    with pytest.raises(RemoteProtocolError, match="string or a number"):
+    with pytest.raises(RemoteSocketIOError, match="string or a number"):
         PacketDecoder().receive_text(header)  # 10 attachments pass the count check
     text = '510-["a",' + ",".join(f'{{"_placeholder":true,"num":{n}}}' for n in range(10)) + "]"
     packet = decode(text, *[bytes([n]) for n in range(10)])
@@ -481,7 +481,7 @@ def test_default_limits() -> None:
 
 def test_configurable_attachment_count() -> None:
     decoder = PacketDecoder(max_attachments=2)
-    with pytest.raises(RemoteProtocolError, match=r"too many attachments \(3 > 2\)"):
+    with pytest.raises(RemoteSocketIOError, match=r"too many attachments \(3 > 2\)"):
         decoder.receive_text('53-["a"]')
     assert decoder.receive_text('52-["a"]') is None
 
@@ -489,7 +489,7 @@ def test_configurable_attachment_count() -> None:
 def test_configurable_depth() -> None:
     shallow = PacketDecoder(max_depth=2)
     assert decode('2["a",[1]]', decoder=shallow).data == ["a", [1]]
-    with pytest.raises(RemoteProtocolError, match="nested deeper than 2"):
+    with pytest.raises(RemoteSocketIOError, match="nested deeper than 2"):
         shallow.receive_text('2["a",[[1]]]')
     # Brackets inside strings do not count.
     assert decode('2["[[[[[[{{{{", "\\"[[[[[", "\\\\"]', decoder=shallow).data == [
@@ -504,7 +504,7 @@ def test_depth_exactly_at_limit_is_accepted() -> None:
     # 1 (outer array) + 31 = 32 levels, the default limit.
     text = '2["a",' + "[" * 31 + "]" * 31 + "]"
     assert decode(text).type is T.EVENT
-    with pytest.raises(RemoteProtocolError, match="nested deeper"):
+    with pytest.raises(RemoteSocketIOError, match="nested deeper"):
         PacketDecoder().receive_text('2["a",' + "[" * 32 + "]" * 32 + "]")
 
 
@@ -524,7 +524,7 @@ def test_wide_shallow_payload_is_not_mistaken_for_deep() -> None:
     ],
 )
 def test_decoder_refuses_bad_limits(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalSocketIOError):
         PacketDecoder(**kwargs)
 
 
@@ -532,10 +532,10 @@ def test_decoder_refuses_bad_limits(kwargs: dict[str, Any]) -> None:
 
 
 def test_error_hierarchy() -> None:
-    assert issubclass(LocalProtocolError, SocketIOError)
-    assert issubclass(RemoteProtocolError, SocketIOError)
-    assert not issubclass(RemoteProtocolError, LocalProtocolError)
-    assert RemoteProtocolError("bad").reason == "bad"
+    assert issubclass(LocalSocketIOError, SocketIOError)
+    assert issubclass(RemoteSocketIOError, SocketIOError)
+    assert not issubclass(RemoteSocketIOError, LocalSocketIOError)
+    assert RemoteSocketIOError("bad").reason == "bad"
 
 
 def test_fast_packet_constructor_matches_dataclass() -> None:

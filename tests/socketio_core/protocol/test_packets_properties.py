@@ -4,7 +4,7 @@
    (with the wire type: BINARY_* exactly when buffers were present), also when
    many packets share one decoder.
 2. Robustness: whatever text and binary messages a peer sends, in whatever
-   order, the decoder either returns packets or raises RemoteProtocolError,
+   order, the decoder either returns packets or raises RemoteSocketIOError,
    never anything else, and what it returns is a packet we could send back.
 """
 
@@ -16,14 +16,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketio_core.protocol._errors import RemoteProtocolError
-from socketio_core.protocol._packets import (
-    RESERVED_EVENTS,
-    Packet,
-    PacketDecoder,
-    PacketType,
-    encode_packet,
-)
+from socketio_core.protocol._errors import RemoteSocketIOError
+from socketio_core.protocol._decoder import PacketDecoder
+from socketio_core.protocol._encoder import encode_packet
+from socketio_core.protocol._packets import RESERVED_EVENTS, Packet, PacketType
 
 T = PacketType
 MAX_ID = 10**15 - 1
@@ -201,7 +197,7 @@ def check_sendable(packet: Packet) -> None:
     assert packet.id is None or 0 <= packet.id <= MAX_ID
     if packet.type in (T.EVENT, T.BINARY_EVENT):
         assert isinstance(packet.data, list) and packet.data
-    encode_packet(packet)  # must not raise LocalProtocolError
+    encode_packet(packet)  # must not raise LocalSocketIOError
 
 
 @settings(max_examples=500)
@@ -218,7 +214,7 @@ def test_decoder_raises_only_remote_errors(
                 result = decoder.receive_text(message)
             else:
                 result = decoder.receive_binary(message)
-        except RemoteProtocolError as exc:
+        except RemoteSocketIOError as exc:
             assert exc.reason
             assert decoder.pending_attachments == 0
             continue
@@ -230,7 +226,7 @@ def test_decoder_raises_only_remote_errors(
 def test_arbitrary_text_raises_only_remote_errors(message: str) -> None:
     try:
         result = PacketDecoder().receive_text(message)
-    except RemoteProtocolError:
+    except RemoteSocketIOError:
         return
     if result is not None:
         check_sendable(result)
