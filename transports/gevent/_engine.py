@@ -22,7 +22,10 @@ import gevent
 from gevent.event import Event
 
 from engineio import (
+    BAD_REQUEST,
     BINARY_CONTENT_TYPE,
+    FORBIDDEN,
+    SESSION_ID_UNKNOWN,
     JSONP_CONTENT_TYPE,
     CloseReason,
     Config,
@@ -39,6 +42,8 @@ from engineio import (
     encode_jsonp,
     is_binary_payload,
     jsonp_index,
+    live_polling_session,
+    reject,
 )
 
 from .._cors import AllowedOrigins, CorsPolicy
@@ -712,13 +717,13 @@ class EngineServer:
         """Serve one request on the Engine.IO path; False when the connection is taken."""
         self.scheduler.start()
         method = request.method
-        if method == "GET" or method == "POST":
-            esock = self._live_polling_session(request)
-            if esock is not None:  # the hot path: a poll or a send of a live session
-                if method == "GET":
-                    return self._poll(http, request, esock)
-                return self._post(http, request, esock)
         cors = self.cors
+        # The hot path: a poll or a send of a live session (engineio's fast check).
+        esock = live_polling_session(method, request.query, self.sessions, self.config, monotonic())
+        if esock is not None and cors.is_allowed(request):
+            if method == "GET":
+                return self._poll(http, request, esock)
+            return self._post(http, request, esock)
         if request.method == "OPTIONS":
             if not cors.is_allowed(request):
                 http.respond(403, [], b"")
@@ -727,8 +732,7 @@ class EngineServer:
             return True
         if not cors.is_allowed(request):
             # No CORS headers: echoing a refused Origin would let that page read the answer.
-            forbidden = RequestRejected(4, "Forbidden", http_status=403)
-            return self._reject(http, request, forbidden, cors_headers=False)
+            return self._reject(http, request, reject(FORBIDDEN), cors_headers=False)
         try:
             req = check_request(
                 request.method,
@@ -752,39 +756,8 @@ class EngineServer:
             return self._post(http, request, esock)
         http.discard_body()
         http.respond(400, _JSON_HEADERS + cors.response_headers(request),
-                     RequestRejected(3, "Bad request").body())
+                     reject(BAD_REQUEST).body())
         return True
-
-    def _live_polling_session(self, request: HttpRequest) -> EngineSocket | None:
-        """The session of a plain polling request on a live v4 polling session; else None.
-
-        Half of a long-polling round trip's requests are this. It accepts
-        only what :func:`engineio.check_request` accepts (the transport
-        enabled, a known sid on polling, a matching ``EIO``, a deadline not
-        passed) and what CORS allows; for anything else the general path
-        decides, with its exact answer.
-        """
-        query = request.query
-        sid = query.get("sid")
-        if sid is None or query.get("transport") != "polling" or query.get("EIO") != "4":
-            return None
-        esock = self.sessions.get(sid)
-        if esock is None:
-            return None
-        session = esock.session
-        if (
-            session.protocol != 4
-            or session.transport != "polling"
-            or session.state is State.CLOSED
-            or "polling" not in self.config.transports
-        ):
-            return None
-        due = session.next_deadline()
-        if due is not None and due <= monotonic():
-            return None
-        if not self.cors.is_allowed(request):
-            return None
-        return esock
 
     def _reject(
         self, http: HttpConnection, request: HttpRequest, exc: RequestRejected,
@@ -888,8 +861,8 @@ class EngineServer:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         """Status, headers and body answering a poll: ``body``, or for None "Session ID unknown"."""
         if body is None:
-            err = RequestRejected(1, "Session ID unknown")
-            return 400, _JSON_HEADERS + self.cors.response_headers(request), err.body()
+            err = reject(SESSION_ID_UNKNOWN)
+            return err.http_status, _JSON_HEADERS + self.cors.response_headers(request), err.body()
         body, headers = _polling_body(esock, body)
         headers += self.cors.response_headers(request)
         if self.http_compression and len(body) >= self.compression_threshold:
@@ -943,7 +916,8 @@ class EngineServer:
             )
         except HandshakeFailed as exc:
             log.info("bad WebSocket handshake from %s: %s", request.remote_addr, exc)
-            reject_websocket(http, 400, "Bad request")
+            err = reject(BAD_REQUEST)
+            reject_websocket(http, err.http_status, err.message)
             return
         max_size = self.config.max_payload
         if sid is not None:
