@@ -117,7 +117,7 @@ class HttpConnection:
         self._timer: Any = None
         #: A polling GET of this connection waiting for output, answered from
         #: the hub while this connection's greenlet reads on (see
-        #: ``transports._engine._ParkedPoll``): it has ``wait()`` and ``abandon()``.
+        #: ``transports.gevent._polling._ParkedPoll``): it has ``wait()`` and ``abandon()``.
         self.parked: Any = None
         #: The last request head, its parse and its query (see _parse_head_cached).
         self._last_head: tuple[bytes, _ParsedHead, dict[str, str] | None] | None = None
