@@ -127,6 +127,27 @@ class EngineServer:
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]
 
+    def answers_in_hub(self, request: HttpRequest) -> bool:
+        """Whether ``request``, whole in its connection's buffer, is answered without waiting.
+
+        The HTTP server asks this of a kept-alive connection's next request
+        (its hub path, :class:`~transports.gevent._server.Server`): a polling
+        GET or POST naming a session either answers at once or parks, and
+        never waits for the client. A handshake (it runs the application's
+        connect handler), an upgrade (the probe waits for the client) or any
+        other request goes to a greenlet instead. Only the request's shape is
+        looked at here; :meth:`handle` checks the request itself.
+        """
+        method = request.method
+        if method != "GET" and method != "POST":
+            return False
+        path = request.path
+        return (
+            (path.startswith(self.path) or path == self.path[:-1])
+            and "sid=" in request.query_string
+            and request.query.get("transport") == "polling"  # never an upgrade (it would wait)
+        )
+
     def _transport_of(self, sid: str) -> str | None:
         esock = self.sessions.get(sid)
         if esock is not None:

@@ -36,6 +36,7 @@ from engineio import (
     reject,
 )
 
+from .._ownership import ON_ANSWERED, ON_PARK
 from .._request import BodyTooLarge, ClientGone, HttpRequest
 from ._http import HttpConnection
 from ._socket import EngineSocket
@@ -93,6 +94,7 @@ def _park_poll(server: "EngineServer", http: HttpConnection, request: HttpReques
     if body is None and session.state is not State.CLOSED:
         parked = _ParkedPoll(server, esock, http, request)
         esock.poll_waiter = parked
+        http.owner = ON_PARK[http.owner]
         http.parked = parked
         return True
     session.poll_finished()
@@ -278,8 +280,10 @@ class _ParkedPoll:
 
     def _release(self) -> None:
         """The answer is out: the connection may serve its next request."""
-        if self.http.parked is self:
-            self.http.parked = None
+        http = self.http
+        if http.parked is self:
+            http.parked = None
+            http.owner = ON_ANSWERED[http.owner]
         if self._event is not None:
             self._event.set()
 

@@ -297,13 +297,14 @@ class EngineSocket:
         (:meth:`WebSocket.react`). Then, when the connection's owner can let
         it go (``http.release``, our own server), this returns at once and no
         greenlet stays with the connection; otherwise (a WSGI server, which
-        closes the socket when we return) it waits here until the end.
+        closes the socket when we return) it waits here until the end. The connection's ownership
+        moves (DETACH, then RELEASE) go through ``transports._ownership``.
         """
         if ws.can_react:
-            release = http.release if http is not None else None
-            if http is not None and release is not None:
-                http.detached = True
-                ws.react(self._on_ws_message, lambda: self._on_ws_end(release))
+            if http is not None and http.release is not None:
+                http.detach()
+                released = http.released
+                ws.react(self._on_ws_message, lambda: self._on_ws_end(released))
                 return
             done = Event()
             ws.react(self._on_ws_message, lambda: self._on_ws_end(done.set))
