@@ -5,7 +5,7 @@ about the protocol. A request is checked by :mod:`engineio` (the polling fast
 check :func:`engineio.live_polling_session` first, then the general
 :func:`engineio.check_request`, whose refusals carry the spec's code, message
 and HTTP status), then handed to the session it names: a poll or a send to
-:mod:`._polling`, a WebSocket to the session's :class:`EngineSocket`. This
+:mod:`._polling`, a WebSocket to :mod:`._ws_session`. This
 module owns the sessions (and, briefly, the closed ones a racing poll may
 still ask for), the scheduler of their deadlines, and the end-of-turn flush
 of WebSocket output.
@@ -40,6 +40,7 @@ from ._http import HttpConnection
 from ._polling import JSON_HEADERS, poll, polling_body, post
 from ._scheduler import Scheduler
 from ._socket import EngineSocket
+from ._ws_session import serve_probe, serve_websocket
 from ._websocket import (
     HandshakeFailed,
     reject_websocket,
@@ -309,7 +310,7 @@ class EngineServer:
             if esock_or_none is None:
                 ws.close()
                 return
-            esock_or_none.serve_probe(ws, http, supports_binary=not request.query.get("b64"))
+            serve_probe(esock_or_none, ws, http, supports_binary=not request.query.get("b64"))
             return
         # The 101 and the OPEN packet go in two writes. One would save a system
         # call, but clients that dispatch every frame of the 101's TCP read at
@@ -320,7 +321,7 @@ class EngineServer:
         esock = self._new_session("websocket", request, protocol)
         esock.ws = ws
         esock.pump()
-        esock.serve_websocket(ws, http)
+        serve_websocket(esock, ws, http)
 
 
 

@@ -7,22 +7,21 @@ application, writes whatever output is ready to the current transport (the
 WebSocket, or the waiting long-poll) and hands the next deadline to the shared
 :class:`Scheduler`. Everything runs in gevent greenlets of one thread, and the
 session's methods never yield, so no lock is needed. The polling requests are
-answered in :mod:`._polling`, the routing is :mod:`._engine`'s.
+answered in :mod:`._polling`, the WebSocket carried by :mod:`._ws_session`,
+the routing is :mod:`._engine`'s.
 """
 
 from __future__ import annotations
 
 import logging
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 import gevent
-from gevent.event import Event
 
 from engineio import (
     CloseReason,
     MessageReceived,
-    RemoteProtocolError,
     Session,
     SessionClosed,
     State,
@@ -31,7 +30,6 @@ from engineio import (
 )
 
 from .._request import ClientGone, HttpRequest
-from ._http import HttpConnection
 from ._websocket import WebSocket
 
 if TYPE_CHECKING:
@@ -287,97 +285,3 @@ class EngineSocket:
     def on_deadline(self, now: float) -> None:
         self.session.handle_timeout(now)
         self.pump()
-
-    # ---------------------------------------------------------- transports
-
-    def serve_websocket(self, ws: WebSocket, http: HttpConnection | None = None) -> None:
-        """Carry the session over ``ws`` until it closes (native or upgraded).
-
-        Where the socket allows it, messages are read from the hub
-        (:meth:`WebSocket.react`). Then, when the connection's owner can let
-        it go (``http.release``, our own server), this returns at once and no
-        greenlet stays with the connection; otherwise (a WSGI server, which
-        closes the socket when we return) it waits here until the end. The connection's ownership
-        moves (DETACH, then RELEASE) go through ``transports._ownership``.
-        """
-        if ws.can_react:
-            if http is not None and http.release is not None:
-                http.detach()
-                released = http.released
-                ws.react(self._on_ws_message, lambda: self._on_ws_end(released))
-                return
-            done = Event()
-            ws.react(self._on_ws_message, lambda: self._on_ws_end(done.set))
-            done.wait()
-            return
-        # TLS, permessage-deflate, a socket without gevent's internals: a reader greenlet.
-        while self.session.state is not State.CLOSED:
-            message = ws.receive()
-            if message is None:
-                break
-            self._on_ws_message(message)
-            message = None
-            # This reader may see the end of the connection before the hub's
-            # end-of-turn flush: what the message produced goes out now.
-            self.flush()
-        self._on_ws_end(ws.close)
-
-    def _on_ws_message(self, message: Wire) -> None:
-        session = self.session
-        text = session.take_message(message)
-        if text is not None:
-            # A plain text message changes no session state (no deadline, no
-            # output): hand it up without the event queue and the pump.
-            try:
-                self.server.handler.on_message(self, text)
-            except Exception:
-                log.exception("message handler failed (session %s)", self.sid)
-            if session.has_events:
-                self.pump()
-            return
-        try:
-            session.receive_message(message, monotonic())
-        except RemoteProtocolError as exc:
-            log.info("session %s: %s", self.sid, exc)
-        self.pump()
-        if session.state is State.CLOSED and self.ws is not None:
-            self.ws.close()
-
-    def _on_ws_end(self, then: Callable[[], None]) -> None:
-        session = self.session
-        if session.state is not State.CLOSED:
-            session.transport_closed(CloseReason.TRANSPORT_CLOSE)
-            self.pump()
-        then()
-
-    def serve_probe(
-        self, ws: WebSocket, http: HttpConnection | None = None, *, supports_binary: bool = True
-    ) -> None:
-        """Run the upgrade dance on a second connection ([EIO4] "Upgrade")."""
-        session = self.session
-        try:
-            session.begin_upgrade(monotonic(), supports_binary=supports_binary)
-        except RemoteProtocolError as exc:
-            log.info("session %s: refused a WebSocket: %s", self.sid, exc)
-            ws.close()
-            return
-        self.probe = ws
-        self.pump()
-        while self.probe is ws:
-            message = ws.receive()
-            if message is None:
-                session.abort_upgrade("probe connection closed")
-                self.pump()
-                return
-            session.receive_probe(message, monotonic())
-            replies = session.drain_probe()
-            if replies:
-                try:
-                    ws.send(replies)
-                except (OSError, ClientGone):
-                    session.abort_upgrade("probe write failed")
-            self.pump()
-        if self.ws is ws:
-            self.serve_websocket(ws, http)
-        else:
-            ws.close()
