@@ -80,7 +80,9 @@ def poll(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
     return True
 
 
-def _park_poll(server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
+def _park_poll(
+    server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket
+) -> bool:
     """A GET answered now if output is ready, else parked (see :class:`_ParkedPoll`)."""
     session = esock.session
     try:
@@ -104,7 +106,11 @@ def _park_poll(server: "EngineServer", http: HttpConnection, request: HttpReques
 
 
 def poll_response(
-    server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket, body: bytes | None
+    server: "EngineServer",
+    http: HttpConnection,
+    request: HttpRequest,
+    esock: EngineSocket,
+    body: bytes | None,
 ) -> bytes:
     """The bytes answering a parked GET: ``body``, or for None "Session ID unknown"."""
     if (

@@ -1,9 +1,10 @@
 """The gevent TCP server: accepts connections and routes their requests.
 
 It knows nothing of Engine.IO. Requests the endpoint claims (its
-:meth:`Endpoint.matches`, the Engine.IO path for :class:`EngineServer`) go to
-it; everything else goes to the application callable (a small :data:`HttpApp` such as the echo
-server's demo page, or a WSGI app through :mod:`._wsgi`). One greenlet per TCP
+:meth:`Endpoint.matches`, the Engine.IO path for :class:`EngineServer`) go
+to it; everything else goes to the application callable (a small
+:data:`HttpApp` such as the echo server's demo page, or a WSGI app through
+:mod:`._wsgi_gateway`). One greenlet per TCP
 connection while it is served, taken from a pool of reusable ones (a new
 gevent ``Greenlet`` per connection costs about 9 µs, a parked one well under
 one); past ``max_connections`` new connections get a 503 and are closed.
@@ -282,9 +283,11 @@ class _Watched:
     :meth:`readable` in the hub, which answers requests that are plain and
     whole in the buffer and that the endpoint says it answers without
     waiting (:meth:`Endpoint.answers_in_hub`; a write the socket does not
-    take whole is finished by a greenlet). Anything else (a partial or unusual head, other paths,
-    upgrades, the end of the connection) is handed to a pooled greenlet
-    running the ordinary loop, with every check and timeout it has.
+    take whole is finished by a greenlet). Anything else (a partial or
+    unusual head, other paths, upgrades, the end of the connection) is
+    handed to a pooled greenlet running the ordinary loop, with every check
+    and timeout it has. Each step is an ownership move (WATCH, SERVE,
+    SERVED, HAND_OVER).
     """
 
     __slots__ = ("server", "http")

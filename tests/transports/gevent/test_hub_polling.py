@@ -86,7 +86,9 @@ def _settle(socks: dict[str, MemorySocket]) -> None:
         last = now
 
 
-def _run(ops: list[tuple[Any, ...]], *, hub: bool, send_limit: int | None) -> tuple[dict[str, bytes], int, int]:
+def _run(
+    ops: list[tuple[Any, ...]], *, hub: bool, send_limit: int | None
+) -> tuple[dict[str, bytes], int, int]:
     """Bytes written on each connection, the answers the hub wrote, and the connections still open
     once the client has closed both."""
     engine = EngineServer(
