@@ -15,6 +15,7 @@ a run in which the hub never answered would prove nothing.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import gevent
@@ -75,6 +76,18 @@ def _wire(op: tuple[Any, ...]) -> tuple[str, bytes] | None:
     return None
 
 
+class _Errors(logging.Handler):
+    """Collects what the server logs at ERROR: an exception caught in the hub (an illegal
+    ownership move, say) is logged there, not raised into the test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def _settle(socks: dict[str, MemorySocket]) -> None:
     """Let the hub run until nothing moves: every greenlet waits, every callback ran."""
     last: tuple[tuple[int, int], ...] | None = None
@@ -101,6 +114,8 @@ def _run(
         for name in ("a", "b")
     }
     workers = [gevent.spawn(server._handle, sock, ("127.0.0.1", n)) for n, sock in enumerate(socks.values())]
+    errors = _Errors()
+    logging.getLogger("transports").addHandler(errors)
     try:
         socks["a"].feed(request("GET", f"{PATH}?EIO=4&transport=polling"))  # the handshake
         _settle(socks)
@@ -124,8 +139,11 @@ def _run(
         for sock in socks.values():
             sock.end()
         _settle(socks)
+        assert not errors.records, [r.getMessage() for r in errors.records]
+        assert not [w.exception for w in workers if w.dead and w.exception is not None]
         return written, hub_answers, server.connections
     finally:
+        logging.getLogger("transports").removeHandler(errors)
         engine.close_all()
         engine.scheduler.stop()
         gevent.killall(workers)
