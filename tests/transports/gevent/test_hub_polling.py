@@ -181,3 +181,29 @@ def test_a_parked_poll_is_answered_from_the_hub() -> None:
     assert by_hub == by_greenlet
     assert by_hub["a"].endswith(b"4hello") and by_hub["b"].endswith(b"ok")
     assert hub_answers == 2  # the parked GET's answer and the POST's "ok"
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "in_hub"),
+    [
+        ("GET", POLL, True),
+        ("POST", POLL, True),
+        ("GET", f"{PATH}?transport=polling&sid={SID}", True),  # the general check judges it there
+        ("GET", f"{PATH}?EIO=4&transport=polling", False),  # a handshake runs the connect handler
+        ("GET", f"{PATH}?EIO=4&transport=websocket&sid={SID}", False),  # an upgrade waits
+        ("OPTIONS", POLL, False),
+        ("PUT", POLL, False),
+        ("GET", f"/elsewhere?transport=polling&sid={SID}", False),
+    ],
+)
+def test_the_engine_tells_the_server_what_it_answers_in_the_hub(
+    method: str, target: str, in_hub: bool
+) -> None:
+    """The HTTP server parses no Engine.IO query: it asks the engine (Endpoint.answers_in_hub)."""
+    from transports import HttpRequest
+
+    path, _, query = target.partition("?")
+    req = HttpRequest(method, target, path, query, None, ("127.0.0.1", 1),
+                      header_map={"host": "t"}, fields=[("Host", "t")])
+    engine = EngineServer(_Echo(), Config(), path=PATH)
+    assert engine.answers_in_hub(req) is in_hub
