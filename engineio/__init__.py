@@ -7,7 +7,19 @@ exists, and the codec functions turn packets into wire data and back.
 """
 
 from ._config import TRANSPORTS, Config
-from ._errors import LocalProtocolError, ProtocolError, RemoteProtocolError, RequestRejected
+from ._errors import (
+    BAD_HANDSHAKE_METHOD,
+    BAD_REQUEST,
+    FORBIDDEN,
+    SESSION_ID_UNKNOWN,
+    TRANSPORT_UNKNOWN,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    RequestRejected,
+    reject,
+)
 from ._events import (
     CloseReason,
     Event,
@@ -16,7 +28,7 @@ from ._events import (
     UpgradeAborted,
     Upgraded,
 )
-from ._handshake import Request, check_request, open_packet
+from ._handshake import Request, SessionCarrier, check_request, live_polling_session, open_packet
 from ._packets import (
     RECORD_SEPARATOR,
     Packet,
@@ -50,6 +62,13 @@ __all__ = [
     "LocalProtocolError",
     "RemoteProtocolError",
     "RequestRejected",
+    "reject",
+    "TRANSPORT_UNKNOWN",
+    "SESSION_ID_UNKNOWN",
+    "BAD_HANDSHAKE_METHOD",
+    "BAD_REQUEST",
+    "FORBIDDEN",
+    "UNSUPPORTED_PROTOCOL_VERSION",
     "CloseReason",
     "Event",
     "MessageReceived",
@@ -58,6 +77,8 @@ __all__ = [
     "Upgraded",
     "Request",
     "check_request",
+    "SessionCarrier",
+    "live_polling_session",
     "open_packet",
     "RECORD_SEPARATOR",
     "Packet",

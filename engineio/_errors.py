@@ -16,7 +16,33 @@ __all__ = [
     "LocalProtocolError",
     "RemoteProtocolError",
     "RequestRejected",
+    "reject",
+    "TRANSPORT_UNKNOWN",
+    "SESSION_ID_UNKNOWN",
+    "BAD_HANDSHAKE_METHOD",
+    "BAD_REQUEST",
+    "FORBIDDEN",
+    "UNSUPPORTED_PROTOCOL_VERSION",
 ]
+
+# The request errors of [EIO4] (PROTOCOL.md 1.9): the one table of codes and
+# messages. Every refusal, in the core or in a transport, is built by
+# :func:`reject` from it, so a client sees the same text whoever refused.
+TRANSPORT_UNKNOWN = 0
+SESSION_ID_UNKNOWN = 1
+BAD_HANDSHAKE_METHOD = 2
+BAD_REQUEST = 3
+FORBIDDEN = 4
+UNSUPPORTED_PROTOCOL_VERSION = 5
+
+_MESSAGES = {
+    TRANSPORT_UNKNOWN: "Transport unknown",
+    SESSION_ID_UNKNOWN: "Session ID unknown",
+    BAD_HANDSHAKE_METHOD: "Bad handshake method",
+    BAD_REQUEST: "Bad request",
+    FORBIDDEN: "Forbidden",
+    UNSUPPORTED_PROTOCOL_VERSION: "Unsupported protocol version",
+}
 
 
 class ProtocolError(Exception):
@@ -60,3 +86,13 @@ class RequestRejected(RemoteProtocolError):
         return json.dumps(
             {"code": self.code, "message": self.message}, separators=(",", ":")
         ).encode()
+
+
+def reject(code: int, *, http_status: int | None = None) -> RequestRejected:
+    """The error for ``code`` with the table's message; HTTP 403 for FORBIDDEN, 400 for the rest (REF).
+
+    Raises KeyError for a code the table does not have (a bug on our side).
+    """
+    if http_status is None:
+        http_status = 403 if code == FORBIDDEN else 400
+    return RequestRejected(code, _MESSAGES[code], http_status=http_status)

@@ -11,15 +11,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_string
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol, TypeVar
 
 from ._config import Config
-from ._errors import RequestRejected
+from ._errors import (
+    BAD_HANDSHAKE_METHOD,
+    BAD_REQUEST,
+    FORBIDDEN,
+    SESSION_ID_UNKNOWN,
+    TRANSPORT_UNKNOWN,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    reject,
+)
+from ._state import State
 from ._util import trusted_builder
+
+if TYPE_CHECKING:
+    from ._session import Session
 
 __all__ = [
     "Request",
     "check_request",
+    "SessionCarrier",
+    "live_polling_session",
     "open_packet",
     "TRANSPORT_UNKNOWN",
     "SESSION_ID_UNKNOWN",
@@ -28,30 +42,6 @@ __all__ = [
     "FORBIDDEN",
     "UNSUPPORTED_PROTOCOL_VERSION",
 ]
-
-TRANSPORT_UNKNOWN = 0
-SESSION_ID_UNKNOWN = 1
-BAD_HANDSHAKE_METHOD = 2
-BAD_REQUEST = 3
-FORBIDDEN = 4
-UNSUPPORTED_PROTOCOL_VERSION = 5
-
-_MESSAGES = {
-    TRANSPORT_UNKNOWN: "Transport unknown",
-    SESSION_ID_UNKNOWN: "Session ID unknown",
-    BAD_HANDSHAKE_METHOD: "Bad handshake method",
-    BAD_REQUEST: "Bad request",
-    FORBIDDEN: "Forbidden",
-    UNSUPPORTED_PROTOCOL_VERSION: "Unsupported protocol version",
-}
-
-
-def reject(code: int, *, http_status: int | None = None) -> RequestRejected:
-    """The error for ``code``; HTTP 403 for FORBIDDEN, 400 for the rest (REF)."""
-    if http_status is None:
-        http_status = 403 if code == FORBIDDEN else 400
-    return RequestRejected(code, _MESSAGES[code], http_status=http_status)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Request:
@@ -130,6 +120,57 @@ def check_request(
     if eio == "3" and config.allow_eio3:
         return Request(transport=transport, sid=None, protocol=3)
     raise reject(UNSUPPORTED_PROTOCOL_VERSION)
+
+
+class SessionCarrier(Protocol):
+    """What a driver keeps per session; :func:`live_polling_session` reads only its session."""
+
+    @property
+    def session(self) -> "Session": ...
+
+
+_Carrier = TypeVar("_Carrier", bound=SessionCarrier)
+
+
+def live_polling_session(
+    method: str,
+    query: Mapping[str, str],
+    sessions: Mapping[str, _Carrier],
+    config: Config,
+    now: float,
+) -> _Carrier | None:
+    """The fast path of :func:`check_request`: a plain poll or send of a live v4 polling session.
+
+    Half of a long-polling round trip's requests are this, so the driver asks
+    here first: ``sessions`` maps live sids to whatever the driver keeps per
+    session, and the entry found is returned. It accepts only requests
+    :func:`check_request` accepts the same way (a GET or POST, ``EIO=4``,
+    ``transport=polling`` enabled, a known sid whose session is on polling,
+    speaks v4, is not closed and has no deadline due at ``now``), and returns
+    None for anything else, which the driver then gives to the general check
+    for its exact answer. Never raises. ``tests/engineio/test_polling_fast_check.py``
+    holds it to the general path.
+    """
+    if method != "GET" and method != "POST":
+        return None
+    sid = query.get("sid")
+    if sid is None or query.get("transport") != "polling" or query.get("EIO") != "4":
+        return None
+    carrier = sessions.get(sid)
+    if carrier is None:
+        return None
+    session = carrier.session
+    if (
+        session.protocol != 4
+        or session.transport != "polling"
+        or session.state is State.CLOSED
+        or "polling" not in config.transports
+    ):
+        return None
+    due = session.next_deadline()
+    if due is not None and due <= now:
+        return None  # the general path runs the timeout first
+    return carrier
 
 
 def open_packet(sid: str, transport: str, config: Config) -> str:

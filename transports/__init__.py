@@ -1,31 +1,39 @@
 """The only code that does I/O.
 
 Layout: the modules at this level are shared by every driver and touch no
-socket (request heads, WebSocket frames and handshake, CORS, limits); each
-driver is a sub-package (:mod:`transports.gevent` today) that moves bytes
-between sockets and the sans-IO :mod:`engineio` sessions and decides nothing
-about the protocol itself. The names below are the gevent driver's, the one
-the server runs on.
+socket and no event loop (request heads, WebSocket frames and handshake,
+CORS, limits, who owns a connection); each driver is a sub-package
+(:mod:`transports.gevent` today) that moves bytes between sockets and the
+sans-IO :mod:`engineio` sessions and decides nothing about the protocol
+itself. The names below are the gevent driver's, the one the server runs on;
+they load lazily, so that a driver (or a test) importing only the shared
+modules does not load gevent.
 """
 
-from ._cors import CorsPolicy
-from ._errors import TransportError
-from ._frames import SharedBytes, SharedText
-from ._limits import HttpLimits
-from ._logtext import peer_text
-from ._request import ClientGone, HttpRequest
-from .gevent import (
-    EngineHandler,
-    EngineServer,
-    EngineSocket,
-    HttpApp,
-    HttpConnection,
-    Scheduler,
-    Server,
-    WorkerPool,
-    WsgiApp,
-    not_found,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._cors import CorsPolicy
+    from ._errors import TransportError
+    from ._frames import SharedBytes, SharedText
+    from ._limits import HttpLimits
+    from ._logtext import peer_text
+    from ._request import ClientGone, HttpRequest
+    from .gevent import (
+        EngineHandler,
+        EngineServer,
+        EngineSocket,
+        HttpApp,
+        HttpConnection,
+        Scheduler,
+        Server,
+        WorkerPool,
+        WsgiApp,
+        not_found,
+    )
 
 __all__ = [
     "CorsPolicy",
@@ -47,3 +55,25 @@ __all__ = [
     "WsgiApp",
     "WorkerPool",
 ]
+
+#: Where each shared name lives; every other name is the gevent driver's.
+_SHARED = {
+    "CorsPolicy": "._cors",
+    "SharedBytes": "._frames",
+    "SharedText": "._frames",
+    "HttpLimits": "._limits",
+    "ClientGone": "._request",
+    "HttpRequest": "._request",
+    "TransportError": "._errors",
+    "peer_text": "._logtext",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_SHARED.get(name, ".gevent"), __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -39,6 +39,7 @@ from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
 from transports import EngineSocket, WsgiApp
+from transports.gevent import DEFAULT_MAX_BODY, WsgiGateway, environ_for
 
 from . import _reloader as reloader
 from ..echo._app import client_script_path
@@ -56,7 +57,6 @@ from ._context import (
     rooms,
     send,
 )
-from ._wsgi import DEFAULT_MAX_BODY, WsgiGateway, environ_for
 from ..server import ConnectionRefusedError, Server, positional_count
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from ._scheduler import Scheduler
 from ._server import HttpApp, Server, not_found
 from ._workers import WorkerPool
 from ._wsgi import WsgiApp
+from ._wsgi_gateway import DEFAULT_MAX_BODY, WsgiGateway, environ_for
 
 __all__ = [
     "EngineHandler",
@@ -25,4 +26,7 @@ __all__ = [
     "not_found",
     "WorkerPool",
     "WsgiApp",
+    "WsgiGateway",
+    "environ_for",
+    "DEFAULT_MAX_BODY",
 ]

@@ -29,6 +29,7 @@ from gevent.ssl import SSLSocket as _SSLSocket
 from greenlet import getcurrent
 
 from .._limits import HttpLimits
+from .._ownership import HUB_WRITES, ON_DETACH, ON_RELEASE, Owner
 from ._body import BodyReading
 from .._request import (
     _STATUS_LINES,
@@ -111,12 +112,14 @@ class HttpConnection(BodyReading):
         self._body_left = 0
         self._keep_alive = True
         self._head_only = False
-        #: Set by an owner that can let the connection outlive its greenlet
-        #: (our server): called once when a connection handed over to the hub
-        #: (a reacting WebSocket) finally ends.
+        #: Set by a server that can let the connection outlive its greenlet
+        #: (ours): called once when a connection handed over to the hub (a
+        #: reacting WebSocket) finally ends (see :meth:`released`).
         self.release: Callable[[], None] | None = None
-        #: The connection was handed over: its owner must neither close it nor count it ended.
-        self.detached = False
+        #: Who has the connection now: its greenlet, the hub, a WebSocket, a
+        #: parked poll beside the reader (``transports._ownership``). Changed
+        #: only by a move through that module's table.
+        self.owner = Owner.GREENLET
         try:
             sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
@@ -126,14 +129,14 @@ class HttpConnection(BodyReading):
         self._raw: Any = plain_socket_of(sock)
         #: The keep-alive timer, made on the first idle wait and reused for every one after.
         self._timer: Any = None
-        #: A polling GET of this connection waiting for output, answered from
-        #: the hub while this connection's greenlet reads on (see
-        #: ``transports._engine._ParkedPoll``): it has ``wait()`` and ``abandon()``.
+        #: The parked poll while :attr:`owner` says there is one: a polling GET
+        #: waiting for output, answered from the hub while the connection's
+        #: reader goes on (``transports.gevent._polling._ParkedPoll``): it has
+        #: ``wait()`` and ``abandon()``. Set and cleared with the PARK and
+        #: ANSWERED moves.
         self.parked: Any = None
         #: The last request head, its parse and its query (see _parse_head_cached).
         self._last_head: tuple[bytes, _ParsedHead, dict[str, str] | None] | None = None
-        #: Being served from the hub (see :meth:`watch`): writes must not wait.
-        self.in_hub = False
         #: What a write from the hub left unwritten; a greenlet finishes it.
         self.unsent = b""
 
@@ -582,8 +585,18 @@ class HttpConnection(BodyReading):
         except (OSError, AttributeError):
             pass
 
+    def detach(self) -> None:
+        """A WebSocket read from the hub takes the connection over from its greenlet."""
+        self.owner = ON_DETACH[self.owner]
+
+    def released(self) -> None:
+        """The WebSocket that took the connection over ended: tell the server (:attr:`release`)."""
+        self.owner = ON_RELEASE[self.owner]
+        if self.release is not None:
+            self.release()
+
     def write_raw(self, data: bytes) -> None:
-        if self.in_hub:
+        if self.owner in HUB_WRITES:
             # Never wait in the hub: what the socket does not take now is
             # kept, in order, for the greenlet the connection is handed to.
             if self.unsent:

@@ -1,38 +1,73 @@
 """The gevent TCP server: accepts connections and routes their requests.
 
-Requests under the Engine.IO path go to :class:`EngineServer`; everything else
-goes to the application callable (a small :data:`HttpApp` such as the echo
-server's demo page, or a WSGI app through :mod:`._wsgi`). One greenlet per TCP
+It knows nothing of Engine.IO. Requests the endpoint claims (its
+:meth:`Endpoint.matches`, the Engine.IO path for :class:`EngineServer`) go
+to it; everything else goes to the application callable (a small
+:data:`HttpApp` such as the echo server's demo page, or a WSGI app through
+:mod:`._wsgi_gateway`). One greenlet per TCP
 connection while it is served, taken from a pool of reusable ones (a new
 gevent ``Greenlet`` per connection costs about 9 µs, a parked one well under
 one); past ``max_connections`` new connections get a 503 and are closed.
+
+Who owns a connection at each moment (its greenlet, the hub, a WebSocket, a
+parked poll beside the reader) is one :class:`~transports._ownership.Owner`,
+changed only by moves through that module's table.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import gevent
 from gevent import ssl as gevent_ssl
 from gevent.server import StreamServer
 
-from ._accept import ShedAtFdLimit
-from ._engine import EngineServer
+from .._limits import HttpLimits
 from .._logtext import peer_text
+from .._ownership import GREENLET_OWNED, HUB_WRITES, ON_CLOSE, ON_HAND_OVER, ON_SERVE, ON_SERVED, ON_WATCH, Owner
+from ._accept import ShedAtFdLimit
 from .._request import ClientGone, HttpRequest
 from ._http import HttpConnection
-from .._limits import HttpLimits
+from ._scheduler import Scheduler
 from ._workers import WorkerPool
 
-__all__ = ["HttpApp", "Server", "not_found"]
+if TYPE_CHECKING:
+    from ._engine import EngineServer
+
+__all__ = ["Endpoint", "HttpApp", "Server", "not_found"]
 
 log = logging.getLogger(__name__)
 
 #: A plain request handler for paths outside Engine.IO's. Returns False to close
 #: the connection after its answer.
 HttpApp = Callable[[HttpConnection, HttpRequest], bool]
+
+
+class Endpoint(Protocol):
+    """What the server asks of the protocol endpoint it serves (:class:`EngineServer`).
+
+    The server itself decides nothing about that protocol: it asks these.
+    """
+
+    scheduler: Scheduler
+
+    def matches(self, path: str) -> bool:
+        """Whether requests for ``path`` are the endpoint's."""
+        ...
+
+    def handle(self, http: HttpConnection, request: HttpRequest) -> bool:
+        """Serve one request; False when the connection ends (or was taken over)."""
+        ...
+
+    def answers_in_hub(self, request: HttpRequest) -> bool:
+        """Whether a request whole in the buffer can be answered from the hub: it never waits."""
+        ...
+
+    def close_all(self) -> None:
+        """The server stops: end every session properly."""
+        ...
 
 
 def not_found(http: HttpConnection, request: HttpRequest) -> bool:
@@ -46,12 +81,15 @@ class Server:
 
     def __init__(
         self,
-        engine: EngineServer,
+        engine: "EngineServer",
         app: HttpApp | None = None,
         *,
         limits: HttpLimits | None = None,
     ) -> None:
+        #: The endpoint (typed as the engine for the server's users; the
+        #: server itself only uses :class:`Endpoint`'s methods).
         self.engine = engine
+        self._endpoint: Endpoint = engine
         self.app = app or not_found
         self.limits = limits or HttpLimits()
         self.connections = 0
@@ -93,7 +131,7 @@ class Server:
             (host, port), self._handle, backlog=2048, spawn=self._greenlets.submit
         )
         self._server.start()
-        self.engine.scheduler.start()
+        self._endpoint.scheduler.start()
         return self.address
 
     def serve_forever(self, *, stop_signals: bool = True) -> None:
@@ -112,12 +150,12 @@ class Server:
         if self._server is None:
             return
         self._server.stop_accepting()
-        self.engine.close_all()
+        self._endpoint.close_all()
         gevent.sleep(0.05)  # let the close packets reach the clients
         for watched in list(self._watched):
             watched.close()
         self._server.stop(timeout=timeout)
-        self.engine.scheduler.stop()
+        self._endpoint.scheduler.stop()
         self._server = None
         done = getattr(self, "_done", None)
         if done is not None:
@@ -146,14 +184,15 @@ class Server:
         try:
             self.serve_connection(http)
         finally:
-            self._end_unless_detached(http)
+            self._end_if_ours(http)
 
-    def _end_unless_detached(self, http: HttpConnection) -> None:
-        """A greenlet is done with ``http``: close it, unless the hub holds it now."""
-        if not http.detached:
+    def _end_if_ours(self, http: HttpConnection) -> None:
+        """A greenlet is done with ``http``: close it, unless the hub or a WebSocket has it now."""
+        if http.owner in GREENLET_OWNED:
             parked = http.parked
             if parked is not None:
-                parked.abandon()
+                parked.abandon()  # ANSWERED: the greenlet has it alone again
+            http.owner = ON_CLOSE[http.owner]
             self.connections -= 1
             http.close()
 
@@ -172,9 +211,8 @@ class Server:
         try:
             self._serve_requests(http, first)
         finally:
-            parked = http.parked
-            if parked is not None and not http.detached:
-                parked.abandon()
+            if http.owner is Owner.GREENLET_PARKED:
+                http.parked.abandon()
 
     def _serve_requests(self, http: HttpConnection, first: HttpRequest | None = None) -> None:
         request = first
@@ -199,12 +237,13 @@ class Server:
     def _serve_one(self, http: HttpConnection, request: HttpRequest) -> bool:
         """Answer one request; whether the connection goes on to the next."""
         try:
-            if self.engine.matches(request.path):
-                keep = self.engine.handle(http, request)
+            endpoint = self._endpoint
+            if endpoint.matches(request.path):
+                keep = endpoint.handle(http, request)
             else:
                 keep = self.app(http, request)
         except ClientGone as exc:
-            if exc.status is not None and not http.in_hub:
+            if exc.status is not None and http.owner not in HUB_WRITES:
                 http.reject_raw(exc.status)  # e.g. 408: a body slower than request_timeout
             return False
         except Exception:
@@ -225,20 +264,18 @@ class Server:
 
     def _resume(self, http: HttpConnection, first: HttpRequest | None, go_on: bool) -> None:
         """A greenlet takes over a connection the hub served (see :class:`_Watched`)."""
-        http.detached = False
         try:
             if http.unsent:
                 data, http.unsent = http.unsent, b""
                 http.write_raw(data)
             if go_on:
-                parked = http.parked
-                if parked is not None and not http.at_eof:
-                    parked.wait()  # a request pipelined behind a waiting poll comes after it
+                if http.owner is Owner.GREENLET_PARKED and not http.at_eof:
+                    http.parked.wait()  # a request pipelined behind a waiting poll comes after it
                 self.serve_connection(http, first)
         except ClientGone:
             pass
         finally:
-            self._end_unless_detached(http)
+            self._end_if_ours(http)
 
 
 class _Watched:
@@ -248,11 +285,13 @@ class _Watched:
     message) a greenlet per connection costs two switches, a watcher start
     and stop and a timer per request. Here the socket's read watcher calls
     :meth:`readable` in the hub, which answers requests that are plain and
-    whole in the buffer (Engine.IO polling GET/POST with a sid: they never
-    wait, and a write the socket does not take whole is finished by a
-    greenlet). Anything else (a partial or unusual head, other paths,
-    upgrades, the end of the connection) is handed to a pooled greenlet
-    running the ordinary loop, with every check and timeout it has.
+    whole in the buffer and that the endpoint says it answers without
+    waiting (:meth:`Endpoint.answers_in_hub`; a write the socket does not
+    take whole is finished by a greenlet). Anything else (a partial or
+    unusual head, other paths, upgrades, the end of the connection) is
+    handed to a pooled greenlet running the ordinary loop, with every check
+    and timeout it has. Each step is an ownership move (WATCH, SERVE,
+    SERVED, HAND_OVER).
     """
 
     __slots__ = ("server", "http")
@@ -263,7 +302,7 @@ class _Watched:
 
     def start(self) -> None:
         http = self.http
-        http.detached = True
+        http.owner = ON_WATCH[http.owner]
         self.server._watched.add(self)
         http.watch(self.readable, self.timeout)
 
@@ -272,27 +311,28 @@ class _Watched:
         try:
             if not http.recv_now():
                 return  # a spurious wake-up
-            if http.at_eof or http.parked is not None:
+            if http.at_eof or http.owner is Owner.WATCHED_PARKED:
                 self._hand_over(None)  # the end, or a request behind a waiting poll
                 return
             server = self.server
+            answers_in_hub = server._endpoint.answers_in_hub
             while http.has_buffered:
                 request = http.buffered_request()
                 if request is None:
                     self._hand_over(None)  # not whole yet, or for h11 to judge
                     return
-                if not self._plain_poll(request):
+                if not (http.can_park and answers_in_hub(request)):
                     self._hand_over(request)
                     return
-                http.in_hub = True
+                http.owner = ON_SERVE[http.owner]
                 try:
                     go_on = server._serve_one(http, request)
                 finally:
-                    http.in_hub = False
+                    http.owner = ON_SERVED[http.owner]
                 if http.unsent or not go_on:
                     self._hand_over(None, go_on=go_on)
                     return
-                if http.parked is not None and http.has_buffered:
+                if http.owner is Owner.WATCHED_PARKED and http.has_buffered:
                     self._hand_over(None)
                     return
             http.restart_timer(self.timeout)
@@ -300,23 +340,15 @@ class _Watched:
             log.exception("serving %s from the hub failed", http.remote_addr)
             self._hand_over(None, go_on=False)
 
-    def _plain_poll(self, request: HttpRequest) -> bool:
-        """An Engine.IO long-polling GET or POST of a session, kept alive: safe in the hub."""
-        return (
-            (request.method == "GET" or request.method == "POST")
-            and self.http.can_park
-            and self.server.engine.matches(request.path)
-            and "sid=" in request.query_string
-            and request.query.get("transport") == "polling"  # never an upgrade (it would wait)
-        )
-
     def _hand_over(self, first: HttpRequest | None, *, go_on: bool = True) -> None:
         self._stop()
+        http = self.http
+        http.owner = ON_HAND_OVER[http.owner]
         self.server._greenlets.submit(self.server._resume, self.http, first, go_on)
 
     def timeout(self) -> None:
         http = self.http
-        if http.parked is not None:
+        if http.owner is Owner.WATCHED_PARKED:
             http.restart_timer(self.timeout)  # a waiting poll is not an idle connection
             return
         self._hand_over(None, go_on=False)

@@ -89,7 +89,6 @@ class WsgiExchange:
         # The WSGI server closes the socket once we return: a WebSocket is
         # served to its end before that (never handed over to the hub alone).
         self.release: Any = None
-        self.detached = False
 
     def respond(
         self, status: int, headers: list[tuple[str, str]], body: bytes = b"", *, close: bool = False

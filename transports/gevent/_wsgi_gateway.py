@@ -1,5 +1,9 @@
 """A WSGI gateway on our HTTP server: how ``SocketIO.run`` serves the Flask routes.
 
+The converse of :mod:`._wsgi` (Engine.IO inside someone else's WSGI server):
+here a WSGI application runs inside ours, and this module writes its raw
+HTTP/1.1 answers, so it lives with the driver that owns the connection.
+
 Strategy: the native :class:`transports.Server` keeps the Engine.IO path for
 itself (h11, our WebSocket, the HTTP limits); every other request is handed
 to :class:`WsgiGateway`, which builds a PEP 3333 environ from the parsed
@@ -21,10 +25,11 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
-from transports import HttpConnection, HttpRequest, peer_text
-from transports._request import BodyTooLarge, ClientGone
+from .._request import BodyTooLarge, ClientGone, HttpRequest
+from ._http import HttpConnection
+from .._logtext import peer_text
 
-__all__ = ["WsgiGateway", "environ_for"]
+__all__ = ["DEFAULT_MAX_BODY", "WsgiGateway", "environ_for"]
 
 log = logging.getLogger(__name__)
 

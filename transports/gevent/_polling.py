@@ -1,0 +1,394 @@
+"""Long-polling over the gevent driver: the GET that waits for output, the POST that carries input.
+
+Strategy: the session decides everything (whether a poll or a send may start,
+what a payload holds, what to answer); this module only waits and writes. A
+GET with nothing to send waits in one of two ways. On our own server's plain
+sockets it is *parked* (:class:`_ParkedPoll`): the request's greenlet goes
+back to reading the connection and the answer is written from the hub when
+output appears. Elsewhere (TLS, a WSGI server) :func:`serve_poll` keeps the
+request's greenlet waiting on an Event, with the socket's read watcher
+borrowed to notice a client that leaves. Both build their answer in one
+place (:func:`poll_answer`, with a prebuilt-header shortcut in
+:func:`poll_response`). [EIO4] "Polling"; PROTOCOL.md 1.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import zlib
+from time import monotonic
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from gevent.event import Event
+
+from engineio import (
+    BINARY_CONTENT_TYPE,
+    JSONP_CONTENT_TYPE,
+    SESSION_ID_UNKNOWN,
+    CloseReason,
+    RemoteProtocolError,
+    State,
+    decode_jsonp,
+    encode_jsonp,
+    is_binary_payload,
+    reject,
+)
+
+from .._ownership import ON_ANSWERED, ON_PARK
+from .._request import BodyTooLarge, ClientGone, HttpRequest
+from ._http import HttpConnection
+from ._socket import EngineSocket
+
+if TYPE_CHECKING:
+    from ._engine import EngineServer
+
+__all__ = ["poll", "post", "poll_answer", "poll_response", "polling_body", "serve_poll", "JSON_HEADERS"]
+
+log = logging.getLogger(__name__)
+
+_TEXT_HEADERS = [("Content-Type", "text/plain; charset=UTF-8"), ("Cache-Control", "no-store")]
+#: v3 payloads holding binary, for a client that did not ask for b64=1.
+_BINARY_HEADERS = [("Content-Type", BINARY_CONTENT_TYPE), ("Cache-Control", "no-store")]
+_JSONP_HEADERS = [("Content-Type", JSONP_CONTENT_TYPE), ("Cache-Control", "no-store")]
+JSON_HEADERS = [("Content-Type", "application/json")]
+#: The head of a text polling answer, before its CORS headers and Content-Length.
+_TEXT_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nCache-Control: no-store\r\n"
+)
+_OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+
+
+def poll(server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
+    """Answer a polling GET of ``esock``: at once, parked, or after waiting here.
+
+    Returns whether the connection goes on to its next request.
+    """
+    if type(http) is HttpConnection and http.can_park:
+        return _park_poll(server, http, request, esock)
+    try:
+        body = serve_poll(esock, http)
+    except RemoteProtocolError as exc:
+        log.info("session %s: %s", esock.sid, exc)
+        esock.pump()
+        http.respond(exc.http_status, server.cors.response_headers(request), b"")
+        return True
+    if body is None and esock.session.state is State.CLOSED and not _connection_alive(http):
+        return False
+    http.respond(*poll_answer(server, request, esock, body))
+    return True
+
+
+def _park_poll(
+    server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket
+) -> bool:
+    """A GET answered now if output is ready, else parked (see :class:`_ParkedPoll`)."""
+    session = esock.session
+    try:
+        session.poll_started()
+    except RemoteProtocolError as exc:
+        log.info("session %s: %s", esock.sid, exc)
+        esock.pump()
+        http.respond(exc.http_status, server.cors.response_headers(request), b"")
+        return True
+    body = session.drain_polling()
+    if body is None and session.state is not State.CLOSED:
+        parked = _ParkedPoll(server, esock, http, request)
+        esock.poll_waiter = parked
+        http.owner = ON_PARK[http.owner]
+        http.parked = parked
+        return True
+    session.poll_finished()
+    esock.pump()
+    http.write_raw(poll_response(server, http, request, esock, body))
+    return True
+
+
+def poll_response(
+    server: "EngineServer",
+    http: HttpConnection,
+    request: HttpRequest,
+    esock: EngineSocket,
+    body: bytes | None,
+) -> bytes:
+    """The bytes answering a parked GET: ``body``, or for None "Session ID unknown"."""
+    if (
+        body is not None
+        and esock.jsonp is None
+        and not is_binary_payload(body)
+        and (not server.http_compression or len(body) < server.compression_threshold)
+    ):
+        # The usual answer, from prebuilt header bytes.
+        return http.finish_response(_TEXT_HEAD + server.cors.header_block(request), body)
+    return http.format_response(*poll_answer(server, request, esock, body))
+
+
+def poll_answer(
+    server: "EngineServer", request: HttpRequest, esock: EngineSocket, body: bytes | None
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body answering a poll: ``body``, or for None "Session ID unknown"."""
+    if body is None:
+        err = reject(SESSION_ID_UNKNOWN)
+        return err.http_status, JSON_HEADERS + server.cors.response_headers(request), err.body()
+    body, headers = polling_body(esock, body)
+    headers += server.cors.response_headers(request)
+    if server.http_compression and len(body) >= server.compression_threshold:
+        body, encoding = _compress(body, request.header("accept-encoding", "") or "")
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+    return 200, headers, body
+
+
+def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
+    """Hand a polling POST's payload to the session and answer "ok".
+
+    Returns whether the connection goes on to its next request.
+    """
+    session = esock.session
+    try:
+        session.post_started()
+    except RemoteProtocolError as exc:
+        log.info("session %s: %s", esock.sid, exc)
+        esock.pump()
+        http.respond(exc.http_status, server.cors.response_headers(request), b"", close=True)
+        return False
+    try:
+        try:
+            body = http.read_body(request, server.config.max_payload)
+        except BodyTooLarge:
+            log.info("session %s: POST body over max_payload", esock.sid)
+            session.transport_closed(CloseReason.TRANSPORT_ERROR)
+            http.respond(413, server.cors.response_headers(request), b"", close=True)
+            return False
+        content_type = request.header("content-type")
+        binary = content_type is not None and content_type.startswith("application/octet-stream")
+        if esock.jsonp is not None:
+            body, binary = decode_jsonp(body), False  # form-encoded ``d=<payload>``
+        try:
+            session.receive_payload(body, monotonic(), binary=binary)
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", esock.sid, exc)
+            http.respond(exc.http_status, server.cors.response_headers(request), b"")
+            return True
+    finally:
+        session.post_finished()
+        esock.pump()
+    if type(http) is HttpConnection:
+        http.write_raw(http.finish_response(_OK_HEAD + server.cors.header_block(request), b"ok"))
+    else:
+        http.respond(200, [("Content-Type", "text/html")] + server.cors.response_headers(request), b"ok")
+    return True
+
+
+def serve_poll(esock: EngineSocket, http: HttpConnection) -> bytes | None:
+    """Hold a polling GET until there is something to send; the body or None."""
+    session = esock.session
+    session.poll_started()
+    try:
+        body = session.drain_polling()
+        if body is not None or session.state is State.CLOSED:
+            return body
+        waiter = esock.poll_waiter = Event()
+        watcher = _watch_readable(http, waiter)
+        try:
+            while True:
+                waiter.wait()
+                waiter.clear()
+                body = session.drain_polling()
+                if body is not None or session.closed:
+                    return body
+                if watcher is not None and watcher.fired:
+                    watcher.stop()
+                    if not _peer_still_there(http):
+                        session.transport_closed(CloseReason.TRANSPORT_CLOSE)
+                        return None
+                    watcher = None
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            esock.poll_waiter = None
+    finally:
+        session.poll_finished()
+        esock.pump()
+
+
+class _ParkedPoll:
+    """A polling GET waiting for output, answered from the hub.
+
+    The usual way (:func:`serve_poll`) keeps the request's
+    greenlet waiting on an Event plus a borrowed read watcher; when a message
+    arrives it is woken, answers, and goes back to read the connection. Here
+    the greenlet goes back to reading at once (which also notices a client
+    that leaves), and whoever produces output only schedules :meth:`_answer`
+    for the end of the hub's loop turn, which drains the session and writes
+    the response without blocking. That saves the Event, the watcher and two
+    greenlet switches per round trip, and packets queued in one turn share
+    one answer. Only for our own server on a plain socket (:attr:`HttpConnection.can_park`).
+    """
+
+    __slots__ = ("server", "esock", "http", "request", "_scheduled", "_event")
+
+    def __init__(
+        self, server: "EngineServer", esock: EngineSocket, http: HttpConnection, request: HttpRequest
+    ) -> None:
+        self.server = server
+        self.esock = esock
+        self.http = http
+        self.request = request
+        self._scheduled = False
+        #: Made only when the connection's reader must wait for the answer (pipelining).
+        self._event: Event | None = None
+
+    def set(self) -> None:
+        """There may be output: answer at the end of this loop turn (once)."""
+        if not self._scheduled:
+            self._scheduled = True
+            gevent.get_hub().loop.run_callback(self._answer)
+
+    def _answer(self) -> None:
+        self._scheduled = False
+        esock = self.esock
+        if esock.poll_waiter is not self:
+            return  # answered or abandoned meanwhile
+        session = esock.session
+        body = session.drain_polling()
+        if body is None and session.state is not State.CLOSED:
+            return  # nothing for this transport yet (an upgrade in progress)
+        try:
+            self._finish(body)
+        except Exception:  # nothing may escape into the hub
+            log.exception("answering a poll of session %s failed", esock.sid)
+            self._release()
+
+    def _finish(self, body: bytes | None) -> None:
+        esock = self.esock
+        http = self.http
+        esock.poll_waiter = None
+        esock.session.poll_finished()
+        esock.pump()
+        try:
+            rest = http.try_write(poll_response(self.server, http, self.request, esock, body))
+        except ClientGone:
+            rest = b""
+        if rest:
+            gevent.spawn(self._write_rest, rest)  # a big answer: a greenlet may wait
+            return
+        self._release()
+
+    def _write_rest(self, data: bytes) -> None:
+        try:
+            self.http.write_raw(data)
+        except ClientGone:
+            pass  # the reader sees the connection end
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """The answer is out: the connection may serve its next request."""
+        http = self.http
+        if http.parked is self:
+            http.parked = None
+            http.owner = ON_ANSWERED[http.owner]
+        if self._event is not None:
+            self._event.set()
+
+    def wait(self) -> None:
+        """Block the connection's reader until the answer is written."""
+        if self.http.parked is not self:
+            return
+        if self._event is None:
+            self._event = Event()
+        self._event.wait()
+
+    def abandon(self) -> None:
+        """The connection ended (EOF, error, server stop) before the answer."""
+        esock = self.esock
+        if esock.poll_waiter is self:
+            esock.poll_waiter = None
+            session = esock.session
+            if session.state is not State.CLOSED:
+                session.transport_closed(CloseReason.TRANSPORT_CLOSE)
+            session.poll_finished()
+            esock.pump()
+        self._release()
+
+
+class _ReadWatcher:
+    """Wakes a waiting long-poll when its connection becomes readable (closed, usually)."""
+
+    __slots__ = ("io", "fired", "waiter")
+
+    def __init__(self, io: Any, waiter: Event) -> None:
+        self.io = io
+        self.fired = False
+        self.waiter = waiter
+        io.start(self._on_readable)
+
+    def _on_readable(self) -> None:
+        self.fired = True
+        self.io.stop()
+        self.waiter.set()
+
+    def stop(self) -> None:
+        self.io.stop()
+
+    def throw(self, *exc_info: Any) -> None:
+        """gevent cancels a socket's watcher this way when the socket closes."""
+        self._on_readable()
+
+
+def _watch_readable(http: HttpConnection, waiter: Event) -> _ReadWatcher | None:
+    # The socket's own read watcher is idle while its request waits (nobody
+    # reads the connection then): borrowing it saves creating a libev watcher
+    # per poll, which cost a tenth of a polling round trip.
+    io = getattr(http.sock, "_read_event", None)
+    if io is not None and not io.active:
+        return _ReadWatcher(io, waiter)
+    try:
+        fileno = http.sock.fileno()
+    except (OSError, AttributeError):
+        return None
+    if fileno < 0:
+        return None
+    return _ReadWatcher(gevent.get_hub().loop.io(fileno, 1), waiter)
+
+
+def _peer_still_there(http: HttpConnection) -> bool:
+    """A waiting poll's socket became readable: EOF means the client left.
+
+    Bytes (a pipelined request) are kept for h11 to parse after the answer.
+    """
+    try:
+        data = http.sock.recv(65536)
+    except OSError:
+        return False
+    if not data:
+        return False
+    http.feed(data)
+    return True
+
+
+def polling_body(esock: EngineSocket, body: bytes) -> tuple[bytes, list[tuple[str, str]]]:
+    """A polling response body and its content headers: JSONP-wrapped, binary (v3) or text."""
+    if esock.jsonp is not None:
+        return encode_jsonp(body, esock.jsonp), list(_JSONP_HEADERS)
+    if is_binary_payload(body):
+        return body, list(_BINARY_HEADERS)
+    return body, list(_TEXT_HEADERS)
+
+
+def _connection_alive(http: HttpConnection) -> bool:
+    try:
+        return bool(http.sock.fileno() >= 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _compress(body: bytes, accept_encoding: str) -> tuple[bytes, str | None]:
+    accepted = {part.split(";")[0].strip().lower() for part in accept_encoding.split(",")}
+    if "gzip" in accepted:
+        return gzip.compress(body, compresslevel=6), "gzip"
+    if "deflate" in accepted:
+        return zlib.compress(body, 6), "deflate"
+    return body, None
