@@ -37,12 +37,12 @@ EXAMPLES = 150
 
 
 class _Echo:
-    def on_connect(self, socket: EngineSocket) -> None: ...
+    def engineio_session_opened(self, socket: EngineSocket) -> None: ...
 
-    def on_message(self, socket: EngineSocket, data: str | bytes) -> None:
+    def engineio_message(self, socket: EngineSocket, data: str | bytes) -> None:
         socket.send(data)
 
-    def on_disconnect(self, socket: EngineSocket, reason: str) -> None: ...
+    def engineio_session_closed(self, socket: EngineSocket, reason: str) -> None: ...
 
 
 CONNS = st.sampled_from(["a", "b"])
