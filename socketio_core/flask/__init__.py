@@ -39,7 +39,7 @@ from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
 from transports import EngineSocket, WsgiApp
-from transports.gevent import DEFAULT_MAX_BODY, WsgiGateway, environ_for
+from transports.gevent import DEFAULT_MAX_BODY, WsgiGateway
 
 from . import _reloader as reloader
 from ..echo._app import client_script_path
@@ -57,6 +57,7 @@ from ._context import (
     rooms,
     send,
 )
+from ..protocol._packets import Packet, PacketType
 from ..server import ConnectionRefusedError, Server, positional_count
 
 if TYPE_CHECKING:
@@ -86,6 +87,10 @@ _FLASK_OPTIONS = (
     "manage_session", "client_script_url", "async_mode", "message_queue", "channel",
     "write_only", "logger", "engineio_logger", "always_connect",
 )
+
+
+#: The environ key under which the test client that opened a connection is found.
+TEST_CLIENT_KEY = "socketio_core.test_client"
 
 
 class _ManagedSession(dict, SessionMixin):  # type: ignore[type-arg]
@@ -136,22 +141,34 @@ class SocketIO:
         self._esocks: weakref.WeakValueDictionary[str, EngineSocket] = weakref.WeakValueDictionary()
         self._tracked: set[str] = set()
         self._reload_requested = False
+        #: The write-only emitter of ``SocketIO(message_queue=url)`` without an app.
+        self._emitter: Any = None
         self.server_options.update(kwargs)
-        if app is not None:
+        if app is not None or "message_queue" in kwargs:
             self.init_app(app)
 
     # --------------------------------------------------------------- setup
 
-    def init_app(self, app: flask.Flask, **kwargs: Any) -> None:
+    def init_app(self, app: flask.Flask | None, **kwargs: Any) -> None:
         """Attach to ``app``: a new server, every handler registered so far, the WSGI wrapper.
 
         Raises ValueError for options this library does not support
         (another ``async_mode``). ``message_queue="redis://..."`` puts the server on
-        the Redis adapter (``channel=`` sets its channel prefix).
+        the Redis adapter (``channel=`` sets its channel prefix). Without an
+        app (``SocketIO(message_queue=url)`` in a worker or script), this is a
+        write-only emitter: :meth:`emit` and :meth:`send` publish to the
+        servers on that Redis; nothing is served. ``server_options
+        ["client_manager"]`` is the adapter (or emitter), its ``write_only``
+        says which.
         """
         self.server_options.update(kwargs)
+        self.server_options.pop("client_manager", None)
         options = dict(self.server_options)
         flask_options = {name: options.pop(name) for name in _FLASK_OPTIONS if name in options}
+        if app is None:
+            self._init_emitter(flask_options)
+            return
+        self._emitter = None
         self.manage_session = bool(flask_options.get("manage_session", True))
         self.client_script_url = flask_options.get("client_script_url", "/socket.io.min.js")
         mode = flask_options.get("async_mode")
@@ -171,6 +188,7 @@ class SocketIO:
                 RedisAdapter(message_queue, channel_prefix=channel) if channel
                 else RedisAdapter(message_queue)
             )
+            self.server_options["client_manager"] = options["adapter"]
         if flask_options.get("logger") is True or flask_options.get("engineio_logger") is True:
             logging.basicConfig(level=logging.INFO)
         if "path" in options:
@@ -193,6 +211,30 @@ class SocketIO:
         # The thread that creates the app is usually the one serving it; the
         # first Socket.IO request (or run / test_client) binds again if not.
         server.bind_hub()
+
+    def _init_emitter(self, flask_options: dict[str, Any]) -> None:
+        """No app: the write-only emitter of ``message_queue`` (Flask-SocketIO's external process)."""
+        message_queue = flask_options.get("message_queue")
+        if not message_queue:
+            raise ValueError("init_app(None) needs message_queue= (a write-only emitter)")
+        if not str(message_queue).startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"message_queue={message_queue!r}: only Redis URLs are supported")
+        from ..redis import Emitter
+
+        channel = flask_options.get("channel")
+        self._emitter = Emitter(message_queue, channel_prefix=channel) if channel else Emitter(message_queue)
+        self.server_options["client_manager"] = self._emitter
+
+    def _emit_write_only(self, event: str, args: tuple[Any, ...], namespace: str | None,
+                         to: Any, skip: Any, callback: Any) -> None:
+        if callback is not None:
+            raise ValueError("a write-only emitter (message_queue= without an app) takes no callback")
+        operator = self._emitter.of(namespace or "/")
+        if to is not None:
+            operator = operator.to(to)
+        if skip is not None:
+            operator = operator.except_(skip)
+        operator.emit(event, *args)
 
     def _server(self) -> Server:
         if self.server is None:
@@ -328,12 +370,9 @@ class SocketIO:
     def _connection(self, esock: EngineSocket) -> _Connection:
         conn = self._connections.get(esock)
         if conn is None:
-            request = esock.request
-            host = request.header_map.get("host") or "localhost"
-            name, _, port = host.rpartition(":")
-            if not name or not port.isdigit():
-                name, port = host, ("443" if request.secure else "80")
-            environ = environ_for(request, server_address=(name, int(port)), method="GET")
+            # The server's environ of this Engine.IO session (the test client
+            # puts the one it builds there), shared with ``server.environ``.
+            environ = self._server().environ.for_socket(esock)
             conn = self._connections[esock] = _Connection(environ)
         return conn
 
@@ -360,9 +399,13 @@ class SocketIO:
                 with app.app_context():
                     return self._call(handler, args, namespace)
         conn = self._connection(esock)
+        if namespace == "*":  # a ``namespace="*"`` handler: the socket's own namespace
+            namespace = server.namespace_of(sid) or "/"
         if self.manage_session and conn.session is None:
             with app.request_context(dict(conn.environ)):
                 conn.session = _ManagedSession(flask.session)
+            # Where Flask-SocketIO keeps it (``server.environ[eio_sid]["saved_session"]``).
+            conn.environ["saved_session"] = conn.session
         ctx = RequestContext(
             app, dict(conn.environ), session=conn.session if self.manage_session else None
         )
@@ -371,7 +414,20 @@ class SocketIO:
             request.sid = sid  # type: ignore[attr-defined]
             request.namespace = namespace  # type: ignore[attr-defined]
             request.event = {"message": message, "args": args}  # type: ignore[attr-defined]
-            result = self._call(handler, args, namespace)
+            tester = conn.environ.get(TEST_CLIENT_KEY)
+            if tester is None or message in (None, "connect", "disconnect"):
+                result = self._call(handler, args, namespace)
+            else:
+                # Flask-SocketIO's test client runs handlers in the caller:
+                # their errors, and acks that cannot be sent, reach the test.
+                try:
+                    result = self._call(handler, args, namespace)
+                    if tester.expects_ack:
+                        data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
+                        server.parser.encode(Packet(type=PacketType.ACK, namespace=namespace, data=data, id=0))
+                except Exception as exc:
+                    tester._handler_failed(exc)
+                    raise
             if not self.manage_session:
                 session = flask.session._get_current_object()  # type: ignore[attr-defined]
                 if not app.session_interface.is_null_session(session) and getattr(session, "modified", True):
@@ -426,10 +482,13 @@ class SocketIO:
         is spread into several arguments (Flask-SocketIO's convention).
         ``timeout`` and ``volatile`` are passed to :meth:`Server.emit`.
         """
-        server = self._server()
         target = to if to is not None else room
         if not include_self and skip_sid is None:
             skip_sid = _current_socket()[0]
+        if self.server is None and self._emitter is not None:
+            self._emit_write_only(event, _spread(args), namespace, target, skip_sid, callback)
+            return
+        server = self._server()
         if callback is not None:
             callback = self._context_callback(callback)
         server.emit(
