@@ -84,9 +84,9 @@ def test_emit_send_and_acks(app: Flask) -> None:
     client.emit("send_json", {"j": True})
     assert client.get_received() == [
         {"name": "message", "args": "echo: hello", "namespace": "/"},
-        {"name": "message", "args": {"k": 1}, "namespace": "/"},
+        {"name": "json", "args": {"k": 1}, "namespace": "/"},  # Flask-SocketIO's event name
         {"name": "message", "args": "plain", "namespace": "/"},
-        {"name": "message", "args": {"j": True}, "namespace": "/"},
+        {"name": "json", "args": {"j": True}, "namespace": "/"},
     ]
     client.emit("tuple_args")
     assert client.get_received() == [{"name": "two", "args": [1, "two"], "namespace": "/"}]
