@@ -46,6 +46,7 @@ from ._options import split_options, use_loggers
 from ._context import (
     Namespace,
     _current_socket,
+    _given_auth,
     _NamespaceAdapter,
     _spread,
     call,
@@ -366,7 +367,8 @@ class SocketIO:
             takes_auth = positional_count(handler) >= 1
 
             def on_connect(sid: str, environ: Any, auth: Any) -> Any:
-                return self._dispatch(sid, namespace, "connect", handler, (auth,) if takes_auth else ())
+                args = (_given_auth(environ, auth),) if takes_auth else ()
+                return self._dispatch(sid, namespace, "connect", handler, args)
 
             return on_connect
         if message == "disconnect":

@@ -161,7 +161,8 @@ class _NamespaceAdapter(_CoreNamespace):
             takes_auth = method is not None and positional_count(method) >= 1
 
             def on_connect(sid: str, environ: Any, auth: Any) -> Any:
-                return sio._dispatch(sid, ns, "connect", trigger, (auth,) if takes_auth else ())
+                args = (_given_auth(environ, auth),) if takes_auth else ()
+                return sio._dispatch(sid, ns, "connect", trigger, args)
 
             return on_connect
         if event == "disconnect":
@@ -179,6 +180,11 @@ class _NamespaceAdapter(_CoreNamespace):
 
 
 # ---------------------------------------------------------- context functions
+
+
+def _given_auth(handshake: Any, auth: Any) -> Any:
+    """The connect handler's ``auth``: None when the client sent none (Flask-SocketIO's)."""
+    return auth if getattr(handshake, "auth_sent", True) else None
 
 
 def _spread(args: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -209,3 +209,24 @@ def test_run_serves_tls_with_an_ssl_context_pair(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_auth_is_none_when_the_client_sent_none() -> None:
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+    seen: list[Any] = []
+
+    @socketio.on("connect")
+    def connect(auth: Any) -> None:
+        seen.append(auth)
+
+    class Chat(Namespace):
+        def on_connect(self, auth: Any) -> None:
+            seen.append(("chat", auth))
+
+    socketio.on_namespace(Chat("/chat"))
+    socketio.test_client(app)
+    socketio.test_client(app, auth={})
+    socketio.test_client(app, auth={"token": 1})
+    socketio.test_client(app, namespace="/chat")
+    assert seen == [None, {}, {"token": 1}, ("chat", None)]
