@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -37,6 +38,10 @@ class FlaskServer:
             command = [sys.executable, str(HERE / "_serve.py"), str(app_file), str(port), *extra]
         elif kind == "flask-run":
             # Flask's CLI, with the reloader: our `run` command (the flask.commands entry point).
+            assert any(ep.name == "run" and ep.value.startswith("socketio_core.")
+                       for ep in entry_points(group="flask.commands")), (
+                "the flask.commands entry point is not installed: run `pip install -e .` again"
+            )
             command = [str(FLASK), "--app", str(app_file), "run", "--port", str(port), "--reload", *extra]
         elif kind == "gunicorn":
             command = [
