@@ -22,7 +22,11 @@ session interface (useful only with server-side sessions).
 Serving: ``SocketIO(app)`` wraps ``app.wsgi_app``, so whatever serves the
 Flask app also serves Socket.IO (gunicorn's gevent worker, gevent's pywsgi)
 and the official client script at ``/socket.io.min.js``. ``socketio.run(app)``
-serves both on our own gevent HTTP server, with a reloader for development.
+serves both on our own gevent HTTP server, with a reloader for development,
+and so does ``flask run`` (:mod:`._cli`, a ``flask.commands`` entry point).
+Module map: :mod:`._context` (context functions, class namespaces),
+:mod:`._options` (Flask-SocketIO option names), :mod:`._middleware` (the
+WSGI wrapper), :mod:`._serving` (``run``), :mod:`._testing` (the test client).
 """
 
 from __future__ import annotations
