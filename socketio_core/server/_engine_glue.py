@@ -150,7 +150,7 @@ class EngineGlue(HandlerRegistry):
                 if callback is not None:
                     self.workers.submit(callback, *event.args)
             elif type(event) is ConnectRequested:
-                self._start_connect(client, event.namespace, event.auth)
+                self._start_connect(client, event.namespace, event.auth, event.auth_sent)
             elif type(event) is DisconnectRequested:
                 sock = client.sockets.get(event.namespace)
                 if sock is not None:
@@ -193,7 +193,7 @@ class EngineGlue(HandlerRegistry):
 
     # ------------------------------------------------------------ connecting
 
-    def _start_connect(self, client: Client, namespace: str, auth: Any) -> None:
+    def _start_connect(self, client: Client, namespace: str, auth: Any, auth_sent: bool = True) -> None:
         if not isinstance(auth, dict):
             auth = {}
         key = self._resolve_namespace(namespace, auth)
@@ -209,6 +209,7 @@ class EngineGlue(HandlerRegistry):
             url=request.target,
             issued=time(),
             auth=auth,
+            auth_sent=auth_sent,
         )
         restored = None
         legacy = client.conn.protocol == 4

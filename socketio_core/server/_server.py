@@ -38,13 +38,14 @@ from ._acks import AckWaiter, ack_value
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._delivery import Delivery, Target
 from ._sockets import Handshake, Socket, SocketView
+from ._views import PeerViews
 
 __all__ = ["Server"]
 
 log = logging.getLogger(__name__)
 
 
-class Server(Delivery):
+class Server(Delivery, PeerViews):
     """A Socket.IO server.
 
     ``Server(cors_allowed_origins="*", ping_interval=25, ...)`` then

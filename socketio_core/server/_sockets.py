@@ -34,6 +34,8 @@ class Handshake:
     url: str
     issued: float
     auth: dict[str, Any] = field(default_factory=dict)
+    #: False when the client's CONNECT carried no auth payload (``auth`` is then ``{}``).
+    auth_sent: bool = True
 
     def get(self, key: str, default: Any = None) -> Any:
         """Mapping-style access for code written against WSGI environs."""
