@@ -302,6 +302,56 @@ def test_a_1mb_post_of_events_gets_a_budget_per_turn(server: ServerThread) -> No
     _checked(server)
 
 
+def test_a_chunked_1mb_post_of_events_gets_a_budget_per_turn(server: ServerThread) -> None:
+    """A chunked body goes through h11 and cannot be parked: its greenlet yields a turn per budget."""
+    count = 900_000 // (len(FLOOD) + 1)
+    payload = "\x1e".join([FLOOD] * count).encode()
+    probe = TurnProbe(server)
+    sid = _session(server)
+    try:
+        with raw_connect(server.port, timeout=60) as sock:
+            head = _post_head(sid, 0).replace(b"Content-Length: 0", b"Transfer-Encoding: chunked")
+            chunks = b"".join(
+                b"%x\r\n%s\r\n" % (len(payload[i:i + 65536]), payload[i:i + 65536])
+                for i in range(0, len(payload), 65536)
+            )
+            sock.sendall(head + chunks + b"0\r\n\r\n")
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+    finally:
+        probe.stop(server)
+    assert probe.events == count
+    assert probe.worst <= 2 * TURN_PACKETS, (probe.worst, probe.turns_with_events)
+    assert server.eio().post(sid, "1").body == b"ok"
+    _checked(server)
+
+
+def test_a_request_pipelined_behind_a_long_post_comes_after_it(server: ServerThread) -> None:
+    count = 10 * TURN_PACKETS
+    payload = "\x1e".join([FLOOD] * count).encode()
+    probe = TurnProbe(server)
+    after: list[int] = []
+    assert server.sio is not None
+    server.sio.on("after")(lambda sid, *args: after.append(probe.events))
+    sid = _session(server)
+    last = b'42["after"]'
+    try:
+        with raw_connect(server.port, timeout=30) as sock:
+            sock.sendall(_post_head(sid, len(payload)) + payload + _post_head(sid, len(last)) + last)
+            data = b""
+            while data.count(b"\r\n\r\nok") < 2:
+                chunk = sock.recv(65536)
+                assert chunk, data
+                data += chunk
+    finally:
+        probe.stop(server)
+    assert data.count(b"HTTP/1.1 200 OK") == 2, data
+    assert after == [count], (after, probe.events)  # every event of the first POST came before
+    assert probe.turns_with_events >= count // TURN_PACKETS // 2
+    assert server.eio().post(sid, "1").body == b"ok"
+    _checked(server)
+
+
 def test_a_normal_polling_client_still_works(server: ServerThread) -> None:
     sio_polling_echo(server.port)
     _checked(server)
