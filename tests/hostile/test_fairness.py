@@ -36,6 +36,11 @@ SERVED_WITHIN = 3.0
 #: How long a pipelining attacker keeps writing at most.
 ATTACK_SECONDS = 8.0
 FLOOD = '42["flood"]'
+#: Budgets a window between two prepare watchers may hold: the share run from
+#: the callback queue before the poll, the one after it (a zero-delay timer
+#: started before the poll fires after it), and a hub read between. Before
+#: the budgets these windows held hundreds to tens of thousands.
+SLACK = 4
 
 
 class TurnProbe:
@@ -187,7 +192,7 @@ def test_pipelined_polling_posts_get_a_budget_per_turn(server: ServerThread) -> 
     assert took < SERVED_WITHIN, f"a normal client waited {took:.2f} s behind pipelined POSTs"
     assert answers > 20 * TURN_REQUESTS
     # Counted, not timed: each POST carries one event, handled in its POST's turn.
-    assert probe.worst <= 2 * TURN_REQUESTS, (probe.worst, probe.turn, probe.events)
+    assert probe.worst <= SLACK * TURN_REQUESTS, (probe.worst, probe.turn, probe.events)
     assert server.eio().post(sid, "1").body == b"ok"
     _checked(server)
 
@@ -230,7 +235,7 @@ def test_pipelined_404s_get_a_budget_per_turn(server: ServerThread) -> None:
     assert attacking, "the attack ended before the normal client was served: the check proves nothing"
     assert took < SERVED_WITHIN, f"a normal client waited {took:.2f} s behind pipelined 404s"
     assert answers > 20 * TURN_REQUESTS
-    assert worst <= 2 * TURN_REQUESTS, (worst, count)
+    assert worst <= SLACK * TURN_REQUESTS, (worst, count)
     _checked(server)
 
 
@@ -296,7 +301,7 @@ def test_a_1mb_post_of_events_gets_a_budget_per_turn(server: ServerThread) -> No
     finally:
         probe.stop(server)
     assert probe.events == count
-    assert probe.worst <= 2 * TURN_PACKETS, (probe.worst, probe.turns_with_events)
+    assert probe.worst <= SLACK * TURN_PACKETS, (probe.worst, probe.turns_with_events)
     assert probe.turns_with_events >= count // TURN_PACKETS // 2
     assert took < SERVED_WITHIN, f"a normal client waited {took:.2f} s behind one POST of events"
     _checked(server)
@@ -321,7 +326,7 @@ def test_a_chunked_1mb_post_of_events_gets_a_budget_per_turn(server: ServerThrea
     finally:
         probe.stop(server)
     assert probe.events == count
-    assert probe.worst <= 2 * TURN_PACKETS, (probe.worst, probe.turns_with_events)
+    assert probe.worst <= SLACK * TURN_PACKETS, (probe.worst, probe.turns_with_events)
     assert server.eio().post(sid, "1").body == b"ok"
     _checked(server)
 

@@ -32,8 +32,11 @@ __all__ = ["TURN_MESSAGES", "TURN_REQUESTS", "TURN_PACKETS", "next_turn"]
 TURN_MESSAGES = 64
 #: Requests one keep-alive connection is served per loop turn. A polling
 #: client sends one at a time (the budget never bites); a client pipelining
-#: 404s or POSTs back to back fills a 64 KB read with ~600 of them.
-TURN_REQUESTS = 64
+#: 404s or POSTs back to back fills a 64 KB read with ~600 of them. A request
+#: costs several WebSocket messages' work (an HTTP head, an answer, the
+#: Engine.IO checks): 64 a turn kept a normal client's connect + echo at
+#: ~45 ms p50 behind pipelined POSTs (benchmarks/fairness.py), 16 at ~15 ms.
+TURN_REQUESTS = 16
 #: Packets of one polling POST acted on per loop turn: a 1 MB body holds up
 #: to 500,000 noops (or ~77,000 events); a browser's POST holds a few.
 TURN_PACKETS = 64
