@@ -412,8 +412,7 @@ class _Watched:
         self.http.unwatch()
         later, self._later = self._later, None
         if later is not None:
-            later.stop()
-            later.close()
+            later.stop()  # not close(): this may run inside that timer's own callback
         self.server._watched.discard(self)
 
     def throw(self, *exc_info: Any) -> None:
