@@ -19,7 +19,7 @@ import redis
 
 from socketio_core.protocol._recovery import SavedSession
 from socketio_core.redis._recovery import RECORD_SCRIPT, RedisRecoveryLog, parse_offset
-from tests.conftest import free_port
+from tests.conftest import free_port, note_recovery_result
 
 from .conftest import CLUSTER, RedisServer, ServerProcess, node
 
@@ -59,11 +59,13 @@ def test_missed_ticks_arrive_once_in_order_on_any_server(
     target = b if reconnect_to == "b" else a
     result = node("recovery_cluster_client.js", a.url, b.url if reconnect_to == "b" else "-",
                   where, mode, interval, str(n)).result()
+    note_recovery_result(f"cluster-{where}-{reconnect_to}-{mode}-{interval}", n, result)
     assert "error" not in result, result
     assert result["ticks"] == list(range(1, n + 1)), result
     assert len(result["connects"]) == 2
     assert result["connects"][0] == result["connects"][1], result  # the same socket id
     assert result["recoveredFlags"] == [False, True], result
+    assert result["stale"] == [0, 0], result  # the client replayed nothing of its own
     assert result["serverSaid"] == [result["connects"][0]], result
     assert result["whoami"] == {
         "name": "alice", "rooms": sorted(["r", result["connects"][0]]), "port": target.port,
