@@ -9,6 +9,7 @@ with the same socket id, ``recovered`` true, and its rooms and data back.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
@@ -118,14 +119,33 @@ class _InlineAdapter:
         self.channel_prefix = f"t{uuid.uuid4().hex[:8]}"
         self.channel = f"{self.channel_prefix}#py1"
         self.uid = "me"
+        self.stream = ""
         self.request_timeout = 2.0
         self.last_offset: tuple[int, int] | None = None
         self.server = _FakeServer()
 
+        #: Runs between Redis's answer and its delivery (what the channel brings meanwhile).
+        self.meanwhile: Any = None
+        self.restore_taps: list[Any] = []
+
     def _run(self, command: Any, done: Any) -> None:
         result = command(self.client)
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
         if done is not None:
             done(result)
+
+    def dispatch(self, entry_id: str) -> None:
+        """What RedisAdapter._dispatch does with a recorded broadcast from the channel."""
+        raw = self.client.xrange(self.stream, min=entry_id, max=entry_id)[0][1][b"m"]
+        message = {**json.loads(raw), "offset": entry_id}
+        position = parse_offset(entry_id)
+        self.note_offset(position)
+        for tap in self.restore_taps:
+            tap.append((position, entry_id, message))
+        self.server.deliver_local(message["nsp"], [*message["data"], entry_id], message["rooms"],
+                                  message["skip"], False)
 
     def note_offset(self, position: tuple[int, int] | None) -> None:
         self.last_offset = position
@@ -161,6 +181,43 @@ def test_restore_picks_what_the_socket_missed_and_leaves_what_is_on_its_way(
         assert log.restore("p1", "not-an-offset", 0.0) is None
         log.save(session)
         assert log.restore("p1", "1-0", 0.0) is None  # an offset that left the stream
+    finally:
+        adapter.client.delete(log.stream, log.counter)
+        adapter.client.close()
+
+
+def test_restore_takes_once_what_the_channel_brings_while_redis_answers(
+    redis_server: RedisServer,
+) -> None:
+    # The order of events is driven, not timed: "first" and "a" were delivered
+    # here before the client came back; "b" is in the stream when it is read but
+    # reaches this server only while Redis answers, and "c" is recorded and
+    # delivered only after the read. The socket joins its rooms only after the
+    # restore (its deliveries of b and c meanwhile reach no one), so the
+    # restore must hand over a, b and c, each once and in order.
+    adapter = _InlineAdapter(redis_server.url)
+    log = RedisRecoveryLog(adapter, max_disconnection_duration=30)  # type: ignore[arg-type]
+    adapter.stream = log.stream
+    try:
+        ids = []
+        for data in (["first"], ["a"], ["b"]):
+            log.broadcast(adapter, "/", data, ["r"], [], 0.0)  # type: ignore[arg-type]
+            ids.append(adapter.client.xrange(log.stream)[-1][0].decode())
+        adapter.dispatch(ids[0])
+        adapter.dispatch(ids[1])
+        log.save(SavedSession(sid="s1", pid="p1", namespace="/", rooms={"r"}, data={}, saved_at=0))
+
+        def channel_meanwhile() -> None:
+            adapter.dispatch(ids[2])
+            log.broadcast(adapter, "/", ["c"], ["r"], [], 0.0)  # type: ignore[arg-type]
+            ids.append(adapter.client.xrange(log.stream)[-1][0].decode())
+            adapter.dispatch(ids[3])
+
+        adapter.meanwhile = channel_meanwhile
+        restored = log.restore("p1", ids[0], 0.0)
+        assert restored is not None
+        assert restored[1] == [["a", ids[1]], ["b", ids[2]], ["c", ids[3]]]
+        assert adapter.restore_taps == []  # the tap is gone with the restore
     finally:
         adapter.client.delete(log.stream, log.counter)
         adapter.client.close()
