@@ -9,7 +9,8 @@
 // client replays that buffer when the recovered CONNECT reply arrives, after
 // having sent the older offset: the server then sends them again, from the
 // log. The client dedupes nothing, so every such packet arrives twice, on any
-// server (Node's own socket.io 4.8 does the same). A real network failure
+// server (Node's own socket.io 4.8 does the same; over polling only when the
+// client has no POST in flight, else it defers the close). A real network failure
 // arrives as an event of its own, after the read's packets were handled;
 // closing from a timer is that.
 
