@@ -26,7 +26,7 @@ one -> itself, several -> a tuple; a handler's return value maps back the same w
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gevent
 
@@ -132,6 +132,19 @@ class AckTable:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __iter__(self) -> Iterator[int]:
+        """The ack ids waited for (what the ``pending_acks`` counter counts)."""
+        return iter(self._entries)
+
+    def pop(self, ack_id: int) -> Callable[..., Any] | None:
+        """Take ``ack_id``'s callback out without running it (None if not waited for)."""
+        entry = self._entries.pop(ack_id, None)
+        if entry is None:
+            return None
+        if entry[1] is not None:
+            entry[1].close()
+        return entry[0]
 
     def check_room(self, who: str) -> None:
         """Raise :class:`TooManyPendingAcks` if one more ack would pass the limit."""
