@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         MemoryAdapter,
         Namespace,
         Server,
+        TooManyPendingAcks,
     )
 
 __all__ = [
@@ -63,10 +64,12 @@ __all__ = [
     "ConnectionRefusedError",
     "Handshake",
     "Server",
+    "TooManyPendingAcks",
 ]
 
 _SERVER_NAMES = frozenset(
-    {"Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server"}
+    {"Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server",
+     "TooManyPendingAcks"}
 )
 
 

@@ -13,6 +13,7 @@ packets, and gives adapters and integrations their documented seams:
   handler takes).
 """
 
+from ._acks import TooManyPendingAcks
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._calling import positional_count
 from ._delivery import LocalDelivery
@@ -33,4 +34,5 @@ __all__ = [
     "ServerListener",
     "SocketView",
     "positional_count",
+    "TooManyPendingAcks",
 ]
