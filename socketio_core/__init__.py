@@ -77,6 +77,7 @@ if TYPE_CHECKING:
         JsonParser,
         LocalSocketIOError,
         MsgpackParser,
+        NotSerializableError,
         OrjsonCodec,
         Packet,
         PacketDecoder,
@@ -93,6 +94,18 @@ if TYPE_CHECKING:
         MemoryAdapter,
         Namespace,
         Server,
+        WSGIApp,
+    )
+    from .server._compat import (
+        ASGIApp,
+        AsyncAioPikaManager,
+        AsyncNamespace,
+        AsyncRedisManager,
+        AsyncServer,
+        KafkaManager,
+        KombuManager,
+        RedisManager,
+        ZmqManager,
     )
 
 __all__ = [
@@ -101,6 +114,7 @@ __all__ = [
     "Connection",
     "LocalSocketIOError",
     "RemoteSocketIOError",
+    "NotSerializableError",
     "SocketIOError",
     "Namespace",
     "Packet",
@@ -115,16 +129,40 @@ __all__ = [
     "ConnectionRefusedError",
     "Handshake",
     "Server",
+    # python-socketio's names (see the README, "Coming from python-socketio")
+    "WSGIApp",
+    "exceptions",
+    "RedisManager",
+    "KombuManager",
+    "KafkaManager",
+    "ZmqManager",
+    "AsyncServer",
+    "AsyncNamespace",
+    "AsyncRedisManager",
+    "AsyncAioPikaManager",
+    "ASGIApp",
 ]
 
 _SERVER_NAMES = frozenset(
-    {"Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server"}
+    {"Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server", "WSGIApp"}
+)
+_COMPAT_NAMES = frozenset(
+    {"RedisManager", "KombuManager", "KafkaManager", "ZmqManager", "AsyncServer", "AsyncNamespace",
+     "AsyncRedisManager", "AsyncAioPikaManager", "ASGIApp"}
 )
 
 
 def __getattr__(name: str) -> Any:
     if name not in __all__:
+        if name in ("Client", "SimpleClient", "AsyncClient", "AsyncSimpleClient"):
+            from .server._compat import CLIENT_ADVICE
+
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}: {CLIENT_ADVICE}")
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "exceptions":
+        return import_module(".exceptions", __name__)
+    if name in _COMPAT_NAMES:
+        return getattr(import_module(".server._compat", __name__), name)
     home = ".server" if name in _SERVER_NAMES else ".protocol"
     return getattr(import_module(home, __name__), name)
 

@@ -20,6 +20,7 @@ from ._namespace import Namespace
 from ._registry import ConnectionRefusedError, ServerListener
 from ._server import Server
 from ._sockets import Handshake, SocketView
+from ._wsgi_app import WSGIApp
 
 __all__ = [
     "Adapter",
@@ -33,4 +34,5 @@ __all__ = [
     "ServerListener",
     "SocketView",
     "positional_count",
+    "WSGIApp",
 ]

@@ -36,12 +36,20 @@ from ..protocol._parser import Parser, make_parser
 from ..protocol._recovery import RecoveryStore
 from ._acks import AckWaiter, ack_value
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
+from ._errorlog import FailureLog
+from ._compat import check_async_mode, ping_options, server_logger
+from ._compat import engineio_logger as engineio_logger_option
 from ._delivery import Delivery, Target
-from ._sockets import Handshake, Socket, SocketView
+from ._sockets import Handshake, Socket, SocketView, wsgi_environ
 
 __all__ = ["Server"]
 
 log = logging.getLogger(__name__)
+
+
+def _any_namespace(name: str, auth: dict[str, Any]) -> bool:
+    """``namespaces="*"``: every namespace a client asks for is served."""
+    return True
 
 
 class Server(Delivery):
@@ -55,6 +63,14 @@ class Server(Delivery):
     :class:`~socketio_core.Parser`). ``json`` is the default parser's JSON
     codec: ``"orjson"`` (the ``fast`` extra) or any object with
     ``dumps``/``loads``. Both apply to this server only.
+
+    python-socketio's options are accepted as it spells them (see
+    :mod:`._compat`): ``async_mode`` (gevent only; others are refused with
+    advice), ``logger``/``engineio_logger`` (True, False or a Logger),
+    ``always_connect``, ``max_http_buffer_size`` (= ``max_payload``),
+    ``ping_interval=(interval, grace)``, ``client_manager`` (= ``adapter``),
+    ``namespaces`` (a list, or ``"*"`` for any), ``async_handlers`` (always
+    on), ``monitor_clients`` and ``serializer="default"``.
     """
 
     def __init__(
@@ -82,8 +98,34 @@ class Server(Delivery):
         max_attachments: int = 10,
         max_namespaces: int = 100,
         connection_state_recovery: bool | dict[str, Any] = False,
+        # python-socketio's spellings (see _compat)
+        async_mode: str | None = None,
+        logger: bool | logging.Logger | None = None,
+        engineio_logger: bool | logging.Logger | None = None,
+        always_connect: bool = False,
+        max_http_buffer_size: int | None = None,
+        client_manager: Adapter | None = None,
+        namespaces: str | list[str] | None = None,
+        async_handlers: bool = True,
+        monitor_clients: bool = True,
+        serializer: str = "default",
     ) -> None:
+        check_async_mode(async_mode)
+        if serializer not in ("default", "json", "msgpack"):
+            raise ValueError(f"serializer={serializer!r} is not supported: use parser='json' or 'msgpack'")
+        if serializer == "msgpack":
+            parser = "msgpack"
         super().__init__()
+        #: This server's own lines: connects, refusals, disconnects, events, emits, handler errors.
+        self.logger: logging.Logger = server_logger(logger)
+        self.failures = FailureLog(lambda: self.logger)
+        engineio_logger_option(engineio_logger)
+        ping_interval, ping_timeout = ping_options(ping_interval, ping_timeout)
+        if max_http_buffer_size is not None:
+            max_payload = max_http_buffer_size
+        #: python-socketio's ``always_connect``: accept first, then run the connect handler.
+        self.always_connect = always_connect
+        self.async_handlers = async_handlers
         self.config = Config(
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
@@ -117,7 +159,7 @@ class Server(Delivery):
         self.workers: WorkerPool = WorkerPool()
         self._hub: Any = None
         self._hub_thread: int | None = None
-        self.adapter: Adapter = adapter or MemoryAdapter()
+        self.adapter: Adapter = adapter or client_manager or MemoryAdapter()
         #: Connection state recovery (``True`` or options of :class:`RecoveryLog`);
         #: the adapter chooses where the log lives (memory, or Redis).
         self.recovery: RecoveryStore | None = None
@@ -125,6 +167,12 @@ class Server(Delivery):
             options = connection_state_recovery if isinstance(connection_state_recovery, dict) else {}
             self.recovery = self.adapter.recovery_log(dict(options))
         self.adapter.attach(self)
+        if namespaces == "*":
+            self.on("connect", lambda sid: None, namespace=_any_namespace)
+        elif namespaces:
+            for name in [namespaces] if isinstance(namespaces, str) else namespaces:
+                self._register_namespace_key(name)
+        self.refresh_log_levels()
 
     def send(self, data: Any, **kwargs: Any) -> None:
         """Emit a ``message`` event (what the client's ``socket.send`` receives)."""
@@ -360,6 +408,57 @@ class Server(Delivery):
         if self._http is not None:
             self._http.stop()
         self.adapter.close()
+
+    def shutdown(self) -> None:
+        """python-socketio's ``shutdown``: disconnect every client, stop the background work.
+
+        Every session is closed properly (clients see the server's close),
+        timers stop and the adapter is released. Under :meth:`run`/:meth:`start`
+        it is :meth:`stop`; under a WSGI server, call it before stopping that server.
+        """
+        if not self.in_hub_thread():
+            return self.run_on_hub(self.shutdown)
+        if self._http is not None:
+            self.stop()
+            return
+        self.engine.close_all()
+        self.engine.scheduler.stop()
+        self.adapter.close()
+
+    # ----------------------------------------------- python-socketio's helpers
+
+    @staticmethod
+    def sleep(seconds: float = 0) -> None:
+        """python-socketio's ``sio.sleep``: a gevent sleep (never blocks other clients)."""
+        gevent.sleep(seconds)
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``target(*args, **kwargs)`` in a greenlet; returns it (``join()`` waits for it).
+
+        An exception it raises is logged, with the function's name, on this
+        server's logger.
+        """
+        def run() -> Any:
+            try:
+                return target(*args, **kwargs)
+            except Exception:
+                self.logger.exception("background task %s failed", getattr(target, "__qualname__", target))
+                return None
+
+        return gevent.spawn(run)
+
+    def get_environ(self, sid: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The WSGI-style environ of ``sid``'s handshake request (None for an unknown sid)."""
+        sock = self._sockets.get(sid)
+        if sock is None or (namespace is not None and sock.namespace != namespace):
+            return None
+        return sock.handshake.environ or wsgi_environ(sock.client.esock.request)
+
+    def instrument(self, **options: Any) -> Any:
+        """python-socketio's ``sio.instrument(auth=...)``: :func:`socketio_core.admin.instrument`."""
+        from ..admin import instrument
+
+        return instrument(self, **options)
 
     def stats(self) -> dict[str, int]:
         """Debug counters; with no client connected every one of them is zero.
