@@ -21,7 +21,10 @@ API works from anywhere, monkey-patched or not.
 from __future__ import annotations
 
 import concurrent.futures
+import errno
 import logging
+import os
+import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
@@ -118,6 +121,8 @@ class Server(Delivery):
         super().__init__()
         #: This server's own lines: connects, refusals, disconnects, events, emits, handler errors.
         self.logger: logging.Logger = server_logger(logger)
+        #: ``logger=False``: python-socketio's "say nothing" (no startup line on stderr).
+        self._quiet = logger is False
         self.failures = FailureLog(lambda: self.logger)
         engineio_logger_option(engineio_logger)
         ping_interval, ping_timeout = ping_options(ping_interval, ping_timeout)
@@ -397,9 +402,28 @@ class Server(Delivery):
         return self.http_server().start(host, port, **kwargs)
 
     def run(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> None:
-        """Serve until SIGINT/SIGTERM, then close every session properly."""
-        address = self.start(host, port, **kwargs)
-        log.info("listening on http://%s:%d", *address)
+        """Serve until SIGINT/SIGTERM, then close every session properly.
+
+        Says where it listens in one line, as Flask's ``run`` does: on this
+        server's logger at INFO when that is enabled, else on stderr (unless
+        ``logger=False``). A port already in use (or any other failure to
+        listen) ends the program with one line (SystemExit), not a traceback.
+        """
+        try:
+            address = self.start(host, port, **kwargs)
+        except OSError as exc:
+            raise SystemExit(
+                f"socketio-core: cannot listen on {host}:{port}: "
+                f"{os.strerror(exc.errno) if exc.errno else exc}"
+                + (" (another server is running there: stop it or choose another port)"
+                   if exc.errno == errno.EADDRINUSE else "")
+            ) from None
+        scheme = "https" if kwargs.get("certfile") else "http"
+        line = " * Socket.IO server running on %s://%s:%d (Press CTRL+C to quit)"
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info(line, scheme, *address)
+        elif not self._quiet:
+            print(line % (scheme, *address), file=sys.stderr, flush=True)
         assert self._http is not None
         self._http.serve_forever()
 
