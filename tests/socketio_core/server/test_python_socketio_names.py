@@ -262,3 +262,41 @@ def test_sleep_and_background_tasks() -> None:
     task.join(timeout=5)
     assert task.value == 3
     sio.sleep(0)
+
+
+def test_wsgi_app_path_static_files_and_fallback(tmp_path: Any) -> None:
+    (tmp_path / "index.html").write_text("<h1>home</h1>")
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "app.js").write_text("js()")
+    (tmp_path / "secret.txt").write_text("no")
+    sio = Server()
+
+    def other(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"other " + environ["PATH_INFO"].encode()]
+
+    app = socketio_core.WSGIApp(sio, other, socketio_path="ws", static_files={
+        "/": str(tmp_path / "index.html"),
+        "/static": str(tmp_path / "public"),
+        "/raw": {"filename": str(tmp_path / "public" / "app.js"), "content_type": "text/x-test"},
+    })
+    assert sio.engine.path == "/ws/"
+
+    def get(path: str) -> tuple[str, dict[str, str], bytes]:
+        status: list[Any] = []
+        body = b"".join(app({"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "",
+                             "wsgi.url_scheme": "http"}, lambda s, h: status.append((s, dict(h)))))
+        return status[0][0], status[0][1], body
+
+    assert get("/")[2] == b"<h1>home</h1>" and get("/")[1]["Content-Type"] == "text/html"
+    assert get("/static/app.js")[2] == b"js()"
+    assert get("/raw")[1]["Content-Type"] == "text/x-test"
+    assert get("/static/../secret.txt")[2] == b"other /static/../secret.txt"  # no escaping the folder
+    assert get("/elsewhere")[2] == b"other /elsewhere"
+    status, _, body = get("/ws/")
+    assert status.startswith("400") and b"code" in body, (status, body)  # Engine.IO answers its own path
+    bare = socketio_core.WSGIApp(Server())
+    status: list[Any] = []
+    assert b"".join(bare({"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "QUERY_STRING": ""},
+                         lambda s, h: status.append(s))) == b"Not Found"
+    assert status == ["404 Not Found"]
