@@ -192,14 +192,14 @@ class Delivery(EngineGlue):
         cannot take it at once. Safe to call from any thread.
 
         python-socketio's spellings work too: ``room=``/``skip_sid=``,
-        ``data=`` (one argument, like a positional one; a tuple is still one
-        JSON array, where python-socketio would spread it), ``namespace=None``
+        ``data=`` (one argument; a tuple is spread into several, as
+        python-socketio does; a positional tuple stays one JSON array), ``namespace=None``
         and ``ignore_queue=True`` (this process's sockets only, not through
         the adapter). Raises :class:`~socketio_core.exceptions.NotSerializableError`
         (a TypeError) here, in the caller's thread, for data the parser cannot encode.
         """
         if data is not _NO_DATA:
-            args = (*args, data)
+            args = (*args, *data) if type(data) is tuple else (*args, data)
         if namespace is None:
             namespace = "/"
         if not self.in_hub_thread():

@@ -177,6 +177,10 @@ def test_emit_takes_data_and_a_none_namespace() -> None:
     sio.emit("two", 1, data=2, room=sid)
     assert wait_for(esock, '42["one"') == '42["one",{"a":1}]'
     assert wait_for(esock, '42["two"') == '42["two",1,2]'
+    sio.emit("three", data=(1, [2]), to=sid)  # python-socketio spreads a tuple given as data
+    sio.emit("four", (1, 2), to=sid)  # ours: a positional tuple is one argument
+    assert wait_for(esock, '42["three"') == '42["three",1,[2]]'
+    assert wait_for(esock, '42["four"') == '42["four",[1,2]]'
 
 
 def test_ignore_queue_delivers_locally_without_the_adapter() -> None:
