@@ -42,7 +42,7 @@ from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._errorlog import FailureLog
 from ._compat import check_async_mode, ping_options, server_logger
 from ._compat import engineio_logger as engineio_logger_option
-from ._delivery import Delivery, Target
+from ._delivery import _NO_DATA, Delivery, Target
 from ._sockets import Handshake, Socket, SocketView, wsgi_environ
 
 __all__ = ["Server"]
@@ -184,14 +184,28 @@ class Server(Delivery):
         self.emit("message", data, **kwargs)
 
     def call(
-        self, event: str, *args: Any, to: str, namespace: str = "/", timeout: float = 60.0
+        self,
+        event: str,
+        *args: Any,
+        to: str | None = None,
+        namespace: str | None = "/",
+        timeout: float = 60.0,
+        sid: str | None = None,
+        data: Any = _NO_DATA,
     ) -> Any:
         """Emit to one socket and wait for its ack; returns the ack's value.
 
         One argument comes back as itself, several as a tuple, none as None.
         Raises TimeoutError when the client does not answer within ``timeout``.
-        Works from greenlets and from plain OS threads.
+        Works from greenlets and from plain OS threads. python-socketio's
+        ``sid=`` (for ``to=``), ``data=`` and ``namespace=None`` are accepted.
         """
+        if data is not _NO_DATA:
+            args = (*args, *data) if type(data) is tuple else (*args, data)
+        to = to if to is not None else sid
+        if to is None:
+            raise TypeError("call() needs the socket to ask: to=sid")
+        namespace = namespace or "/"
         if to not in self._sockets:
             # Connected to another server (or nowhere): gather its single answer.
             answers = self.call_all(event, *args, to=to, namespace=namespace, timeout=timeout)

@@ -304,3 +304,17 @@ def test_wsgi_app_path_static_files_and_fallback(tmp_path: Any) -> None:
     assert b"".join(bare({"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "QUERY_STRING": ""},
                          lambda s, h: status.append(s))) == b"Not Found"
     assert status == ["404 Not Found"]
+
+
+def test_call_takes_python_socketios_sid_and_data() -> None:
+    sio = Server(namespaces="*")
+    esock = FakeEngineSocket("e1")
+    sid = connect(sio, esock, "/")
+    answers: list[Any] = []
+    caller = gevent.spawn(lambda: answers.append(sio.call("q", sid=sid, data=(1, 2), namespace=None, timeout=5)))
+    assert wait_for(esock, "42") == '420["q",1,2]'
+    sio.engineio_message(esock, '30["a"]')  # type: ignore[arg-type]
+    caller.join(timeout=5)
+    assert answers == ["a"]
+    with pytest.raises(TypeError, match="to=sid"):
+        sio.call("q")
