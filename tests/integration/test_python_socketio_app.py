@@ -48,7 +48,7 @@ def check(results: dict[str, Any], mode: str, handler: str, client: str) -> None
     refused = results["refused"]
     if handler == "pywsgi":  # always_connect=True
         assert refused["connected"] is True
-        assert refused["reason"] in ("io server disconnect", ["server disconnect"])
+        assert refused["reason"] in ("io server disconnect", ["server disconnect"]), refused
     else:
         assert refused == {"connected": False, "message": "bad token"}
     assert results["bye"]["reason"] in ("io server disconnect", ["server disconnect"])

@@ -97,7 +97,17 @@ def refused() -> dict[str, Any]:
     except socketio.exceptions.ConnectionError as exc:
         if outcome.empty():
             return {"connected": bool(connected), "exception": str(exc)}
-    return {"connected": bool(connected), **outcome.get(timeout=WAIT)}
+    try:
+        return {"connected": bool(connected), **outcome.get(timeout=WAIT)}
+    except queue.Empty:
+        # This client handles each message in a thread of its own: a DISCONNECT
+        # handled before the CONNECT is dropped (it is "not connected" yet). Ask
+        # the server instead: the refused socket no longer exists there.
+        try:
+            s.call("echo", "still there?", timeout=2)
+        except socketio.exceptions.TimeoutError:
+            return {"connected": bool(connected), "reason": ["server disconnect"], "inferred": True}
+        return {"connected": bool(connected), "reason": None}
 
 
 def bye() -> dict[str, Any]:
