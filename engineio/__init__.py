@@ -4,7 +4,18 @@ Bytes and the current time go in, events and bytes come out; no sockets, no
 clocks, no threads. The model is h11: :class:`Session` is the per-connection
 state machine, :func:`check_request` validates HTTP requests before a session
 exists, and the codec functions turn packets into wire data and back.
+
+Importing it first checks that python-engineio (which installs a package of
+the same name) is not installed beside it: see :mod:`engineio._identity`.
 """
+
+from ._identity import EngineioConflictError, check_environment
+
+#: Only this project's ``engineio`` defines it (see :data:`engineio._identity.MARKER`):
+#: ``socketio_core`` checks it to tell this package from python-engineio's.
+__socketio_core_engineio__ = True
+
+check_environment()
 
 from ._config import TRANSPORTS, Config
 from ._errors import (
@@ -56,6 +67,7 @@ from ._v3 import (
 )
 
 __all__ = [
+    "EngineioConflictError",
     "TRANSPORTS",
     "Config",
     "ProtocolError",

@@ -20,7 +20,7 @@ from ._events import (
     EventReceived,
     SocketIOEvent,
 )
-from ._errors import LocalSocketIOError, RemoteSocketIOError, SocketIOError
+from ._errors import LocalSocketIOError, NotSerializableError, RemoteSocketIOError, SocketIOError
 from ._msgpack import MsgpackParser
 from ._orjson import OrjsonCodec
 from ._decoder import PacketDecoder
@@ -41,6 +41,7 @@ __all__ = [
     "NamespaceState",
     "encode_for_engine",
     "LocalSocketIOError",
+    "NotSerializableError",
     "RemoteSocketIOError",
     "SocketIOError",
     "MsgpackParser",

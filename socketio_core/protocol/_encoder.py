@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import LocalSocketIOError
+from ._errors import LocalSocketIOError, not_serializable
 from ._json import _SURROGATE, _BinaryFound, _default_dumps, _escape_surrogate
 from ._packets import (
     _ACK,
@@ -173,7 +173,7 @@ def encode_packet(
         else:
             text = dumps(data)
     except (TypeError, ValueError, RecursionError) as exc:
-        raise LocalSocketIOError(f"data cannot be serialised to JSON: {exc}") from exc
+        raise not_serializable("JSON", exc) from exc
     if buffers and not may_carry_binary:
         raise LocalSocketIOError("binary data is only allowed in EVENT and ACK packets")
 

@@ -15,10 +15,14 @@ with other attributes: one name, one class, across the project.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "SocketIOError",
     "LocalSocketIOError",
     "RemoteSocketIOError",
+    "NotSerializableError",
+    "not_serializable",
 ]
 
 
@@ -40,3 +44,29 @@ class RemoteSocketIOError(SocketIOError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class NotSerializableError(LocalSocketIOError, TypeError):
+    """Data given to an emit, a call or an ack that the parser cannot encode.
+
+    Also a :class:`TypeError`, as python-socketio and Flask-SocketIO raise
+    (``socketio_core.exceptions.NotSerializableError``). Raised where the data
+    is handed in (the emit call, in the caller's thread), never later in the
+    hub. ``type_name`` names the offending value's type when the codec said it
+    (``"datetime"``); the message reads ``data is not JSON-serialisable: datetime``.
+    """
+
+    def __init__(self, codec: str, detail: str, type_name: str | None = None) -> None:
+        super().__init__(f"data is not {codec}-serialisable: {type_name or detail}")
+        self.codec = codec
+        self.type_name = type_name
+
+
+_TYPE_NAME = re.compile(r"(?:Object of type|Type is not (?:JSON|msgpack) serializable:|can not serialize) '?([\w.]+)'?")
+
+
+def not_serializable(codec: str, exc: BaseException) -> NotSerializableError:
+    """The :class:`NotSerializableError` for a codec's exception, naming the type when it can."""
+    detail = str(exc)
+    match = _TYPE_NAME.search(detail)
+    return NotSerializableError(codec, detail, match.group(1) if match else None)

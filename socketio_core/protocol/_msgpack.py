@@ -50,7 +50,7 @@ from typing import Any, Callable, Final
 
 from engineio import Wire
 
-from ._errors import LocalSocketIOError, RemoteSocketIOError
+from ._errors import LocalSocketIOError, RemoteSocketIOError, not_serializable
 from ._packets import (
     _MAX_ACK_ID,
     DEFAULT_MAX_DEPTH,
@@ -480,4 +480,4 @@ class MsgpackParser:
             except UnicodeEncodeError:
                 return packb(_scrub(value), use_bin_type=True, default=default)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise LocalSocketIOError(f"data cannot be serialised to MessagePack: {exc}") from exc
+            raise not_serializable("MessagePack", exc) from exc

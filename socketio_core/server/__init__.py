@@ -21,6 +21,7 @@ from ._namespace import Namespace
 from ._registry import ConnectionRefusedError, ServerListener
 from ._server import Server
 from ._sockets import Handshake, SocketView
+from ._wsgi_app import WSGIApp
 
 __all__ = [
     "Adapter",
@@ -35,4 +36,5 @@ __all__ = [
     "SocketView",
     "positional_count",
     "TooManyPendingAcks",
+    "WSGIApp",
 ]

@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable, Protocol, Union
 import gevent
 from gevent import monkey
 
-from transports import SharedBytes, SharedText, WorkerPool
+from transports import SharedBytes, SharedText, WorkerPool, peer_text
 
 from ..protocol._connection import encode_for_engine
 from ..protocol._encoder import encode_event_fast
@@ -54,6 +54,9 @@ _real_get_ident: Callable[[], int] = monkey.get_original("_thread", "get_ident")
 
 #: A sid, a room, several of them, or None for everyone.
 Target = Union[str, Iterable[str], None]
+
+#: ``emit(data=...)`` not given (None is a value: it is sent as null).
+_NO_DATA: Any = object()
 
 
 class LocalDelivery(Protocol):
@@ -114,6 +117,28 @@ class Delivery(EngineGlue):
     _hub: Any
     _hub_thread: int | None
     _encode: Callable[[Packet], list[Any]]
+    logger: logging.Logger
+    #: Whether the per-event and per-emit DEBUG lines are on; read from the logger
+    #: by :meth:`refresh_log_levels` (at construction and when serving starts),
+    #: so the hot paths test one attribute instead of asking the logger.
+    _debug = False
+
+    def refresh_log_levels(self) -> None:
+        """Re-read whether this server's logger is at DEBUG (the per-event lines).
+
+        Called at construction and by ``bind_hub`` (``run``, ``start``,
+        ``wsgi_app``); call it after changing the logger's level while serving.
+        """
+        self._debug = self.logger.isEnabledFor(logging.DEBUG)
+
+    def _log_emit(self, event: Any, target: Any, namespace: str) -> None:
+        if target is None:
+            whom = "all"
+        elif isinstance(target, str):
+            whom = target
+        else:
+            whom = ",".join(map(str, target))
+        self.logger.debug('emitting event "%s" to %s [%s]', peer_text(str(event)), whom, namespace)
 
     # ------------------------------------------------------------ the hub
 
@@ -131,6 +156,7 @@ class Delivery(EngineGlue):
         """
         self._hub = gevent.get_hub()
         self._hub_thread = _real_get_ident()
+        self.refresh_log_levels()
 
     def in_hub_thread(self) -> bool:
         """Whether the caller runs on the hub's OS thread (True before any hub is bound)."""
@@ -157,10 +183,12 @@ class Delivery(EngineGlue):
         room: Target = None,
         skip: Target = None,
         skip_sid: Target = None,
-        namespace: str = "/",
+        namespace: str | None = "/",
         callback: Callable[..., Any] | None = None,
         timeout: float | None = None,
         volatile: bool = False,
+        data: Any = _NO_DATA,
+        ignore_queue: bool = False,
     ) -> None:
         """Send ``event`` with ``args`` to ``to`` (a sid, a room, a list; None = everyone).
 
@@ -172,13 +200,29 @@ class Delivery(EngineGlue):
         ``max_pending_acks`` acks raises :class:`TooManyPendingAcks` (logged when
         called from another thread). ``volatile`` drops the packet for clients
         that cannot take it at once. Safe to call from any thread.
+
+        python-socketio's spellings work too: ``room=``/``skip_sid=``,
+        ``data=`` (one argument; a tuple is spread into several, as
+        python-socketio does; a positional tuple stays one JSON array), ``namespace=None``
+        and ``ignore_queue=True`` (this process's sockets only, not through
+        the adapter). Raises :class:`~socketio_core.exceptions.NotSerializableError`
+        (a TypeError) here, in the caller's thread, for data the parser cannot encode.
         """
+        if data is not _NO_DATA:
+            args = (*args, *data) if type(data) is tuple else (*args, data)
+        if namespace is None:
+            namespace = "/"
         if not self.in_hub_thread():
+            # Encode once here so that bad data fails in the caller's code, not later in the hub.
+            self._encode(Packet(type=PacketType.EVENT, namespace=namespace, data=[event, *args]))
             self.run_on_hub(
                 self.emit, event, *args, to=to, room=room, skip=skip, skip_sid=skip_sid,
                 namespace=namespace, callback=callback, timeout=timeout, volatile=volatile,
+                ignore_queue=ignore_queue,
             )
             return
+        if self._debug:
+            self._log_emit(event, to if to is not None else room, namespace)
         target = room if to is None else to
         excluded = skip_sid if skip is None else skip
         simple = type(target) is str and excluded is None
@@ -207,6 +251,12 @@ class Delivery(EngineGlue):
                 return
         if simple:
             rooms, skipped = [one], []
+        if ignore_queue:
+            if callback is not None:
+                self.deliver_local_with_ack(namespace, data, rooms, skipped, callback, timeout, volatile)
+            else:
+                self.deliver_local(namespace, data, rooms, skipped, volatile)
+            return
         # The general path: the adapter finds the recipients, on every server.
         if self.recovery is not None and not volatile and callback is None:
             # Every recoverable packet goes through the log (direct emits too).

@@ -42,14 +42,15 @@ from ..protocol._connection import (
     legacy_socket_id,
     query_auth,
 )
-from ..protocol._errors import RemoteSocketIOError
+from ..protocol._errors import NotSerializableError, RemoteSocketIOError
 from ..protocol._parser import Parser
 from ..protocol._recovery import RecoveryStore, SavedSession
 from ._acks import AckTable, ack_args
 from ._adapter import Adapter
 from ._calling import positional_count
+from ._errorlog import FailureLog, handler_name
 from ._registry import ConnectionRefusedError, HandlerRegistry
-from ._sockets import Client, Handshake, Socket
+from ._sockets import Client, Handshake, Socket, wsgi_environ
 
 __all__ = ["EngineGlue"]
 
@@ -77,6 +78,11 @@ class EngineGlue(HandlerRegistry):
     max_pending_acks: int
     #: Every socket of this process, by sid.
     _sockets: dict[str, Socket]
+    logger: logging.Logger
+    _debug: bool
+    always_connect: bool
+    #: Handler failures: named, the first few with tracebacks, then counted.
+    failures: FailureLog
 
     # ------------------------------------------------------ Engine.IO handler
 
@@ -158,6 +164,11 @@ class EngineGlue(HandlerRegistry):
     def _on_event(self, client: Client, event: EventReceived) -> None:
         sock = client.sockets.get(event.namespace)
         if sock is not None:
+            if self._debug:
+                self.logger.debug(
+                    'received event "%s" from %s [%s]', peer_text(str(event.data[0])), sock.sid,
+                    peer_text(sock.namespace),
+                )
             if self._listeners:
                 for listener in self._listeners:
                     listener.event_received(sock.namespace, sock.sid, event.data)
@@ -174,17 +185,27 @@ class EngineGlue(HandlerRegistry):
             if handler is not None:
                 result = handler(sock.sid, *data[1:])
             else:
-                catch_all = self._handler(key, "*")
-                if catch_all is None:
+                handler = self._handler(key, "*")
+                if handler is None:
                     return
-                result = catch_all(event, sock.sid, *data[1:])
+                result = handler(event, sock.sid, *data[1:])
         except Exception:
-            log.exception(
-                "handler for '%s' failed (namespace %s)", peer_text(event), peer_text(sock.namespace)
+            self.failures.failed(
+                'event "%s" [%s] from %s: handler %s raised', peer_text(str(event)),
+                peer_text(sock.namespace), sock.sid, handler_name(handler),
             )
             return
         if ack_id is not None and not sock.gone:
-            sock.deliver(sock.client.conn.ack(sock.namespace, ack_id, ack_args(result)))
+            try:
+                wires = sock.client.conn.ack(sock.namespace, ack_id, ack_args(result))
+            except NotSerializableError as exc:
+                self.logger.error(
+                    'event "%s" [%s] from %s, handler %s: ack value is not %s-serialisable: %s',
+                    peer_text(str(event)), peer_text(sock.namespace), sock.sid, handler_name(handler),
+                    exc.codec, exc.type_name or exc,
+                )
+                return
+            sock.deliver(wires)
 
     # ------------------------------------------------------------ connecting
 
@@ -205,6 +226,7 @@ class EngineGlue(HandlerRegistry):
             issued=time(),
             auth=auth,
             auth_sent=auth_sent,
+            environ=wsgi_environ(request),
         )
         restored = None
         legacy = client.conn.protocol == 4
@@ -267,8 +289,19 @@ class EngineGlue(HandlerRegistry):
         """In a worker: middlewares and the connect handler, then CONNECT or CONNECT_ERROR."""
         refusal: ConnectionRefusedError | None = None
         skip_middlewares = missed is not None and self.recovery is not None and self.recovery.skip_middlewares
+        client = sock.client
+        accepted_first = self.always_connect and missed is None
+        if accepted_first:
+            # python-socketio's always_connect: CONNECT first, then the handler,
+            # whose refusal becomes a DISCONNECT.
+            if sock.gone or client.esock.closed:
+                self._forget_socket(sock)
+                return
+            self._accept(sock, None)
+        handler: Any = None
         try:
             for middleware in () if skip_middlewares else self._middlewares.get(key, ()):
+                handler = middleware
                 middleware(sock.sid, sock.handshake)
             handler = self._handler(key, "connect")
             if handler is not None:
@@ -279,9 +312,20 @@ class EngineGlue(HandlerRegistry):
         except ConnectionRefusedError as exc:
             refusal = exc
         except Exception:
-            log.exception("connect handler failed for namespace %s", peer_text(sock.namespace))
+            self.failures.failed(
+                "connect to [%s] from %s: handler %s raised (the client is refused with "
+                '"Internal server error")', peer_text(sock.namespace), sock.sid, handler_name(handler),
+            )
             refusal = ConnectionRefusedError("Internal server error")
-        client = sock.client
+        if refusal is not None:
+            self.logger.info(
+                "connection refused: %s [%s] (Engine.IO %s): %s", sock.sid, peer_text(sock.namespace),
+                client.esock.sid, refusal.message,
+            )
+        if accepted_first:
+            if refusal is not None and sock.connected:
+                self._disconnect_socket(sock, close=False)
+            return
         if sock.gone or client.esock.closed:
             self._forget_socket(sock)
             return
@@ -289,6 +333,15 @@ class EngineGlue(HandlerRegistry):
             self._forget_socket(sock)
             client.esock.send_many(client.conn.refuse(sock.namespace, refusal.message, refusal.data))
             return
+        self._accept(sock, missed)
+
+    def _accept(self, sock: Socket, missed: list[list[Any]] | None) -> None:
+        """Send CONNECT, then what was emitted to the socket while it connected."""
+        client = sock.client
+        self.logger.info(
+            "connect: %s [%s] (Engine.IO %s, %s)%s", sock.sid, peer_text(sock.namespace), client.esock.sid,
+            client.esock.transport, " recovered" if sock.recovered else "",
+        )
         wires = client.conn.accept(sock.namespace, sock.sid, sock.pid)
         pending, sock.pending = sock.pending, []
         sock.connected = True
@@ -336,6 +389,8 @@ class EngineGlue(HandlerRegistry):
         self._forget_socket(sock)
         if not was_connected:
             return
+        self.logger.info("disconnect: %s [%s] (Engine.IO %s): %s", sock.sid, peer_text(sock.namespace),
+                         sock.client.esock.sid, reason)
         handler = self._handler(sock.key, "disconnect")
         if handler is not None:
             args = (sock.sid, reason)[: max(1, min(positional_count(handler), 2))]

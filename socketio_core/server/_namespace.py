@@ -6,7 +6,10 @@ handler class reads like Node's ``socket``-centred code without globals.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, ContextManager
+
+from ._calling import positional_count
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -23,9 +26,34 @@ class Namespace:
         self.server = server
 
     def handler_for(self, event: str) -> Callable[..., Any] | None:
-        """The method handling ``event`` (``connect`` -> ``on_connect``), or None."""
+        """What the server calls for ``event``: ``on_<event>`` (``connect`` -> ``on_connect``), or None.
+
+        A subclass that overrides :meth:`trigger_event` (python-socketio's hook
+        for code that must see every event of the namespace) gets every event
+        through it instead, handled or not.
+        """
+        if type(self).trigger_event is not Namespace.trigger_event:
+            return partial(self.trigger_event, event)
+        return self._method_for(event)
+
+    def _method_for(self, event: str) -> Callable[..., Any] | None:
         handler = getattr(self, "on_" + event.replace(" ", "_"), None)
         return handler if callable(handler) else None
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Run ``on_<event>(*args)`` and return its result (None without such a method).
+
+        python-socketio's dispatch method: override it to see every event of
+        this namespace (call ``super().trigger_event(event, *args)`` to run the
+        handler). ``connect`` and ``disconnect`` get only as many arguments as
+        the method takes (``on_connect(sid)`` is fine).
+        """
+        handler = self._method_for(event)
+        if handler is None:
+            return None
+        if event in ("connect", "disconnect"):
+            args = args[: max(1, positional_count(handler))]
+        return handler(*args)
 
     def _server(self) -> "Server":
         if self.server is None:

@@ -130,9 +130,24 @@ class HandlerRegistry:
             return register(handler)
         return register
 
-    def event(self, fn: H) -> H:
-        """Decorator: register ``fn`` for the event named like the function."""
-        return self.on(fn.__name__, fn)
+    @overload
+    def event(self, fn: H) -> H: ...
+
+    @overload
+    def event(self, fn: None = None, *, namespace: NamespaceMatcher | None = None) -> Callable[[H], H]: ...
+
+    def event(self, fn: Handler | None = None, *, namespace: NamespaceMatcher | None = None) -> Any:
+        """Decorator: register ``fn`` for the event named like the function.
+
+        ``@sio.event`` or, as python-socketio allows, ``@sio.event(namespace="/chat")``.
+        """
+        if fn is not None:
+            return self.on(fn.__name__, fn, namespace=namespace)
+
+        def register(handler: H) -> H:
+            return self.on(handler.__name__, handler, namespace=namespace)
+
+        return register
 
     def register_namespace(self, namespace_handler: Namespace) -> None:
         """Serve ``namespace_handler.namespace`` with an ``on_<event>`` class."""

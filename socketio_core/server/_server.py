@@ -21,7 +21,10 @@ API works from anywhere, monkey-patched or not.
 from __future__ import annotations
 
 import concurrent.futures
+import errno
 import logging
+import os
+import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
@@ -36,13 +39,21 @@ from ..protocol._parser import Parser, make_parser
 from ..protocol._recovery import RecoveryStore
 from ._acks import AckWaiter, TooManyPendingAcks, ack_value
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
-from ._delivery import Delivery, Target
-from ._sockets import Handshake, Socket, SocketView
+from ._compat import check_async_mode, ping_options, server_logger
+from ._compat import engineio_logger as engineio_logger_option
+from ._delivery import _NO_DATA, Delivery, Target
+from ._errorlog import FailureLog
+from ._sockets import Handshake, Socket, SocketView, wsgi_environ
 from ._views import PeerViews
 
 __all__ = ["Server"]
 
 log = logging.getLogger(__name__)
+
+
+def _any_namespace(name: str, auth: dict[str, Any]) -> bool:
+    """``namespaces="*"``: every namespace a client asks for is served."""
+    return True
 
 
 class Server(Delivery, PeerViews):
@@ -56,6 +67,14 @@ class Server(Delivery, PeerViews):
     :class:`~socketio_core.Parser`). ``json`` is the default parser's JSON
     codec: ``"orjson"`` (the ``fast`` extra) or any object with
     ``dumps``/``loads``. Both apply to this server only.
+
+    python-socketio's options are accepted as it spells them (see
+    :mod:`._compat`): ``async_mode`` (gevent only; others are refused with
+    advice), ``logger``/``engineio_logger`` (True, False or a Logger),
+    ``always_connect``, ``max_http_buffer_size`` (= ``max_payload``),
+    ``ping_interval=(interval, grace)``, ``client_manager`` (= ``adapter``),
+    ``namespaces`` (a list, or ``"*"`` for any), ``async_handlers`` (always
+    on), ``monitor_clients`` and ``serializer="default"``.
     """
 
     def __init__(
@@ -84,8 +103,36 @@ class Server(Delivery, PeerViews):
         max_namespaces: int = 100,
         connection_state_recovery: bool | dict[str, Any] = False,
         max_pending_acks: int = 1000,
+        # python-socketio's spellings (see _compat)
+        async_mode: str | None = None,
+        logger: bool | logging.Logger | None = None,
+        engineio_logger: bool | logging.Logger | None = None,
+        always_connect: bool = False,
+        max_http_buffer_size: int | None = None,
+        client_manager: Adapter | None = None,
+        namespaces: str | list[str] | None = None,
+        async_handlers: bool = True,
+        monitor_clients: bool = True,
+        serializer: str = "default",
     ) -> None:
+        check_async_mode(async_mode)
+        if serializer not in ("default", "json", "msgpack"):
+            raise ValueError(f"serializer={serializer!r} is not supported: use parser='json' or 'msgpack'")
+        if serializer == "msgpack":
+            parser = "msgpack"
         super().__init__()
+        #: This server's own lines: connects, refusals, disconnects, events, emits, handler errors.
+        self.logger: logging.Logger = server_logger(logger)
+        #: ``logger=False``: python-socketio's "say nothing" (no startup line on stderr).
+        self._quiet = logger is False
+        self.failures = FailureLog(lambda: self.logger)
+        engineio_logger_option(engineio_logger)
+        ping_interval, ping_timeout = ping_options(ping_interval, ping_timeout)
+        if max_http_buffer_size is not None:
+            max_payload = max_http_buffer_size
+        #: python-socketio's ``always_connect``: accept first, then run the connect handler.
+        self.always_connect = always_connect
+        self.async_handlers = async_handlers
         self.config = Config(
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
@@ -122,7 +169,7 @@ class Server(Delivery, PeerViews):
         self.workers: WorkerPool = WorkerPool()
         self._hub: Any = None
         self._hub_thread: int | None = None
-        self.adapter: Adapter = adapter or MemoryAdapter()
+        self.adapter: Adapter = adapter or client_manager or MemoryAdapter()
         #: Connection state recovery (``True`` or options of :class:`RecoveryLog`);
         #: the adapter chooses where the log lives (memory, or Redis).
         self.recovery: RecoveryStore | None = None
@@ -130,13 +177,26 @@ class Server(Delivery, PeerViews):
             options = connection_state_recovery if isinstance(connection_state_recovery, dict) else {}
             self.recovery = self.adapter.recovery_log(dict(options))
         self.adapter.attach(self)
+        if namespaces == "*":
+            self.on("connect", lambda sid: None, namespace=_any_namespace)
+        elif namespaces:
+            for name in [namespaces] if isinstance(namespaces, str) else namespaces:
+                self._register_namespace_key(name)
+        self.refresh_log_levels()
 
     def send(self, data: Any, **kwargs: Any) -> None:
         """Emit a ``message`` event (what the client's ``socket.send`` receives)."""
         self.emit("message", data, **kwargs)
 
     def call(
-        self, event: str, *args: Any, to: str, namespace: str = "/", timeout: float = 60.0
+        self,
+        event: str,
+        *args: Any,
+        to: str | None = None,
+        namespace: str | None = "/",
+        timeout: float = 60.0,
+        sid: str | None = None,
+        data: Any = _NO_DATA,
     ) -> Any:
         """Emit to one socket and wait for its ack; returns the ack's value.
 
@@ -146,8 +206,15 @@ class Server(Delivery, PeerViews):
         when it already owes ``max_pending_acks`` acks. Either way the server
         keeps nothing of the call: the time limit is a timer of the hub's loop
         that forgets the ack (no greenlet waits for it but the caller).
-        Works from greenlets and from plain OS threads.
+        Works from greenlets and from plain OS threads. python-socketio's
+        ``sid=`` (for ``to=``), ``data=`` and ``namespace=None`` are accepted.
         """
+        if data is not _NO_DATA:
+            args = (*args, *data) if type(data) is tuple else (*args, data)
+        to = to if to is not None else sid
+        if to is None:
+            raise TypeError("call() needs the socket to ask: to=sid")
+        namespace = namespace or "/"
         sock = self._sockets.get(to)
         if sock is None or sock.namespace != namespace:
             # Connected to another server (or nowhere): gather its single answer.
@@ -384,9 +451,28 @@ class Server(Delivery, PeerViews):
         return self.http_server().start(host, port, **kwargs)
 
     def run(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> None:
-        """Serve until SIGINT/SIGTERM, then close every session properly."""
-        address = self.start(host, port, **kwargs)
-        log.info("listening on http://%s:%d", *address)
+        """Serve until SIGINT/SIGTERM, then close every session properly.
+
+        Says where it listens in one line, as Flask's ``run`` does: on this
+        server's logger at INFO when that is enabled, else on stderr (unless
+        ``logger=False``). A port already in use (or any other failure to
+        listen) ends the program with one line (SystemExit), not a traceback.
+        """
+        try:
+            address = self.start(host, port, **kwargs)
+        except OSError as exc:
+            raise SystemExit(
+                f"socketio-core: cannot listen on {host}:{port}: "
+                f"{os.strerror(exc.errno) if exc.errno else exc}"
+                + (" (another server is running there: stop it or choose another port)"
+                   if exc.errno == errno.EADDRINUSE else "")
+            ) from None
+        scheme = "https" if kwargs.get("certfile") else "http"
+        line = " * Socket.IO server running on %s://%s:%d (Press CTRL+C to quit)"
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info(line, scheme, *address)
+        elif not self._quiet:
+            print(line % (scheme, *address), file=sys.stderr, flush=True)
         assert self._http is not None
         self._http.serve_forever()
 
@@ -395,6 +481,57 @@ class Server(Delivery, PeerViews):
         if self._http is not None:
             self._http.stop()
         self.adapter.close()
+
+    def shutdown(self) -> None:
+        """python-socketio's ``shutdown``: disconnect every client, stop the background work.
+
+        Every session is closed properly (clients see the server's close),
+        timers stop and the adapter is released. Under :meth:`run`/:meth:`start`
+        it is :meth:`stop`; under a WSGI server, call it before stopping that server.
+        """
+        if not self.in_hub_thread():
+            return self.run_on_hub(self.shutdown)
+        if self._http is not None:
+            self.stop()
+            return
+        self.engine.close_all()
+        self.engine.scheduler.stop()
+        self.adapter.close()
+
+    # ----------------------------------------------- python-socketio's helpers
+
+    @staticmethod
+    def sleep(seconds: float = 0) -> None:
+        """python-socketio's ``sio.sleep``: a gevent sleep (never blocks other clients)."""
+        gevent.sleep(seconds)
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``target(*args, **kwargs)`` in a greenlet; returns it (``join()`` waits for it).
+
+        An exception it raises is logged, with the function's name, on this
+        server's logger.
+        """
+        def run() -> Any:
+            try:
+                return target(*args, **kwargs)
+            except Exception:
+                self.logger.exception("background task %s failed", getattr(target, "__qualname__", target))
+                return None
+
+        return gevent.spawn(run)
+
+    def get_environ(self, sid: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The WSGI-style environ of ``sid``'s handshake request (None for an unknown sid)."""
+        sock = self._sockets.get(sid)
+        if sock is None or (namespace is not None and sock.namespace != namespace):
+            return None
+        return sock.handshake.environ or wsgi_environ(sock.client.esock.request)
+
+    def instrument(self, **options: Any) -> Any:
+        """python-socketio's ``sio.instrument(auth=...)``: :func:`socketio_core.admin.instrument`."""
+        from ..admin import instrument
+
+        return instrument(self, **options)
 
     def stats(self) -> dict[str, int]:
         """Debug counters; with no client connected every one of them is zero.

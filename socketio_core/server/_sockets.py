@@ -21,12 +21,42 @@ from transports import EngineSocket
 from ..protocol._connection import Connection
 from ._acks import AckTable
 
-__all__ = ["Client", "Handshake", "Socket", "SocketView"]
+__all__ = ["Client", "Handshake", "Socket", "SocketView", "wsgi_environ"]
+
+
+def wsgi_environ(request: Any) -> dict[str, Any]:
+    """A WSGI-style environ of the handshake request (what python-socketio hands handlers).
+
+    ``REQUEST_METHOD``, ``PATH_INFO``, ``QUERY_STRING``, ``REMOTE_ADDR``,
+    ``REMOTE_PORT``, ``wsgi.url_scheme``, ``CONTENT_TYPE``/``CONTENT_LENGTH``
+    and one ``HTTP_*`` key per header (repeated headers joined with ``,``).
+    """
+    address = request.remote_addr or ("", 0)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": request.path,
+        "QUERY_STRING": request.query_string,
+        "RAW_URI": request.target,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": address[0],
+        "REMOTE_PORT": str(address[1]),
+        "wsgi.url_scheme": "https" if request.secure else "http",
+    }
+    for name, value in request.header_map.items():
+        key = name.upper().replace("-", "_")
+        environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+    return environ
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Handshake:
-    """What the client's first request said; available to handlers as ``environ``."""
+    """What the client's first request said; available to handlers as ``environ``.
+
+    It reads like python-socketio's WSGI environ too: ``environ["REMOTE_ADDR"]``,
+    ``environ.get("HTTP_AUTHORIZATION")``, ``"QUERY_STRING" in environ`` (the
+    upper-case keys come from :attr:`environ`, built by :func:`wsgi_environ`).
+    """
 
     headers: dict[str, str]
     query: dict[str, str]
@@ -37,10 +67,24 @@ class Handshake:
     auth: dict[str, Any] = field(default_factory=dict)
     #: False when the client's CONNECT carried no auth payload (``auth`` is then ``{}``).
     auth_sent: bool = True
+    #: The handshake request as a WSGI environ (empty when built without a request).
+    environ: dict[str, Any] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
-        """Mapping-style access for code written against WSGI environs."""
-        return getattr(self, key, default)
+        """Mapping-style access for code written against WSGI environs (or our field names)."""
+        if key in self.environ:
+            return self.environ[key]
+        return getattr(self, key, default) if key in self.__dataclass_fields__ else default
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.environ:
+            return self.environ[key]
+        if key in self.__dataclass_fields__:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.environ or key in self.__dataclass_fields__
 
 
 class SocketView(Protocol):

@@ -37,9 +37,22 @@ StartResponse = Callable[..., Any]
 WsgiCallable = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def _handshake_done(environ: dict[str, Any]) -> bool:
+    """gevent-websocket's WebSocketHandler already answered the upgrade (its 101 is sent).
+
+    It does so for every upgrade request before calling the application, and
+    negotiates no extension; the Engine.IO code then runs as usual on the
+    socket, minus its own 101 (:meth:`WsgiExchange.write_raw`).
+    """
+    return environ.get("wsgi.websocket") is not None
+
+
 def request_from_environ(environ: dict[str, Any]) -> HttpRequest:
     headers: list[tuple[bytes, bytes]] = []
+    upgraded = _handshake_done(environ)
     for key, value in environ.items():
+        if upgraded and key == "HTTP_SEC_WEBSOCKET_EXTENSIONS":
+            continue  # the handler's 101 accepted none: no permessage-deflate
         if key.startswith("HTTP_"):
             name = key[5:].replace("_", "-").lower()
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -67,6 +80,9 @@ def _raw_socket(environ: dict[str, Any]) -> Any:
     sock = environ.get("gunicorn.socket")
     if sock is not None:
         return sock
+    websocket = environ.get("wsgi.websocket")
+    if websocket is not None:  # gevent-websocket's handler: the connection's socket is its own
+        return getattr(getattr(websocket, "handler", None), "socket", None)
     stream = environ.get("wsgi.input")
     raw = getattr(stream, "raw", None)  # pywsgi hands the socket's reader on upgrades
     return getattr(raw, "_sock", None)
@@ -133,8 +149,11 @@ class WsgiExchange:
         sock = _raw_socket(self.environ)
         if sock is None:
             raise ClientGone("this WSGI server does not expose its socket")
+        first = not self.taken_over
         self.taken_over = True
         self.sock = sock
+        if first and _handshake_done(self.environ) and data.startswith(b"HTTP/1.1 101 "):
+            return  # gevent-websocket's handler sent its 101 already
         try:
             sock.sendall(data)
         except OSError as exc:
@@ -190,6 +209,16 @@ class WsgiApp:
             # start_response was never called.
             if "gunicorn.socket" in environ:
                 raise StopIteration()
+            if exchange.taken_over:
+                # pywsgi would go on reading the connection for another request
+                # and take what is left of the WebSocket (the client's close
+                # frame) for one: a 400 to a closed peer, and a traceback.
+                # Closing its reader ends its loop (it checks rfile.closed);
+                # on an upgrade request, wsgi.input is that reader itself.
+                stream = environ.get("wsgi.input")
+                rfile = stream if hasattr(stream, "raw") else getattr(stream, "rfile", None)
+                if rfile is not None:
+                    rfile.close()
             return []
         start_response(
             f"{exchange.status} {status_phrase(exchange.status).decode()}", exchange.headers

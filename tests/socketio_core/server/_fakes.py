@@ -22,6 +22,9 @@ class FakeRequest:
     remote_addr = ("127.0.0.1", 4000)
     secure = False
     target = "/socket.io/?EIO=4&transport=websocket"
+    method = "GET"
+    path = "/socket.io/"
+    query_string = "EIO=4&transport=websocket"
 
 
 class FakeSession:
