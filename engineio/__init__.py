@@ -41,7 +41,7 @@ from ._packets import (
     iter_payload,
 )
 from ._jsonp import JSONP_CONTENT_TYPE, decode_jsonp, encode_jsonp, jsonp_index
-from ._session import Session
+from ._session import UPGRADE_NOOP_DELAY, Session
 from ._state import State
 from ._v3 import (
     BINARY_CONTENT_TYPE,
@@ -90,6 +90,7 @@ __all__ = [
     "encode_payload",
     "iter_payload",
     "Session",
+    "UPGRADE_NOOP_DELAY",
     "State",
     "TEXT_CONTENT_TYPE",
     "BINARY_CONTENT_TYPE",
