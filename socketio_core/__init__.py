@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         encode_packet,
     )
     from .server import (
+        Ack,
         Adapter,
         ConnectionRefusedError,
         Handshake,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "Ack",
     "Adapter",
     "MemoryAdapter",
     "Connection",
@@ -66,7 +68,7 @@ __all__ = [
 ]
 
 _SERVER_NAMES = frozenset(
-    {"Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server"}
+    {"Ack", "Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server"}
 )
 
 

@@ -13,8 +13,9 @@ packets, and gives adapters and integrations their documented seams:
   handler takes).
 """
 
+from ._acks import Ack
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
-from ._calling import positional_count
+from ._calling import positional_count, takes_ack
 from ._delivery import LocalDelivery
 from ._namespace import Namespace
 from ._registry import ConnectionRefusedError, ServerListener
@@ -22,6 +23,7 @@ from ._server import Server
 from ._sockets import Handshake, SocketView
 
 __all__ = [
+    "Ack",
     "Adapter",
     "MemoryAdapter",
     "SocketInfo",
@@ -33,4 +35,5 @@ __all__ = [
     "ServerListener",
     "SocketView",
     "positional_count",
+    "takes_ack",
 ]
