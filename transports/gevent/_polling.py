@@ -118,6 +118,7 @@ def poll_response(
         and esock.jsonp is None
         and not is_binary_payload(body)
         and (not server.http_compression or len(body) < server.compression_threshold)
+        and not server.hooks.adds_headers
     ):
         # The usual answer, from prebuilt header bytes.
         return http.finish_response(_TEXT_HEAD + server.cors.header_block(request), body)
@@ -133,6 +134,8 @@ def poll_answer(
         return err.http_status, JSON_HEADERS + server.cors.response_headers(request), err.body()
     body, headers = polling_body(esock, body)
     headers += server.cors.response_headers(request)
+    if server.hooks.adds_headers:
+        headers += server.hooks.extra_headers(request)
     if server.http_compression and len(body) >= server.compression_threshold:
         body, encoding = _compress(body, request.header("accept-encoding", "") or "")
         if encoding:
@@ -174,10 +177,11 @@ def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
     finally:
         session.post_finished()
         esock.pump()
-    if type(http) is HttpConnection:
+    if type(http) is HttpConnection and not server.hooks.adds_headers:
         http.write_raw(http.finish_response(_OK_HEAD + server.cors.header_block(request), b"ok"))
     else:
-        http.respond(200, [("Content-Type", "text/html")] + server.cors.response_headers(request), b"ok")
+        headers = [("Content-Type", "text/html")] + server.cors.response_headers(request)
+        http.respond(200, headers + server.hooks.extra_headers(request), b"ok")
     return True
 
 
