@@ -24,7 +24,7 @@ State changes only through :func:`engineio._state.next_state`.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Iterator
 
 from ._config import Config
 from ._errors import LocalProtocolError, RemoteProtocolError
@@ -37,7 +37,7 @@ from ._events import (
     Upgraded,
 )
 from ._handshake import open_packet
-from ._packets import PacketType, Wire, decode_packet, encoded_size, encode_payload, iter_payload
+from ._packets import Packet, PacketType, Wire, decode_packet, encoded_size, encode_payload, iter_payload
 from ._state import Input, State, next_state
 from ._util import trusted_builder
 from ._v3 import decode_frame_v3, encode_frame_v3, encode_payload_v3, iter_payload_v3
@@ -119,6 +119,7 @@ class Session:
         "_post_pending",
         "_close_reason",
         "_probe_binary",
+        "_payload",
     )
 
     def __init__(
@@ -166,6 +167,8 @@ class Session:
         self._close_reason = CloseReason.FORCED_CLOSE
         # v3: whether the probing WebSocket's client takes binary frames (no b64=1).
         self._probe_binary = True
+        # The packets of a polling POST not acted on yet (see receive_payload).
+        self._payload: Iterator[Packet] | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -207,8 +210,10 @@ class Session:
 
     # ------------------------------------------------------------------ input
 
-    def receive_payload(self, body: bytes, now: float, *, binary: bool = False) -> None:
-        """Take the body of a polling POST.
+    def receive_payload(
+        self, body: bytes, now: float, *, binary: bool = False, max_packets: int | None = None
+    ) -> bool:
+        """Take the body of a polling POST; True once every packet has been acted on.
 
         Packets before a malformed record are delivered, then the session
         closes ("parse error"), as the reference server does. ``binary`` is
@@ -216,10 +221,20 @@ class Session:
         which v4 polling never uses and a v3 XHR2 client uses for a payload
         with binary packets (the binary payload format).
 
+        With ``max_packets``, at most that many packets are decoded and acted
+        on now and False says some wait: the I/O layer hands the events over,
+        lets other clients have their turn, then calls
+        :meth:`continue_payload`. A 1 MB body holds up to 500,000 packets;
+        decoding them is lazy (one record at a time), so neither the work nor
+        the memory of a big payload is paid in one go.
+
         Raises RemoteProtocolError (HTTP 400) when the body was refused; the
-        session is closed by then.
+        session is closed by then. Raises LocalProtocolError while an earlier
+        payload is still being taken.
         """
         self._require_transport("polling")
+        if self._payload is not None:
+            raise LocalProtocolError("the previous payload is still being received")
         if binary and self.protocol == 4:
             self._abort(CloseReason.TRANSPORT_ERROR, "binary content type on a v4 POST")
             raise RemoteProtocolError(
@@ -233,15 +248,44 @@ class Session:
                 http_status=413,
                 close_reason=CloseReason.TRANSPORT_ERROR.value,
             )
+        packets = iter_payload_v3(body, binary=binary) if self.protocol == 3 else iter_payload(body)
+        return self._take_packets(packets, now, -1 if max_packets is None else max_packets)
+
+    def continue_payload(self, now: float, *, max_packets: int | None = None) -> bool:
+        """Act on the next packets of a payload :meth:`receive_payload` left; True when none are left.
+
+        Raises RemoteProtocolError (HTTP 400) at a malformed record, the
+        session closed by then, as :meth:`receive_payload` does.
+        """
+        packets = self._payload
+        if packets is None:
+            return True
+        return self._take_packets(packets, now, -1 if max_packets is None else max_packets)
+
+    @property
+    def payload_pending(self) -> bool:
+        """Whether a polling payload still has packets to act on (:meth:`continue_payload`)."""
+        return self._payload is not None
+
+    def _take_packets(self, packets: Iterator[Packet], now: float, budget: int) -> bool:
+        """Act on up to ``budget`` packets (all for -1); True when the payload is done."""
+        self._payload = None
+        on_packet = self._on_packet
         try:
-            packets = iter_payload_v3(body, binary=binary) if self.protocol == 3 else iter_payload(body)
             for packet in packets:
-                if not self._on_packet(packet.type, packet.data, now):
-                    break
+                if not on_packet(packet.type, packet.data, now):
+                    return True
+                budget -= 1
+                if budget == 0:
+                    if self.state is not _CLOSED:
+                        self._payload = packets
+                        return False
+                    return True
         except RemoteProtocolError as exc:
             self._abort(CloseReason.PARSE_ERROR, str(exc))
             exc.close_reason = CloseReason.PARSE_ERROR.value
             raise
+        return True
 
     def take_message(self, wire: str | bytes) -> str | None:
         """The text of a WebSocket message packet, handed straight back; else None.
@@ -475,6 +519,7 @@ class Session:
         self._closed(reason, description, final)
 
     def _closed(self, reason: CloseReason, description: str, final: str | None) -> None:
+        self._payload = None  # what a closed session was still to take is dropped
         self._buffer.clear()
         self._buffered_bytes = 0
         self._probe_out.clear()

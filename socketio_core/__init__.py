@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         MemoryAdapter,
         Namespace,
         Server,
+        TooManyPendingAcks,
     )
 
 __all__ = [
@@ -65,10 +66,12 @@ __all__ = [
     "ConnectionRefusedError",
     "Handshake",
     "Server",
+    "TooManyPendingAcks",
 ]
 
 _SERVER_NAMES = frozenset(
-    {"Ack", "Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server"}
+    {"Ack", "Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server",
+     "TooManyPendingAcks"}
 )
 
 

@@ -156,6 +156,15 @@ def run_node(script: str, *args: str, timeout: float = 60, env: dict[str, str] |
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def note_recovery_result(case: str, n: int, result: Any) -> None:
+    """Append a recovery client's result to ``$RECOVERY_RESULTS`` when it is set:
+    benchmarks/recovery_loop.py counts duplicates and losses from it."""
+    path = os.environ.get("RECOVERY_RESULTS")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"case": case, "n": n, "result": result}) + "\n")
+
+
 def run_peer_python(script: str, *args: str, timeout: float = 60) -> Any:
     """Run ``tests/interop/<script>`` with the python-socketio virtualenv; JSON out."""
     if not PEER_PYTHON.exists():

@@ -72,7 +72,8 @@ class Owner(IntEnum):
 class Move(IntEnum):
     """What can happen to a connection's ownership."""
 
-    #: A polling GET waits for output; its answer will come from the hub.
+    #: A polling request is parked (a GET waiting for output, or a POST whose
+    #: long payload is still being handed up): its answer will come from the hub.
     PARK = 0
     #: The parked poll is answered (or abandoned): the next answer is the reader's again.
     ANSWERED = 1

@@ -22,7 +22,11 @@ session interface (useful only with server-side sessions).
 Serving: ``SocketIO(app)`` wraps ``app.wsgi_app``, so whatever serves the
 Flask app also serves Socket.IO (gunicorn's gevent worker, gevent's pywsgi)
 and the official client script at ``/socket.io.min.js``. ``socketio.run(app)``
-serves both on our own gevent HTTP server, with a reloader for development.
+serves both on our own gevent HTTP server, with a reloader for development,
+and so does ``flask run`` (:mod:`._cli`, a ``flask.commands`` entry point).
+Module map: :mod:`._context` (context functions, class namespaces),
+:mod:`._options` (Flask-SocketIO option names), :mod:`._middleware` (the
+WSGI wrapper), :mod:`._serving` (``run``), :mod:`._testing` (the test client).
 """
 
 from __future__ import annotations
@@ -31,21 +35,22 @@ import builtins
 import logging
 import sys
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import flask
 import gevent
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
-from transports import EngineSocket, WsgiApp
-from transports.gevent import DEFAULT_MAX_BODY, WsgiGateway, environ_for
+from engineio import CloseReason
+from transports import EngineSocket
 
-from . import _reloader as reloader
-from ..echo._app import client_script_path
+from ._middleware import SocketIOMiddleware
+from ._options import split_options, use_loggers
 from ._context import (
     Namespace,
     _current_socket,
+    _given_auth,
     _NamespaceAdapter,
     _spread,
     call,
@@ -57,6 +62,7 @@ from ._context import (
     rooms,
     send,
 )
+from ..protocol._packets import Packet, PacketType
 from ..server import ConnectionRefusedError, Server, positional_count, takes_ack
 
 if TYPE_CHECKING:
@@ -81,11 +87,8 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 StartResponse = Callable[..., Any]
 
-#: Flask-SocketIO options that are not ``Server`` options.
-_FLASK_OPTIONS = (
-    "manage_session", "client_script_url", "async_mode", "message_queue", "channel",
-    "write_only", "logger", "engineio_logger", "always_connect",
-)
+#: The environ key under which the test client that opened a connection is found.
+TEST_CLIENT_KEY = "socketio_core.test_client"
 
 
 class _ManagedSession(dict, SessionMixin):  # type: ignore[type-arg]
@@ -102,6 +105,21 @@ class _Connection:
         self.session: _ManagedSession | None = None
 
 
+class _Reason:
+    """The disconnect reasons handlers receive (``SocketIO.reason``, python-socketio's names).
+
+    The values are the strings the Socket.IO reference server uses, which
+    is what a ``disconnect(reason)`` handler here is given.
+    """
+
+    CLIENT_DISCONNECT = "client namespace disconnect"
+    SERVER_DISCONNECT = "server namespace disconnect"
+    PING_TIMEOUT = CloseReason.PING_TIMEOUT.value
+    TRANSPORT_CLOSE = CloseReason.TRANSPORT_CLOSE.value
+    TRANSPORT_ERROR = CloseReason.TRANSPORT_ERROR.value
+    SERVER_SHUTDOWN = CloseReason.SERVER_SHUTDOWN.value
+
+
 class SocketIO:
     """Socket.IO for a Flask application.
 
@@ -115,6 +133,9 @@ class SocketIO:
     Flask-SocketIO's ``async_mode`` is accepted when it is ``"gevent"``;
     ``logger``/``engineio_logger=True`` turn on INFO logging.
     """
+
+    #: Flask-SocketIO's ``SocketIO.reason``: ``reason == socketio.reason.PING_TIMEOUT`` ...
+    reason = _Reason
 
     def __init__(self, app: flask.Flask | None = None, **kwargs: Any) -> None:
         self.server: Server | None = None
@@ -136,22 +157,37 @@ class SocketIO:
         self._esocks: weakref.WeakValueDictionary[str, EngineSocket] = weakref.WeakValueDictionary()
         self._tracked: set[str] = set()
         self._reload_requested = False
+        #: The write-only emitter of ``SocketIO(message_queue=url)`` without an app.
+        self._emitter: Any = None
+        #: The adapter or emitter this object made for ``message_queue`` (``server_options["client_manager"]``).
+        self._own_manager: Any = None
         self.server_options.update(kwargs)
-        if app is not None:
+        if app is not None or "message_queue" in kwargs:
             self.init_app(app)
 
     # --------------------------------------------------------------- setup
 
-    def init_app(self, app: flask.Flask, **kwargs: Any) -> None:
+    def init_app(self, app: flask.Flask | None, **kwargs: Any) -> None:
         """Attach to ``app``: a new server, every handler registered so far, the WSGI wrapper.
 
         Raises ValueError for options this library does not support
         (another ``async_mode``). ``message_queue="redis://..."`` puts the server on
-        the Redis adapter (``channel=`` sets its channel prefix).
+        the Redis adapter (``channel=`` sets its channel prefix). Without an
+        app (``SocketIO(message_queue=url)`` in a worker or script), this is a
+        write-only emitter: :meth:`emit` and :meth:`send` publish to the
+        servers on that Redis; nothing is served. ``server_options
+        ["client_manager"]`` is the adapter (or emitter), its ``write_only``
+        says which.
         """
         self.server_options.update(kwargs)
-        options = dict(self.server_options)
-        flask_options = {name: options.pop(name) for name in _FLASK_OPTIONS if name in options}
+        if self._own_manager is not None and self.server_options.get("client_manager") is self._own_manager:
+            self.server_options.pop("client_manager")  # ours, from an earlier call: rebuilt below
+        options, flask_options = split_options(self.server_options)
+        use_loggers(flask_options.get("logger"), flask_options.get("engineio_logger"))
+        if app is None:
+            self._init_emitter(flask_options)
+            return
+        self._emitter = None
         self.manage_session = bool(flask_options.get("manage_session", True))
         self.client_script_url = flask_options.get("client_script_url", "/socket.io.min.js")
         mode = flask_options.get("async_mode")
@@ -171,10 +207,7 @@ class SocketIO:
                 RedisAdapter(message_queue, channel_prefix=channel) if channel
                 else RedisAdapter(message_queue)
             )
-        if flask_options.get("logger") is True or flask_options.get("engineio_logger") is True:
-            logging.basicConfig(level=logging.INFO)
-        if "path" in options:
-            options["path"] = "/" + str(options["path"]).strip("/") + "/"
+            self.server_options["client_manager"] = self._own_manager = options["adapter"]
         server = Server(**options)
         self.server = server
         self.app = app
@@ -183,16 +216,54 @@ class SocketIO:
         self._tracked = set()
         for register in self._registrations:
             register(server)
+        self._accept_namespaces(server, flask_options.get("namespaces"))
         if not hasattr(app, "extensions"):
             app.extensions = {}
         app.extensions["socketio"] = self
         inner = app.wsgi_app
-        if isinstance(inner, _SocketIOMiddleware):
+        if isinstance(inner, SocketIOMiddleware):
             inner = inner.wsgi_app
-        app.wsgi_app = _SocketIOMiddleware(self, server, inner)  # type: ignore[method-assign]
+        app.wsgi_app = SocketIOMiddleware(self, server, inner)  # type: ignore[method-assign]
         # The thread that creates the app is usually the one serving it; the
         # first Socket.IO request (or run / test_client) binds again if not.
         server.bind_hub()
+
+    @staticmethod
+    def _accept_namespaces(server: Server, namespaces: Any) -> None:
+        """``namespaces=``: also accept these (``"*"``: every namespace), handlers or not."""
+        if namespaces is None:
+            return
+        names = [namespaces] if isinstance(namespaces, str) else list(namespaces)
+
+        def accept(sid: str, handshake: Any) -> None:
+            """Registers the namespace; lets every client in."""
+
+        for name in names:
+            server.use(accept, namespace=name)
+
+    def _init_emitter(self, flask_options: dict[str, Any]) -> None:
+        """No app: the write-only emitter of ``message_queue`` (Flask-SocketIO's external process)."""
+        message_queue = flask_options.get("message_queue")
+        if not message_queue:
+            raise ValueError("init_app(None) needs message_queue= (a write-only emitter)")
+        if not str(message_queue).startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"message_queue={message_queue!r}: only Redis URLs are supported")
+        from ..redis import Emitter
+
+        channel = flask_options.get("channel")
+        self._emitter = Emitter(message_queue, channel_prefix=channel) if channel else Emitter(message_queue)
+        self.server_options["client_manager"] = self._own_manager = self._emitter
+
+    def _emit_write_only(self, event: str, args: tuple[Any, ...], namespace: str | None,
+                         to: Any, skip: Any, callback: Any) -> None:
+        if callback is not None:
+            raise ValueError("a write-only emitter (message_queue= without an app) takes no callback")
+        operator = self._emitter.of(namespace or "/")
+        if to is not None:
+            operator = operator.to(to)
+        if skip is not None:
+            operator = operator.except_(skip)
+        operator.emit(event, *args)
 
     def _server(self) -> Server:
         if self.server is None:
@@ -303,7 +374,8 @@ class SocketIO:
             takes_auth = positional_count(handler) >= 1
 
             def on_connect(sid: str, environ: Any, auth: Any) -> Any:
-                return self._dispatch(sid, namespace, "connect", handler, (auth,) if takes_auth else ())
+                args = (_given_auth(environ, auth),) if takes_auth else ()
+                return self._dispatch(sid, namespace, "connect", handler, args)
 
             return on_connect
         if message == "disconnect":
@@ -345,12 +417,9 @@ class SocketIO:
     def _connection(self, esock: EngineSocket) -> _Connection:
         conn = self._connections.get(esock)
         if conn is None:
-            request = esock.request
-            host = request.header_map.get("host") or "localhost"
-            name, _, port = host.rpartition(":")
-            if not name or not port.isdigit():
-                name, port = host, ("443" if request.secure else "80")
-            environ = environ_for(request, server_address=(name, int(port)), method="GET")
+            # The server's environ of this Engine.IO session (the test client
+            # puts the one it builds there), shared with ``server.environ``.
+            environ = self._server().environ.for_socket(esock)
             conn = self._connections[esock] = _Connection(environ)
         return conn
 
@@ -378,9 +447,13 @@ class SocketIO:
                 with app.app_context():
                     return self._call(handler, args, namespace, kwargs)
         conn = self._connection(esock)
+        if namespace == "*":  # a ``namespace="*"`` handler: the socket's own namespace
+            namespace = server.namespace_of(sid) or "/"
         if self.manage_session and conn.session is None:
             with app.request_context(dict(conn.environ)):
                 conn.session = _ManagedSession(flask.session)
+            # Where Flask-SocketIO keeps it (``server.environ[eio_sid]["saved_session"]``).
+            conn.environ["saved_session"] = conn.session
         ctx = RequestContext(
             app, dict(conn.environ), session=conn.session if self.manage_session else None
         )
@@ -389,7 +462,20 @@ class SocketIO:
             request.sid = sid  # type: ignore[attr-defined]
             request.namespace = namespace  # type: ignore[attr-defined]
             request.event = {"message": message, "args": args}  # type: ignore[attr-defined]
-            result = self._call(handler, args, namespace, kwargs)
+            tester = conn.environ.get(TEST_CLIENT_KEY)
+            if tester is None or message in (None, "connect", "disconnect"):
+                result = self._call(handler, args, namespace, kwargs)
+            else:
+                # Flask-SocketIO's test client runs handlers in the caller:
+                # their errors, and acks that cannot be sent, reach the test.
+                try:
+                    result = self._call(handler, args, namespace, kwargs)
+                    if tester.expects_ack:
+                        data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
+                        server.parser.encode(Packet(type=PacketType.ACK, namespace=namespace, data=data, id=0))
+                except Exception as exc:
+                    tester._handler_failed(exc)
+                    raise
             if not self.manage_session:
                 session = flask.session._get_current_object()  # type: ignore[attr-defined]
                 if not app.session_interface.is_null_session(session) and getattr(session, "modified", True):
@@ -440,6 +526,7 @@ class SocketIO:
         skip_sid: Any = None,
         callback: Callable[..., Any] | None = None,
         broadcast: bool = True,
+        ignore_queue: bool = False,
         **kwargs: Any,
     ) -> None:
         """Emit to ``to`` (a sid, a room, a list of them), everyone in ``namespace`` by default.
@@ -448,12 +535,27 @@ class SocketIO:
         ``include_self=False`` inside a handler leaves out the current
         client; ``skip_sid`` leaves out sids or rooms. A single tuple argument
         is spread into several arguments (Flask-SocketIO's convention).
-        ``timeout`` and ``volatile`` are passed to :meth:`Server.emit`.
+        ``ignore_queue=True`` reaches only the clients of this process (not
+        the other servers of a ``message_queue``). ``timeout`` and
+        ``volatile`` are passed to :meth:`Server.emit`.
         """
-        server = self._server()
         target = to if to is not None else room
         if not include_self and skip_sid is None:
             skip_sid = _current_socket()[0]
+        if self.server is None and self._emitter is not None:
+            self._emit_write_only(event, _spread(args), namespace, target, skip_sid, callback)
+            return
+        server = self._server()
+        if ignore_queue and callback is None:
+            rooms = None if target is None else [target] if isinstance(target, str) else list(target)
+            skip = [] if skip_sid is None else [skip_sid] if isinstance(skip_sid, str) else list(skip_sid)
+            data = [event, *_spread(args)]
+            if server.in_hub_thread():
+                server.deliver_local(namespace or "/", data, rooms, skip, bool(kwargs.get("volatile")))
+            else:
+                server.run_on_hub(server.deliver_local, namespace or "/", data, rooms, skip,
+                                  bool(kwargs.get("volatile")))
+            return
         if callback is not None:
             callback = self._context_callback(callback)
         server.emit(
@@ -473,17 +575,25 @@ class SocketIO:
         callback: Callable[..., Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Send a ``message`` event (a string or any JSON value; ``json`` is accepted and implied)."""
+        """Send a ``message`` event (a string or any JSON value), or with ``json=True`` a ``json`` event."""
         self.emit(
-            "message", data, namespace=namespace, to=to, room=room, include_self=include_self,
+            "json" if json else "message", data, namespace=namespace, to=to, room=room, include_self=include_self,
             skip_sid=skip_sid, callback=callback, **kwargs,
         )
 
     def call(
-        self, event: str, *args: Any, to: str, namespace: str | None = None, timeout: float = 60.0
+        self, event: str, *args: Any, to: str | None = None, sid: str | None = None,
+        namespace: str | None = None, timeout: float | None = 60.0, ignore_queue: bool = False,
     ) -> Any:
-        """Emit to one client and wait for its ack; raises TimeoutError."""
-        return self._server().call(event, *_spread(args), to=to, namespace=namespace or "/", timeout=timeout)
+        """Emit to one client (``to``, or ``sid``) and wait for its ack; raises TimeoutError.
+
+        ``ignore_queue`` is accepted (an ack always comes back to this process).
+        """
+        target = to if to is not None else sid
+        if target is None:
+            raise ValueError("call() needs to= (the client's sid)")
+        return self._server().call(event, *_spread(args), to=target, namespace=namespace or "/",
+                                   timeout=60.0 if timeout is None else timeout)
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
         self._server().close_room(room, namespace=namespace or "/")
@@ -491,72 +601,22 @@ class SocketIO:
     # --------------------------------------------------------------- serving
 
     def run(
-        self,
-        app: flask.Flask | None = None,
-        host: str | None = None,
-        port: int | None = None,
-        *,
-        debug: bool | None = None,
-        use_reloader: bool | None = None,
-        reloader_options: dict[str, Any] | None = None,
-        extra_files: Iterable[str] | None = None,
-        log_output: bool | None = None,
-        certfile: str | None = None,
-        keyfile: str | None = None,
+        self, app: flask.Flask | None = None, host: str | None = None, port: int | None = None,
         **kwargs: Any,
     ) -> None:
         """Serve the Flask app and Socket.IO on one port with our gevent server.
 
         ``host`` defaults to 127.0.0.1 and ``port`` to the one in
-        ``SERVER_NAME`` or 5000. ``debug`` sets ``app.debug``; the reloader
-        (on with ``debug`` unless ``use_reloader=False``) runs the program in
-        a child process and starts a new one when a source file changes.
-        Blocks until SIGINT/SIGTERM or :meth:`stop`. Werkzeug-only options
-        (``allow_unsafe_werkzeug``, ``use_debugger``, ...) are ignored.
+        ``SERVER_NAME`` or 5000. Keywords: ``debug``, ``use_reloader``,
+        ``reloader_options``, ``extra_files``, ``log_output``, TLS as
+        ``certfile``/``keyfile`` or ``ssl_context=(cert, key)``; a keyword
+        this server does not know raises TypeError (see
+        :func:`socketio_core.flask._serving.run`). Blocks until SIGINT/SIGTERM
+        or :meth:`stop`.
         """
-        app = app or self.app
-        if app is None:
-            raise RuntimeError("socketio.run() needs the Flask app")
-        if self.app is not app or self.server is None:
-            self.init_app(app)
-        server = self._server()
-        if host is None:
-            host = "127.0.0.1"
-        if port is None:
-            server_name = app.config.get("SERVER_NAME")
-            port = int(server_name.rsplit(":", 1)[1]) if server_name and ":" in server_name else 5000
-        if debug is not None:
-            app.debug = debug
-        if use_reloader is None:
-            use_reloader = app.debug
-        if log_output is None:
-            log_output = app.debug
-        options = dict(reloader_options or {})
-        watch = list(extra_files or ()) + list(options.get("extra_files") or ())
-        if use_reloader and not reloader.is_child():
-            sys.exit(reloader.run_supervisor())
-        if app.debug:
-            app.jinja_env.auto_reload = True
-            logging.getLogger(__name__).setLevel(logging.INFO)
+        from ._serving import run
 
-        def max_body() -> int:
-            configured = app.config.get("MAX_CONTENT_LENGTH")
-            return int(configured) if configured else DEFAULT_MAX_BODY
-
-        gateway = WsgiGateway(app, server_address=(host, port), max_body=max_body, access_log=log_output)
-        server.http_server(gateway)
-        address = server.start(host, port, certfile=certfile, keyfile=keyfile)
-        gateway.server_address = address
-        scheme = "https" if certfile else "http"
-        print(f" * Serving Flask app '{app.name}' with socketio-core (gevent)", file=sys.stderr)
-        print(f" * Running on {scheme}://{address[0]}:{address[1]} (CTRL+C to quit)",
-              file=sys.stderr, flush=True)
-        if use_reloader:
-            reloader.start_watcher(self._reload, extra_files=watch,
-                                   interval=float(options.get("interval", 1.0)))
-        server.http_server().serve_forever()
-        if self._reload_requested:
-            sys.exit(reloader.RELOAD_EXIT_CODE)
+        run(self, app, host, port, **kwargs)
 
     def _reload(self, path: str) -> None:
         print(f" * Detected change in {path!r}, reloading", file=sys.stderr, flush=True)
@@ -607,56 +667,6 @@ class SocketIO:
             app, self, namespace=namespace, query_string=query_string, headers=headers,
             auth=auth, flask_test_client=flask_test_client, timeout=timeout,
         )
-
-
-class _SocketIOMiddleware:
-    """``app.wsgi_app`` after ``SocketIO(app)``: Socket.IO, the client script, then the app."""
-
-    def __init__(self, socketio: SocketIO, server: Server, wsgi_app: Any) -> None:
-        self.socketio = socketio
-        self.server = server
-        self.wsgi_app = wsgi_app
-        self.engine_app = WsgiApp(server.engine, limits=server.http_limits)
-        self._script: bytes | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        server = self.server
-        if server.engine.matches(path):
-            server.bind_hub()  # the thread serving this request runs the server
-            started: list[bool] = []
-
-            def tracking_start_response(*args: Any) -> Any:
-                started.append(True)
-                return start_response(*args)
-
-            result = self.engine_app(environ, tracking_start_response)
-            if not started and "gunicorn.socket" in environ:
-                # A WebSocket took the connection over and has ended: gunicorn
-                # must not write a response; StopIteration is how its workers
-                # are told to just close the connection.
-                raise StopIteration()
-            return result
-        script_url = self.socketio.client_script_url
-        if script_url and path == script_url and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            script = self._client_script()
-            if script is not None:
-                start_response("200 OK", [
-                    ("Content-Type", "application/javascript; charset=utf-8"),
-                    ("Content-Length", str(len(script))),
-                    ("Cache-Control", "max-age=3600"),
-                ])
-                return [] if environ["REQUEST_METHOD"] == "HEAD" else [script]
-        return self.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
-
-    def _client_script(self) -> bytes | None:
-        if self._script is None:
-            path = client_script_path()
-            if path is None:
-                log.warning("socket.io.min.js not found: run `make npm` to install the client")
-                return None
-            self._script = path.read_bytes()
-        return self._script
 
 
 # Flask-SocketIO's name for the test client, importable from here.

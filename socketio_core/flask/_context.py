@@ -69,11 +69,15 @@ class Namespace:
         namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
         to: Any = None,
+        **kwargs: Any,
     ) -> None:
-        """Emit to ``to``/``room``, or everyone in this namespace (like Flask-SocketIO's)."""
+        """Emit to ``to``/``room``, or everyone in this namespace (like Flask-SocketIO's).
+
+        Other keywords (``skip_sid``, ``ignore_queue`` ...) are :meth:`SocketIO.emit`'s.
+        """
         args = () if data is None else (data,)
         self._sio().emit(event, *args, to=to if to is not None else room, include_self=include_self,
-                         namespace=namespace or self.namespace, callback=callback)
+                         namespace=namespace or self.namespace, callback=callback, **kwargs)
 
     def send(
         self,
@@ -83,9 +87,39 @@ class Namespace:
         namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
         to: Any = None,
+        json: bool = False,
     ) -> None:
-        self._sio().send(data, to=to if to is not None else room, include_self=include_self,
+        self._sio().send(data, json=json, to=to if to is not None else room, include_self=include_self,
                          namespace=namespace or self.namespace, callback=callback)
+
+    def call(
+        self,
+        event: str,
+        data: Any = None,
+        to: str | None = None,
+        sid: str | None = None,
+        namespace: str | None = None,
+        timeout: float | None = 60.0,
+        ignore_queue: bool = False,
+    ) -> Any:
+        """Emit to one client (``to``/``sid``, default the current one) and wait for its ack."""
+        target = to or sid or _current_socket()[0]
+        if target is None:
+            raise RuntimeError("call() outside a Socket.IO handler needs to=")
+        args = () if data is None else (data,)
+        return self._sio().call(event, *args, to=target, namespace=namespace or self.namespace,
+                                timeout=timeout)
+
+    def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+        """The server-side session of ``sid`` in this namespace (python-socketio's, not ``flask.session``)."""
+        return self._sio()._server().get_session(sid, namespace=namespace or self.namespace)
+
+    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
+        self._sio()._server().save_session(sid, session, namespace=namespace or self.namespace)
+
+    def session(self, sid: str, namespace: str | None = None) -> Any:
+        """``with self.session(sid) as s: ...``: read and save the server-side session."""
+        return self._sio()._server().session(sid, namespace=namespace or self.namespace)
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
         self._sio().close_room(room, namespace=namespace or self.namespace)
@@ -127,7 +161,8 @@ class _NamespaceAdapter(_CoreNamespace):
             takes_auth = method is not None and positional_count(method) >= 1
 
             def on_connect(sid: str, environ: Any, auth: Any) -> Any:
-                return sio._dispatch(sid, ns, "connect", trigger, (auth,) if takes_auth else ())
+                args = (_given_auth(environ, auth),) if takes_auth else ()
+                return sio._dispatch(sid, ns, "connect", trigger, args)
 
             return on_connect
         if event == "disconnect":
@@ -145,6 +180,11 @@ class _NamespaceAdapter(_CoreNamespace):
 
 
 # ---------------------------------------------------------- context functions
+
+
+def _given_auth(handshake: Any, auth: Any) -> Any:
+    """The connect handler's ``auth``: None when the client sent none (Flask-SocketIO's)."""
+    return auth if getattr(handshake, "auth_sent", True) else None
 
 
 def _spread(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -218,18 +258,23 @@ def send(
     skip_sid: Any = None,
     **kwargs: Any,
 ) -> None:
-    """Send a ``message`` event (a string or a JSON value) the way :func:`emit` sends events."""
-    emit("message", message, namespace=namespace, callback=callback, broadcast=broadcast, to=to,
+    """Send a ``message`` event (a string or a JSON value) the way :func:`emit` sends events;
+    with ``json=True``, a ``json`` event (Flask-SocketIO's)."""
+    emit("json" if json else "message", message, namespace=namespace, callback=callback, broadcast=broadcast, to=to,
          room=room, include_self=include_self, skip_sid=skip_sid, **kwargs)
 
 
 def call(
-    event: str, *args: Any, to: str | None = None, namespace: str | None = None, timeout: float = 60.0
+    event: str, *args: Any, to: str | None = None, namespace: str | None = None,
+    timeout: float | None = 60.0, **kwargs: Any,
 ) -> Any:
-    """Emit to the current client (or ``to``) and wait for its ack; raises TimeoutError."""
+    """Emit to the current client (or ``to``) and wait for its ack; raises TimeoutError.
+
+    ``ignore_queue`` is accepted (an ack always comes back to this process).
+    """
     socketio = _socketio()
     sid, current_ns = _current_socket()
-    target = to or sid
+    target = to or kwargs.get("sid") or sid
     if target is None:
         raise RuntimeError("call() outside a Socket.IO handler needs to=")
     return socketio.call(event, *args, to=target, namespace=namespace or current_ns or "/", timeout=timeout)

@@ -48,6 +48,7 @@ from wsproto.events import (
 from transports import HttpConnection
 
 from ..protocol._decoder import PacketDecoder
+from ..protocol._errors import LocalSocketIOError
 from ..protocol._encoder import encode_packet
 from ..protocol._packets import Packet, PacketType
 
@@ -69,6 +70,17 @@ def _readable(sock: Any) -> bool:
         return bool(_select([fileno], [], [], 0)[0])
     except (OSError, ValueError):
         return False
+
+
+def _as_type_error(exc: BaseException) -> BaseException:
+    """Data that cannot be serialised raises TypeError, as with Flask-SocketIO."""
+    if isinstance(exc, TypeError):
+        return exc
+    if isinstance(exc, LocalSocketIOError) and isinstance(exc.__cause__, (TypeError, ValueError)):
+        error = TypeError(str(exc))
+        error.__cause__ = exc
+        return error
+    return exc
 
 
 class _Pipe:
@@ -251,6 +263,11 @@ class SocketIOTestClient:
         self._ids = itertools.count(1)
         self._decoder = PacketDecoder()
         self._pipe: _Pipe | None = None
+        #: Whether the event being emitted asked for an ack (the Flask layer
+        #: then checks that the handler's return value can be sent).
+        self.expects_ack = False
+        #: Errors of handlers run for this client's events, not yet raised.
+        self._errors: list[BaseException] = []
         self.connect(namespace, query_string=query_string, headers=headers, auth=auth)
 
     # ---------------------------------------------------------- transport
@@ -280,9 +297,44 @@ class SocketIOTestClient:
                 f"WebSocket handshake refused: {pipe.reject_status} {pipe.reject_body.decode(errors='replace')}"
             )
         pipe.opened.wait(self.timeout)
-        if pipe.closed:
+        if pipe.closed or pipe.eio_sid is None:
             raise ConnectionError("the server closed the connection during the handshake")
+        server.environ[pipe.eio_sid] = self._environ(query, headers)
         return pipe
+
+    def _environ(self, query: str, headers: dict[str, str] | None) -> dict[str, Any]:
+        """What handlers see as ``request``: Flask-SocketIO's test client environ.
+
+        Only what the test passed (the query string, the headers, the Flask
+        test client's cookies), not the WebSocket upgrade's own headers and
+        ``EIO``/``transport`` parameters.
+        """
+        from . import TEST_CLIENT_KEY
+
+        url = self.socketio._server().engine.path + (f"?{query}" if query else "")
+        environ = EnvironBuilder(url, headers=list((headers or {}).items())).get_environ()
+        environ["flask.app"] = self.app
+        environ["REMOTE_ADDR"] = "127.0.0.1"  # the in-memory peer (Werkzeug leaves it unset)
+        if self.flask_test_client is not None:
+            if hasattr(self.flask_test_client, "_add_cookies_to_wsgi"):
+                self.flask_test_client._add_cookies_to_wsgi(environ)
+            elif hasattr(self.flask_test_client, "cookie_jar"):  # Werkzeug < 2.3
+                self.flask_test_client.cookie_jar.inject_wsgi(environ)
+        environ[TEST_CLIENT_KEY] = self
+        return environ
+
+    def _handler_failed(self, exc: BaseException) -> None:
+        """A handler run for this client raised: the emit waiting on it raises it."""
+        self._errors.append(exc)
+        for result in self.acks.values():
+            if not result.ready():
+                result.set_exception(exc)
+
+    def _raise_handler_error(self) -> None:
+        if not self._errors:
+            return
+        exc, self._errors = self._errors[0], []
+        raise _as_type_error(exc)
 
     def _transport_closed(self) -> None:
         for ns in list(self.connected):
@@ -436,34 +488,60 @@ class SocketIOTestClient:
         """Also call ``handler(*args)`` for the server's ``event``; its return value is the ack."""
         self._handlers[(event, namespace or "/")] = handler
 
-    def emit(self, event: str, *args: Any, callback: bool = False, namespace: str | None = None) -> Any:
+    def emit(
+        self, event: str, *args: Any, callback: bool = False, namespace: str | None = None, **kwargs: Any
+    ) -> Any:
         """Emit ``event``; with ``callback=True`` wait for the ack and return its value
-        (one argument as itself, several as a list). Raises RuntimeError if not connected."""
+        (one argument as itself, several as a list).
+
+        Like Flask-SocketIO's test client: other keywords (``broadcast``,
+        ``to`` ...: server-side options) are ignored; data that cannot be
+        sent raises TypeError; an exception raised by the event's handler
+        (or an ack value the server cannot send) is raised here.
+        Raises RuntimeError if not connected.
+        """
         ns = namespace or "/"
         if not self.is_connected(ns):
             raise RuntimeError(f"not connected to namespace {ns}")
+        packet = Packet(type=PacketType.EVENT, namespace=ns, data=[event, *args])
+        try:
+            encode_packet(packet)
+        except Exception as exc:
+            raise _as_type_error(exc) from None
         ack_id = None
         result: AsyncResult[list[Any]] | None = None
         if callback:
             ack_id = next(self._ids)
             result = self.acks[ack_id] = AsyncResult()
-        self._send_packet(Packet(type=PacketType.EVENT, namespace=ns, data=[event, *args], id=ack_id))
-        if result is None:
-            self._settle()
-            return None
+            packet = Packet(type=PacketType.EVENT, namespace=ns, data=[event, *args], id=ack_id)
+        self._errors = []
+        self.expects_ack = callback
         try:
-            answer = result.get(timeout=self.timeout) or []
-        except gevent.Timeout:
-            raise TimeoutError(f"no ack for {event!r} within {self.timeout} s") from None
+            self._send_packet(packet)
+            if result is None:
+                self._settle()
+                self._raise_handler_error()
+                return None
+            try:
+                answer = result.get(timeout=self.timeout) or []
+            except gevent.Timeout:
+                raise TimeoutError(f"no ack for {event!r} within {self.timeout} s") from None
+            except Exception as exc:
+                self._errors = []
+                raise _as_type_error(exc) from None
+            finally:
+                self.acks.pop(ack_id, None)  # type: ignore[arg-type]
+            self._settle()
+            self._raise_handler_error()
+            return answer[0] if len(answer) == 1 else answer
         finally:
-            self.acks.pop(ack_id, None)  # type: ignore[arg-type]
-        self._settle()
-        return answer[0] if len(answer) == 1 else answer
+            self.expects_ack = False
 
     def send(
-        self, data: Any, json: bool = False, callback: bool = False, namespace: str | None = None
+        self, data: Any, json: bool = False, callback: bool = False, namespace: str | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """Send a ``message`` (or, with ``json=True``, a ``json``) event."""
+        """Send a ``message`` (or, with ``json=True``, a ``json``) event (other keywords are ignored)."""
         event = "json" if json else "message"
         return self.emit(event, data, callback=callback, namespace=namespace)
 

@@ -226,9 +226,11 @@ class Connection:
             if len(self.namespaces) >= self.max_namespaces:
                 raise RemoteSocketIOError("too many namespaces")
             self.namespaces[namespace] = _CONNECTING
+            sent = True
             if self.protocol == 5:
-                auth = packet.data if packet.data is not None else {}
-            self._events.append(ConnectRequested(namespace=namespace, auth=auth))
+                sent = packet.data is not None
+                auth = packet.data if sent else {}
+            self._events.append(ConnectRequested(namespace=namespace, auth=auth, auth_sent=sent))
             return
         if state is not _CONNECTED:
             raise RemoteSocketIOError(f"{ptype.name} for namespace {_shown(namespace)} not joined")

@@ -7,7 +7,7 @@ the base of the Engine.IO session's events one layer below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 __all__ = [
@@ -28,10 +28,16 @@ class SocketIOEvent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectRequested(SocketIOEvent):
-    """The client asks to join ``namespace``; accept or refuse it."""
+    """The client asks to join ``namespace``; accept or refuse it.
+
+    ``auth`` is ``{}`` when the CONNECT carried no payload; ``auth_sent``
+    tells that case apart (python-socketio and Flask-SocketIO hand such
+    handlers ``None``). It does not take part in comparisons.
+    """
 
     namespace: str
     auth: dict[str, Any]
+    auth_sent: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -125,6 +125,9 @@ class RedisAdapter(MemoryAdapter):
     ``backoff_max`` seconds.
     """
 
+    #: Flask-SocketIO's ``client_manager.write_only``: a server's adapter, not a write-only emitter.
+    write_only = False
+
     #: Seconds of silence on the subscription before it PINGs Redis; no answer
     #: within twice that more and the connection is deemed dead and replaced.
     liveness_interval = 5.0

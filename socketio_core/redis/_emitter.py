@@ -133,6 +133,9 @@ class Emitter(BroadcastOperator):
     ``channel_prefix`` must match the servers' ``RedisAdapter``.
     """
 
+    #: Flask-SocketIO's ``client_manager.write_only``: publishes only, serves nothing.
+    write_only = True
+
     __slots__ = ("client", "channel_prefix", "uid", "channel")
 
     def __init__(

@@ -14,6 +14,7 @@ packets, and gives adapters and integrations their documented seams:
 """
 
 from ._acks import Ack
+from ._acks import TooManyPendingAcks
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._calling import positional_count, takes_ack
 from ._delivery import LocalDelivery
@@ -36,4 +37,5 @@ __all__ = [
     "SocketView",
     "positional_count",
     "takes_ack",
+    "TooManyPendingAcks",
 ]

@@ -10,6 +10,16 @@ comes back runs it. Two shapes of callback need more than a plain function:
 - :class:`Gather`, behind a broadcast with a callback: it collects
   ``{sid: answer}`` until every recipient answered, left, or time ran out.
 
+Each client files its callbacks in an :class:`AckTable`. An entry leaves it in
+exactly one of three ways, all on the hub: the answer comes
+(:meth:`AckTable.answer`), its timeout passes (a libev timer of the hub's loop:
+no greenlet waits for it), or the client goes away (:meth:`AckTable.release`).
+A waiter is told in the last two cases too, at once, so nothing is left
+behind a ``call()``. A client already owing ``limit`` acks gets no more
+packets that ask for one: :class:`TooManyPendingAcks` goes to the caller
+instead, so one client that never answers cannot make the server hold an
+unbounded number of waiters (nor the greenlets of the handlers behind them).
+
 How ack arguments map to Python values is fixed here once: none -> None,
 one -> itself, several -> a tuple; a handler's return value maps back the same way.
 
@@ -20,11 +30,21 @@ elsewhere, or not at all.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from ..protocol._errors import LocalSocketIOError
+import gevent
 
-__all__ = ["Ack", "AckWaiter", "Gather", "ack_args", "ack_value"]
+from ..protocol._errors import LocalSocketIOError, SocketIOError
+
+__all__ = ["Ack", "AckTable", "AckWaiter", "Gather", "TooManyPendingAcks", "ack_args", "ack_value"]
+
+
+class TooManyPendingAcks(SocketIOError):
+    """The client already owes ``max_pending_acks`` acks: no more calls to it until it answers.
+
+    Raised by :meth:`Server.call` and by ``Server.emit(..., callback=...)`` to a
+    single socket; a broadcast with acks counts such a client as not answering.
+    """
 
 
 def ack_value(args: tuple[Any, ...] | list[Any]) -> Any:
@@ -77,15 +97,27 @@ class Gather:
 class AckWaiter:
     """An ack callback that also knows what to do when no answer can come.
 
-    The server calls ``gone()`` (in a worker) for every waiter still pending
-    when its client disconnects; a plain callback is simply dropped.
+    ``answer(args)`` runs when the ack comes; ``gone()`` instead if the client
+    disconnects first, and ``expired()`` (by default ``gone``) if the timeout
+    passes first; a plain callback is simply dropped in those cases. With
+    ``inline`` the three run on the hub (they only hand a result over), else
+    in a worker greenlet.
     """
 
-    __slots__ = ("answer", "gone")
+    __slots__ = ("answer", "gone", "expired", "inline")
 
-    def __init__(self, answer: Callable[[tuple[Any, ...]], None], gone: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        answer: Callable[[tuple[Any, ...]], None],
+        gone: Callable[[], None],
+        expired: Callable[[], None] | None = None,
+        *,
+        inline: bool = False,
+    ) -> None:
         self.answer = answer
         self.gone = gone
+        self.expired = expired if expired is not None else gone
+        self.inline = inline
 
     def __call__(self, *args: Any) -> None:
         self.answer(args)
@@ -119,3 +151,83 @@ class Ack:
             raise LocalSocketIOError("this ack was already sent")
         self._sent = True
         self._send(list(args))
+
+
+class AckTable:
+    """One client's pending acks: ``{ack_id: (callback, timer)}``, at most ``limit``."""
+
+    __slots__ = ("limit", "_entries", "_run")
+
+    def __init__(self, limit: int, run: Callable[..., Any]) -> None:
+        self.limit = limit
+        self._entries: dict[int, tuple[Callable[..., Any], Any]] = {}
+        #: How callbacks that may block run: the server's worker pool's ``submit``.
+        self._run = run
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[int]:
+        """The ack ids waited for (what the ``pending_acks`` counter counts)."""
+        return iter(self._entries)
+
+    def pop(self, ack_id: int) -> Callable[..., Any] | None:
+        """Take ``ack_id``'s callback out without running it (None if not waited for)."""
+        entry = self._entries.pop(ack_id, None)
+        if entry is None:
+            return None
+        if entry[1] is not None:
+            entry[1].close()
+        return entry[0]
+
+    def check_room(self, who: str) -> None:
+        """Raise :class:`TooManyPendingAcks` if one more ack would pass the limit."""
+        if len(self._entries) >= self.limit:
+            raise TooManyPendingAcks(
+                f"client {who} already owes {len(self._entries)} acks (max_pending_acks={self.limit})"
+            )
+
+    def add(self, ack_id: int, callback: Callable[..., Any], timeout: float | None) -> None:
+        """File ``callback``; after ``timeout`` seconds it is forgotten (a waiter is told)."""
+        timer = None
+        if timeout is not None:
+            timer = gevent.get_hub().loop.timer(max(0.0, timeout))
+            timer.start(self._expire, ack_id)
+        self._entries[ack_id] = (callback, timer)
+
+    def answer(self, ack_id: int, args: tuple[Any, ...]) -> None:
+        """The ack ``ack_id`` came: run its callback (an unknown or expired id is ignored)."""
+        entry = self._entries.pop(ack_id, None)
+        if entry is None:
+            return
+        callback, timer = entry
+        if timer is not None:
+            timer.close()
+        if type(callback) is AckWaiter and callback.inline:
+            callback.answer(args)
+        else:
+            self._run(callback, *args)
+
+    def release(self) -> None:
+        """The client went away: forget everything, waking every waiter at once."""
+        entries, self._entries = self._entries, {}
+        for callback, timer in entries.values():
+            if timer is not None:
+                timer.close()
+            if type(callback) is AckWaiter:
+                self._notify(callback, callback.gone)
+
+    def _expire(self, ack_id: int) -> None:
+        entry = self._entries.pop(ack_id, None)
+        if entry is None:
+            return
+        callback, timer = entry
+        timer.close()
+        if type(callback) is AckWaiter:
+            self._notify(callback, callback.expired)
+
+    def _notify(self, waiter: AckWaiter, fn: Callable[[], None]) -> None:
+        if waiter.inline:
+            fn()
+        else:
+            self._run(fn)

@@ -41,7 +41,7 @@ from transports import SharedBytes, SharedText, WorkerPool
 from ..protocol._connection import encode_for_engine
 from ..protocol._encoder import encode_event_fast
 from ..protocol._packets import Packet, PacketType
-from ._acks import AckWaiter, Gather
+from ._acks import AckWaiter, Gather, TooManyPendingAcks
 from ._adapter import SocketInfo
 from ._engine_glue import EngineGlue
 from ._sockets import Socket
@@ -138,7 +138,14 @@ class Delivery(EngineGlue):
 
     def run_on_hub(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """From another OS thread: have ``fn(*args, **kwargs)`` run soon on the hub's thread."""
-        self._hub.loop.run_callback_threadsafe(lambda: fn(*args, **kwargs))
+
+        def run() -> None:
+            try:
+                fn(*args, **kwargs)
+            except TooManyPendingAcks as exc:  # the calling thread has moved on: say it here
+                log.warning("emit from another thread dropped: %s", exc)
+
+        self._hub.loop.run_callback_threadsafe(run)
 
     # -------------------------------------------------------------- emitting
 
@@ -160,8 +167,11 @@ class Delivery(EngineGlue):
         ``skip`` leaves out sids or rooms. With ``callback``, a single target
         sid calls ``callback(*ack_args)``; a broadcast calls
         ``callback({sid: answer})`` once every recipient answered or after
-        ``timeout`` seconds. ``volatile`` drops the packet for clients that
-        cannot take it at once. Safe to call from any thread.
+        ``timeout`` seconds; a single target's ack not in within ``timeout``
+        is forgotten (``callback`` is never called). A client that already owes
+        ``max_pending_acks`` acks raises :class:`TooManyPendingAcks` (logged when
+        called from another thread). ``volatile`` drops the packet for clients
+        that cannot take it at once. Safe to call from any thread.
         """
         if not self.in_hub_thread():
             self.run_on_hub(
@@ -188,8 +198,9 @@ class Delivery(EngineGlue):
                     return
                 ack_id = None
                 if callback is not None:
+                    client.acks.check_room(one)  # TooManyPendingAcks, before anything is sent
                     ack_id = client.conn.new_ack_id()
-                    client.acks[ack_id] = callback
+                    client.acks.add(ack_id, callback, timeout)
                 if self._outgoing_hooks:
                     self._run_hooks(sock, data)
                 sock.deliver(client.conn.event(namespace, data, ack_id))
@@ -267,17 +278,22 @@ class Delivery(EngineGlue):
             if sock is None or (volatile and not sock.client.esock.writable_now):
                 gather.waiting.discard(sid)  # no answer can come
                 continue
-            sent += 1
             client = sock.client
+            if len(client.acks) >= client.acks.limit:
+                gather.waiting.discard(sid)  # it owes too many acks: counted as not answering
+                continue
+            sent += 1
             ack_id = client.conn.new_ack_id()
-            client.acks[ack_id] = AckWaiter(partial(gather.answer, sid), partial(gather.gone, sid))
+            # Each recipient's ack expires on its own (a timer of the hub's loop,
+            # no greenlet): the gathering ends when every one answered, went
+            # away or ran out of time.
+            client.acks.add(ack_id, AckWaiter(partial(gather.answer, sid), partial(gather.gone, sid)),
+                            timeout)
             if hooks:
                 self._run_hooks(sock, data)
             sock.deliver(client.conn.event(namespace, data, ack_id))
         if not gather.waiting:
             gather.finish()
-        elif timeout is not None:
-            gevent.spawn_later(timeout, gather.finish)
         return sent
 
     def local_socket_infos(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:

@@ -45,7 +45,7 @@ from ..protocol._connection import (
 from ..protocol._errors import RemoteSocketIOError
 from ..protocol._parser import Parser
 from ..protocol._recovery import RecoveryStore, SavedSession
-from ._acks import Ack, AckWaiter, ack_args
+from ._acks import Ack, AckTable, ack_args
 from ._adapter import Adapter
 from ._calling import positional_count, takes_ack
 from ._registry import ConnectionRefusedError, HandlerRegistry
@@ -74,6 +74,7 @@ class EngineGlue(HandlerRegistry):
     workers: WorkerPool
     connect_timeout: float
     max_namespaces: int
+    max_pending_acks: int
     #: Every socket of this process, by sid.
     _sockets: dict[str, Socket]
 
@@ -90,7 +91,7 @@ class EngineGlue(HandlerRegistry):
             max_namespaces=self.max_namespaces,
             protocol=4 if legacy else 5,
         )
-        client = Client(esock, conn, self._process)
+        client = Client(esock, conn, self._process, AckTable(self.max_pending_acks, self.workers.submit))
         esock.context = client
         self.engine.scheduler.schedule(client, conn.next_deadline())
         for listener in self._listeners:
@@ -127,11 +128,7 @@ class EngineGlue(HandlerRegistry):
             return
         for sock in list(client.sockets.values()):
             self._socket_gone(sock, reason)
-        acks, client.acks = client.acks, {}
-        for callback in acks.values():
-            if type(callback) is AckWaiter:
-                # A call() waiting for this client: no answer will come.
-                self.workers.submit(callback.gone)
+        client.acks.release()  # a call() waiting for this client stops waiting now
         self.engine.scheduler.cancel(client)
         esock.context = None
 
@@ -146,11 +143,9 @@ class EngineGlue(HandlerRegistry):
             if type(event) is EventReceived:
                 self._on_event(client, event)
             elif type(event) is AckReceived:
-                callback = client.acks.pop(event.ack_id, None)
-                if callback is not None:
-                    self.workers.submit(callback, *event.args)
+                client.acks.answer(event.ack_id, tuple(event.args))
             elif type(event) is ConnectRequested:
-                self._start_connect(client, event.namespace, event.auth)
+                self._start_connect(client, event.namespace, event.auth, event.auth_sent)
             elif type(event) is DisconnectRequested:
                 sock = client.sockets.get(event.namespace)
                 if sock is not None:
@@ -221,7 +216,7 @@ class EngineGlue(HandlerRegistry):
 
     # ------------------------------------------------------------ connecting
 
-    def _start_connect(self, client: Client, namespace: str, auth: Any) -> None:
+    def _start_connect(self, client: Client, namespace: str, auth: Any, auth_sent: bool = True) -> None:
         if not isinstance(auth, dict):
             auth = {}
         key = self._resolve_namespace(namespace, auth)
@@ -237,6 +232,7 @@ class EngineGlue(HandlerRegistry):
             url=request.target,
             issued=time(),
             auth=auth,
+            auth_sent=auth_sent,
         )
         restored = None
         legacy = client.conn.protocol == 4

@@ -28,6 +28,8 @@ H = TypeVar("H", bound=Callable[..., Any])
 NamespaceMatcher = Union[str, Pattern[str], Callable[[str, dict[str, Any]], bool]]
 #: Prefix of the keys dynamic namespaces are registered under (never a real name: no "/").
 _DYNAMIC = "<dynamic "
+#: The namespace name whose handlers serve every namespace (python-socketio's ``namespace="*"``).
+CATCH_ALL = "*"
 
 
 class ConnectionRefusedError(Exception):  # noqa: A001 - the name users expect
@@ -187,7 +189,7 @@ class HandlerRegistry:
                         return key
                 except Exception:
                     log.exception("namespace predicate failed for %s", peer_text(name))
-        return None
+        return CATCH_ALL if CATCH_ALL in self._handlers else None
 
     def _handler(self, key: str, event: str) -> Handler | None:
         fn = self._handlers.get(key, {}).get(event)
@@ -195,5 +197,13 @@ class HandlerRegistry:
             return fn
         obj = self._namespace_objects.get(key)
         if obj is not None:
-            return obj.handler_for(event)
+            fn = obj.handler_for(event)
+            if fn is not None:
+                return fn
+        if key != CATCH_ALL and CATCH_ALL in self._handlers and (
+            event == "*" or "*" not in self._handlers.get(key, ())
+        ):
+            # ``namespace="*"`` handlers serve every namespace that has none for
+            # the event (nor a catch-all event handler: python-socketio's order).
+            return self._handlers[CATCH_ALL].get(event)
         return None

@@ -35,17 +35,18 @@ from transports import Server as HttpServer
 
 from ..protocol._parser import Parser, make_parser
 from ..protocol._recovery import RecoveryStore
-from ._acks import AckWaiter, ack_value
+from ._acks import AckWaiter, TooManyPendingAcks, ack_value
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._delivery import Delivery, Target
 from ._sockets import Handshake, Socket, SocketView
+from ._views import PeerViews
 
 __all__ = ["Server"]
 
 log = logging.getLogger(__name__)
 
 
-class Server(Delivery):
+class Server(Delivery, PeerViews):
     """A Socket.IO server.
 
     ``Server(cors_allowed_origins="*", ping_interval=25, ...)`` then
@@ -94,6 +95,7 @@ class Server(Delivery):
         allow_request: AllowRequest | None = None,
         initial_headers: HeaderHook | None = None,
         headers: HeaderHook | None = None,
+        max_pending_acks: int = 1000,
     ) -> None:
         super().__init__()
         self.config = Config(
@@ -123,6 +125,9 @@ class Server(Delivery):
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_namespaces = max_namespaces
+        #: Acks one client may owe at once (``call``, ``emit(callback=...)``):
+        #: past it the caller gets TooManyPendingAcks instead of a new waiter.
+        self.max_pending_acks = max_pending_acks
         #: Encodes packets to Engine.IO messages, and gives each client its decoder.
         self.parser: Parser = make_parser(parser, json, max_attachments=max_attachments)
         self._encode = self.parser.encode
@@ -151,32 +156,59 @@ class Server(Delivery):
         """Emit to one socket and wait for its ack; returns the ack's value.
 
         One argument comes back as itself, several as a tuple, none as None.
-        Raises TimeoutError when the client does not answer within ``timeout``.
+        Raises TimeoutError when the client does not answer within ``timeout``
+        or disconnects first (at once, then), and :class:`TooManyPendingAcks`
+        when it already owes ``max_pending_acks`` acks. Either way the server
+        keeps nothing of the call: the time limit is a timer of the hub's loop
+        that forgets the ack (no greenlet waits for it but the caller).
         Works from greenlets and from plain OS threads.
         """
-        if to not in self._sockets:
+        sock = self._sockets.get(to)
+        if sock is None or sock.namespace != namespace:
             # Connected to another server (or nowhere): gather its single answer.
             answers = self.call_all(event, *args, to=to, namespace=namespace, timeout=timeout)
             if to not in answers:
                 raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s")
             return answers[to]
-        gone_message = f"{to} disconnected before acknowledging {event!r}"
+        gone = f"{to} disconnected before acknowledging {event!r}"
+        late = f"no ack for {event!r} from {to} within {timeout} s"
         if self.in_hub_thread():
             result: AsyncResult[tuple[Any, ...]] = AsyncResult()
-            waiter = AckWaiter(result.set, lambda: result.set_exception(TimeoutError(gone_message)))
-            self.emit(event, *args, to=to, namespace=namespace, callback=waiter)
+            self._start_call(to, namespace, [event, *args], timeout, AckWaiter(
+                result.set, lambda: result.set_exception(TimeoutError(gone)),
+                lambda: result.set_exception(TimeoutError(late)), inline=True,
+            ))
+            return ack_value(result.get() or ())
+        future: concurrent.futures.Future[tuple[Any, ...]] = concurrent.futures.Future()
+        waiter = AckWaiter(
+            future.set_result, lambda: future.set_exception(TimeoutError(gone)),
+            lambda: future.set_exception(TimeoutError(late)), inline=True,
+        )
+
+        def start() -> None:
             try:
-                answer = result.get(timeout=timeout)
-            except gevent.Timeout:
-                raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s") from None
-            return ack_value(answer or ())
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.emit(event, *args, to=to, namespace=namespace, callback=AckWaiter(
-            future.set_result, lambda: future.set_exception(TimeoutError(gone_message))))
+                self._start_call(to, namespace, [event, *args], timeout, waiter)
+            except TooManyPendingAcks as exc:
+                future.set_exception(exc)
+
+        self.run_on_hub(start)
         try:
-            return ack_value(future.result(timeout))
+            # The hub's timer answers at ``timeout``; the margin only guards a stuck hub.
+            return ack_value(future.result(timeout + 5.0))
         except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s") from None
+            if future.done():
+                raise  # the waiter's own TimeoutError (the same class since Python 3.11)
+            raise TimeoutError(late) from None
+
+    def _start_call(
+        self, sid: str, namespace: str, data: list[Any], timeout: float, waiter: AckWaiter
+    ) -> None:
+        """On the hub: send ``data`` to ``sid`` asking for an ack that ``waiter`` receives."""
+        sock = self._sockets.get(sid)
+        if sock is None or sock.namespace != namespace:
+            waiter.gone()  # it went away before the packet could leave
+            return
+        self.emit(*data, to=sid, namespace=namespace, callback=waiter, timeout=timeout)
 
     def call_all(
         self,
@@ -190,16 +222,19 @@ class Server(Delivery):
         """Broadcast and wait for every recipient's ack: ``{sid: answer}``.
 
         Recipients that did not answer within ``timeout`` are missing from the result.
+        Always gathered (a single sid too: ``emit`` would hand its callback the bare answer).
         """
+        rooms = self._rooms_arg(to)
+        skipped = self._rooms_arg(skip) or []
+        data = [event, *args]
         if self.in_hub_thread():
             result: AsyncResult[dict[str, Any]] = AsyncResult()
-            self.emit(event, *args, to=to, skip=skip, namespace=namespace,
-                      callback=result.set, timeout=timeout)
+            self.adapter.broadcast_with_ack(namespace, data, rooms, skipped, result.set, timeout)
             return result.get() or {}
         # From another OS thread: the gathering runs on the hub, we wait here.
         future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
-        self.emit(event, *args, to=to, skip=skip, namespace=namespace,
-                  callback=future.set_result, timeout=timeout)
+        self.run_on_hub(self.adapter.broadcast_with_ack, namespace, data, rooms, skipped,
+                        future.set_result, timeout)
         return future.result(timeout + 5.0)
 
     # ----------------------------------------------------------------- rooms

@@ -19,6 +19,7 @@ from typing import Any, Callable, Protocol
 from transports import EngineSocket
 
 from ..protocol._connection import Connection
+from ._acks import AckTable
 
 __all__ = ["Client", "Handshake", "Socket", "SocketView"]
 
@@ -34,6 +35,8 @@ class Handshake:
     url: str
     issued: float
     auth: dict[str, Any] = field(default_factory=dict)
+    #: False when the client's CONNECT carried no auth payload (``auth`` is then ``{}``).
+    auth_sent: bool = True
 
     def get(self, key: str, default: Any = None) -> Any:
         """Mapping-style access for code written against WSGI environs."""
@@ -124,15 +127,16 @@ class Client:
     __slots__ = ("esock", "conn", "sockets", "acks", "scheduled_at", "process")
 
     def __init__(
-        self, esock: EngineSocket, conn: Connection, process: Callable[["Client"], None]
+        self, esock: EngineSocket, conn: Connection, process: Callable[["Client"], None],
+        acks: AckTable,
     ) -> None:
         self.esock = esock
         self.conn = conn
         self.process = process
         #: namespace -> socket
         self.sockets: dict[str, Socket] = {}
-        #: ack id -> callback (an :class:`~._acks.AckWaiter` for ``call``)
-        self.acks: dict[int, Callable[..., Any]] = {}
+        #: The acks this client owes us (an :class:`~._acks.AckWaiter` for ``call``).
+        self.acks = acks
         self.scheduled_at: float | None = None
 
     def on_deadline(self, now: float) -> None:

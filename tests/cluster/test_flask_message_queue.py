@@ -58,3 +58,35 @@ def test_a_broadcast_on_one_app_reaches_the_clients_of_the_other(redis_server: R
 def test_only_redis_urls_are_taken() -> None:
     with pytest.raises(ValueError, match="Redis"):
         SocketIO(Flask(__name__), message_queue="amqp://guest@localhost//")
+
+
+def test_socketio_without_an_app_is_a_write_only_emitter(redis_server: RedisServer) -> None:
+    """``SocketIO(message_queue=url)`` in an external process: its emits reach the app's clients."""
+    app, sio = make_app(redis_server.url)
+    external = SocketIO(message_queue=redis_server.url)
+    late = SocketIO()
+    late.init_app(None, message_queue=redis_server.url)
+    try:
+        assert external.server_options["client_manager"].write_only
+        assert late.server_options["client_manager"].write_only
+        assert not sio.server_options["client_manager"].write_only
+        client = sio.test_client(app)
+        deadline = time.monotonic() + 10
+        heard: list[Any] = []
+        while not heard and time.monotonic() < deadline:
+            external.emit("news", {"n": 1})  # until the app's subscription is up
+            gevent.sleep(0.05)
+            heard += received(client, "news")
+        assert heard[0] == [{"n": 1}]
+        late.emit("news", 2, to=client.sid)
+        while len(heard) < 2 or heard[-1] != [2]:
+            assert time.monotonic() < deadline
+            gevent.sleep(0.05)
+            heard += received(client, "news")
+        with pytest.raises(ValueError, match="callback"):
+            external.emit("news", 3, callback=print)
+        client.disconnect()
+    finally:
+        sio.server.adapter.close()
+        external.server_options["client_manager"].close()
+        late.server_options["client_manager"].close()

@@ -9,6 +9,7 @@ with the same socket id, ``recovered`` true, and its rooms and data back.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
@@ -19,7 +20,7 @@ import redis
 
 from socketio_core.protocol._recovery import SavedSession
 from socketio_core.redis._recovery import RECORD_SCRIPT, RedisRecoveryLog, parse_offset
-from tests.conftest import free_port
+from tests.conftest import free_port, note_recovery_result
 
 from .conftest import CLUSTER, RedisServer, ServerProcess, node
 
@@ -59,11 +60,13 @@ def test_missed_ticks_arrive_once_in_order_on_any_server(
     target = b if reconnect_to == "b" else a
     result = node("recovery_cluster_client.js", a.url, b.url if reconnect_to == "b" else "-",
                   where, mode, interval, str(n)).result()
+    note_recovery_result(f"cluster-{where}-{reconnect_to}-{mode}-{interval}", n, result)
     assert "error" not in result, result
     assert result["ticks"] == list(range(1, n + 1)), result
     assert len(result["connects"]) == 2
     assert result["connects"][0] == result["connects"][1], result  # the same socket id
     assert result["recoveredFlags"] == [False, True], result
+    assert result["stale"] == [0, 0], result  # the client replayed nothing of its own
     assert result["serverSaid"] == [result["connects"][0]], result
     assert result["whoami"] == {
         "name": "alice", "rooms": sorted(["r", result["connects"][0]]), "port": target.port,
@@ -90,10 +93,17 @@ def test_the_stream_is_bounded_in_count_bytes_and_time(redis_server: RedisServer
         assert int(client.get("t#bytes")) == 3 * len(message)
         client.delete("t#stream", "t#bytes")
         record(client, message, 100, 10_000)
-        time.sleep(0.05)
-        last = record(client, message, 100, 10_000, window_ms=20)  # time: older ones go
-        assert [e[0].decode() for e in client.xrange("t#stream")] == [last]
-        assert 0 < client.pttl("t#stream") <= 20
+        time.sleep(0.05)  # the first entry gets older than the 20 ms window below
+        # Time: older ones go. Recorded and read back in one transaction, so a
+        # stall of this process cannot let the 20 ms window expire the stream
+        # before it is read.
+        pipe = client.pipeline(transaction=True)
+        pipe.eval(RECORD_SCRIPT, 2, "t#stream", "t#bytes", message, "t#channel", 100, 10_000, 20)
+        pipe.xrange("t#stream")
+        pipe.pttl("t#stream")
+        last, entries, ttl = pipe.execute()
+        assert [e[0] for e in entries] == [last]
+        assert 0 < ttl <= 20
     finally:
         client.delete("t#stream", "t#bytes")
         client.close()
@@ -116,14 +126,33 @@ class _InlineAdapter:
         self.channel_prefix = f"t{uuid.uuid4().hex[:8]}"
         self.channel = f"{self.channel_prefix}#py1"
         self.uid = "me"
+        self.stream = ""
         self.request_timeout = 2.0
         self.last_offset: tuple[int, int] | None = None
         self.server = _FakeServer()
 
+        #: Runs between Redis's answer and its delivery (what the channel brings meanwhile).
+        self.meanwhile: Any = None
+        self.restore_taps: list[Any] = []
+
     def _run(self, command: Any, done: Any) -> None:
         result = command(self.client)
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
         if done is not None:
             done(result)
+
+    def dispatch(self, entry_id: str) -> None:
+        """What RedisAdapter._dispatch does with a recorded broadcast from the channel."""
+        raw = self.client.xrange(self.stream, min=entry_id, max=entry_id)[0][1][b"m"]
+        message = {**json.loads(raw), "offset": entry_id}
+        position = parse_offset(entry_id)
+        self.note_offset(position)
+        for tap in self.restore_taps:
+            tap.append((position, entry_id, message))
+        self.server.deliver_local(message["nsp"], [*message["data"], entry_id], message["rooms"],
+                                  message["skip"], False)
 
     def note_offset(self, position: tuple[int, int] | None) -> None:
         self.last_offset = position
@@ -159,6 +188,43 @@ def test_restore_picks_what_the_socket_missed_and_leaves_what_is_on_its_way(
         assert log.restore("p1", "not-an-offset", 0.0) is None
         log.save(session)
         assert log.restore("p1", "1-0", 0.0) is None  # an offset that left the stream
+    finally:
+        adapter.client.delete(log.stream, log.counter)
+        adapter.client.close()
+
+
+def test_restore_takes_once_what_the_channel_brings_while_redis_answers(
+    redis_server: RedisServer,
+) -> None:
+    # The order of events is driven, not timed: "first" and "a" were delivered
+    # here before the client came back; "b" is in the stream when it is read but
+    # reaches this server only while Redis answers, and "c" is recorded and
+    # delivered only after the read. The socket joins its rooms only after the
+    # restore (its deliveries of b and c meanwhile reach no one), so the
+    # restore must hand over a, b and c, each once and in order.
+    adapter = _InlineAdapter(redis_server.url)
+    log = RedisRecoveryLog(adapter, max_disconnection_duration=30)  # type: ignore[arg-type]
+    adapter.stream = log.stream
+    try:
+        ids = []
+        for data in (["first"], ["a"], ["b"]):
+            log.broadcast(adapter, "/", data, ["r"], [], 0.0)  # type: ignore[arg-type]
+            ids.append(adapter.client.xrange(log.stream)[-1][0].decode())
+        adapter.dispatch(ids[0])
+        adapter.dispatch(ids[1])
+        log.save(SavedSession(sid="s1", pid="p1", namespace="/", rooms={"r"}, data={}, saved_at=0))
+
+        def channel_meanwhile() -> None:
+            adapter.dispatch(ids[2])
+            log.broadcast(adapter, "/", ["c"], ["r"], [], 0.0)  # type: ignore[arg-type]
+            ids.append(adapter.client.xrange(log.stream)[-1][0].decode())
+            adapter.dispatch(ids[3])
+
+        adapter.meanwhile = channel_meanwhile
+        restored = log.restore("p1", ids[0], 0.0)
+        assert restored is not None
+        assert restored[1] == [["a", ids[1]], ["b", ids[2]], ["c", ids[3]]]
+        assert adapter.restore_taps == []  # the tap is gone with the restore
     finally:
         adapter.client.delete(log.stream, log.counter)
         adapter.client.close()

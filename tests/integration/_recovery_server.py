@@ -1,8 +1,9 @@
 """A Socket.IO server with connection state recovery, for test_recovery.py.
 
 ``python _recovery_server.py PORT``. A client joins the room ``r`` on connect;
-``start_ticks`` (n, interval) makes the server emit ``tick`` 1..n to that room,
-one every ``interval`` seconds, whether or not the client is connected.
+``start_ticks`` (n, interval, burst=1) makes the server emit ``tick`` 1..n to
+that room, ``burst`` at a time in one loop turn (so they travel in one write),
+every ``interval`` seconds, whether or not the client is connected.
 """
 
 import sys
@@ -28,11 +29,12 @@ def main() -> None:
             session["name"] = auth.get("name")
 
     @sio.on("start_ticks")
-    def start_ticks(sid, n, interval):  # type: ignore[no-untyped-def]
+    def start_ticks(sid, n, interval, burst=1):  # type: ignore[no-untyped-def]
         def ticker() -> None:
             for i in range(1, n + 1):
                 sio.emit("tick", i, to="r")
-                gevent.sleep(interval)
+                if i % burst == 0:
+                    gevent.sleep(interval)
 
         gevent.spawn(ticker)
         return "started"

@@ -29,3 +29,25 @@ def test_official_client_through_pywsgi(pywsgi_url: str, mode: str) -> None:
 def test_other_paths_go_to_the_wrapped_app(pywsgi_url: str) -> None:
     with urllib.request.urlopen(pywsgi_url + "/hello") as response:
         assert response.read() == b"wrapped app: /hello"
+
+
+def test_a_long_post_through_pywsgi_is_handed_up_whole_and_in_order(pywsgi_url: str) -> None:
+    """Past TURN_PACKETS packets the request's greenlet takes a budget per loop turn
+    (a WSGI request cannot be parked); every event still arrives, in order."""
+    from transports.gevent._turns import TURN_PACKETS
+
+    from tests.integration._eio import Eio, split_payload
+
+    eio = Eio(int(pywsgi_url.rsplit(":", 1)[1]), "/socket.io/")
+    sid, _ = eio.handshake()
+    assert eio.post(sid, "40").body == b"ok"
+    count = 5 * TURN_PACKETS + 3
+    events = [f'42["echo",{i}]' for i in range(count)]
+    assert eio.post(sid, "\x1e".join(events)).body == b"ok"
+    echoed: list[str] = []
+    while len(echoed) < count:
+        response = eio.poll(sid)
+        assert response.status == 200, response
+        echoed += [p for p in split_payload(response.body) if p.startswith('42["echo"')]
+    assert echoed == events
+    eio.post(sid, "1")

@@ -114,7 +114,7 @@ def scenario_refused() -> dict[str, Any]:
 
 
 def scenario_emit() -> dict[str, Any]:
-    c = Client().listen("welcome", "echo", "message", "two", "caught").connect()
+    c = Client().listen("welcome", "echo", "message", "json", "two", "caught").connect()
     c.next("welcome")
     out: dict[str, Any] = {}
     c.sio.emit("echo", {"a": [1, 2]})
@@ -128,7 +128,7 @@ def scenario_emit() -> dict[str, Any]:
     c.sio.emit("send_text", "plain")
     out["send_text"] = c.next("message")
     c.sio.emit("send_json", {"j": True})
-    out["send_json"] = c.next("message")
+    out["send_json"] = c.next("json")  # Flask-SocketIO: send(json=True) is a "json" event
     c.sio.send(b"\x01\x02")
     out["send_binary"] = enc(c.next("message"))
     c.sio.emit("tuple_args")

@@ -14,7 +14,10 @@ const socket = io(urlA, {
   transports, auth: { name: "alice" }, forceNew: true,
   reconnectionDelay: 200, reconnectionDelayMax: 300, randomizationFactor: 0,
 });
-const result = { ticks: [], connects: [], recoveredFlags: [], serverSaid: [] };
+const result = { ticks: [], connects: [], recoveredFlags: [], serverSaid: [], stale: [] };
+const { dropTransport, countStale } = require("./recovery_common.js");
+let dropping = false;
+countStale(socket, result.stale);
 const fail = (why) => { console.log(JSON.stringify({ error: why, ...result })); process.exit(1); };
 setTimeout(() => fail("timeout"), 20000);
 
@@ -42,9 +45,10 @@ const maybeFinish = () => {
 socket.on("recovered_server_side", (sid) => { result.serverSaid.push(sid); maybeFinish(); });
 socket.on("tick", (i) => {
   result.ticks.push(i);
-  if (i === 3 && result.connects.length === 1) {
+  if (i === 3 && !dropping) {
+    dropping = true;
     if (urlB !== "-") socket.io.uri = urlB; // the next connection goes to server B
-    socket.io.engine.close(); // drop the transport: the client reconnects on its own
+    dropTransport(socket);
   }
   maybeFinish();
 });

@@ -9,7 +9,10 @@ output appears. Elsewhere (TLS, a WSGI server) :func:`serve_poll` keeps the
 request's greenlet waiting on an Event, with the socket's read watcher
 borrowed to notice a client that leaves. Both build their answer in one
 place (:func:`poll_answer`, with a prebuilt-header shortcut in
-:func:`poll_response`). [EIO4] "Polling"; PROTOCOL.md 1.
+:func:`poll_response`). A POST's payload is handed up ``TURN_PACKETS``
+packets per loop turn (:mod:`._turns`): a long one (a 1 MB body holds up to
+500,000 packets) is parked the same way (:class:`_ParkedPost`) and answered
+once its last packet is up. [EIO4] "Polling"; PROTOCOL.md 1.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from .._ownership import ON_ANSWERED, ON_PARK
 from .._request import BodyTooLarge, ClientGone, HttpRequest
 from ._http import HttpConnection
 from ._socket import EngineSocket
+from ._turns import TURN_PACKETS, next_turn
 
 if TYPE_CHECKING:
     from ._engine import EngineServer
@@ -146,7 +150,12 @@ def poll_answer(
 def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
     """Hand a polling POST's payload to the session and answer "ok".
 
-    Returns whether the connection goes on to its next request.
+    The session acts on at most ``TURN_PACKETS`` packets per loop turn; a
+    browser's POST holds a few and is answered at once. A longer payload
+    goes on over the next turns (:func:`_rest_of_payload`) and is answered
+    when its last packet has been handed up (or with 400 at a malformed
+    one, as a short payload is), so the client sends no second POST
+    meanwhile. Returns whether the connection goes on to its next request.
     """
     session = esock.session
     try:
@@ -156,6 +165,7 @@ def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
         esock.pump()
         http.respond(exc.http_status, server.cors.response_headers(request), b"", close=True)
         return False
+    finished = True
     try:
         try:
             body = http.read_body(request, server.config.max_payload)
@@ -169,19 +179,65 @@ def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
         if esock.jsonp is not None:
             body, binary = decode_jsonp(body), False  # form-encoded ``d=<payload>``
         try:
-            session.receive_payload(body, monotonic(), binary=binary)
+            done = session.receive_payload(body, monotonic(), binary=binary, max_packets=TURN_PACKETS)
         except RemoteProtocolError as exc:
             log.info("session %s: %s", esock.sid, exc)
             http.respond(exc.http_status, server.cors.response_headers(request), b"")
             return True
+        del body  # the session keeps what it still has to decode
+        if not done:
+            finished = False
+            return _rest_of_payload(server, http, request, esock)
     finally:
-        session.post_finished()
-        esock.pump()
+        if finished:
+            session.post_finished()
+            esock.pump()
+    _answer_ok(server, http, request)
+    return True
+
+
+def _answer_ok(server: "EngineServer", http: HttpConnection, request: HttpRequest) -> None:
     if type(http) is HttpConnection and not server.hooks.adds_headers:
         http.write_raw(http.finish_response(_OK_HEAD + server.cors.header_block(request), b"ok"))
     else:
         headers = [("Content-Type", "text/html")] + server.cors.response_headers(request)
         http.respond(200, headers + server.hooks.extra_headers(request), b"ok")
+
+
+def _rest_of_payload(
+    server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket
+) -> bool:
+    """The packets of a long payload after the first turn's: one budget per loop turn.
+
+    On our own server's plain sockets the POST is parked (:class:`_ParkedPost`:
+    the hub takes a budget per turn and writes the answer, the connection's
+    reader goes on and answers a pipelined request only after it). Elsewhere
+    (TLS, chunked bodies, a WSGI server) this greenlet takes a budget, lets
+    the hub run a turn, and so on, then answers.
+    """
+    session = esock.session
+    if type(http) is HttpConnection and http.can_park:
+        esock.pump()  # this turn's share goes up now
+        parked = _ParkedPost(server, esock, http, request)
+        http.owner = ON_PARK[http.owner]
+        http.parked = parked
+        parked.start()
+        return True
+    try:
+        done = False
+        while not done:
+            esock.pump()
+            next_turn()
+            try:
+                done = session.continue_payload(monotonic(), max_packets=TURN_PACKETS)
+            except RemoteProtocolError as exc:
+                log.info("session %s: %s", esock.sid, exc)
+                http.respond(exc.http_status, server.cors.response_headers(request), b"")
+                return True
+    finally:
+        session.post_finished()
+        esock.pump()
+    _answer_ok(server, http, request)
     return True
 
 
@@ -315,6 +371,114 @@ class _ParkedPoll:
                 session.transport_closed(CloseReason.TRANSPORT_CLOSE)
             session.poll_finished()
             esock.pump()
+        self._release()
+
+
+class _ParkedPost:
+    """A polling POST whose long payload is handed up over several loop turns, answered from the hub.
+
+    Each turn (a zero-delay timer: it fires after the hub has polled every
+    other socket) the session acts on ``TURN_PACKETS`` more packets and the
+    events go up; after the last one the answer ("ok", or 400 at a
+    malformed record) is written without blocking, and the connection may
+    serve its next request. Like :class:`_ParkedPoll` it is the connection's
+    parked request (the PARK and ANSWERED moves): a request pipelined behind
+    it waits for its answer. If the connection ends first the payload is
+    still handed up (it arrived whole), only the answer is dropped.
+    """
+
+    __slots__ = ("server", "esock", "http", "request", "_timer", "_event", "_gone")
+
+    def __init__(
+        self, server: "EngineServer", esock: EngineSocket, http: HttpConnection, request: HttpRequest
+    ) -> None:
+        self.server = server
+        self.esock = esock
+        self.http = http
+        self.request = request
+        self._timer: Any = None
+        #: Made only when the connection's reader must wait for the answer (pipelining).
+        self._event: Event | None = None
+        #: The connection ended: nobody is left to answer.
+        self._gone = False
+
+    def start(self) -> None:
+        self._timer = gevent.get_hub().loop.timer(0.0)
+        self._timer.start(self._turn)
+
+    def _turn(self) -> None:
+        esock = self.esock
+        status = 200
+        try:
+            if not esock.session.continue_payload(monotonic(), max_packets=TURN_PACKETS):
+                esock.pump()
+                self._timer.start(self._turn)
+                return
+        except RemoteProtocolError as exc:
+            log.info("session %s: %s", esock.sid, exc)
+            status = exc.http_status
+        except Exception:  # nothing may escape into the hub
+            log.exception("handing up a payload of session %s failed", esock.sid)
+            status = 500
+        try:
+            self._finish(status)
+        except Exception:
+            log.exception("answering a POST of session %s failed", esock.sid)
+            self._release()
+
+    def _finish(self, status: int) -> None:
+        self._timer.stop()
+        esock = self.esock
+        esock.session.post_finished()
+        esock.pump()
+        if self._gone:
+            return
+        http = self.http
+        server = self.server
+        if status == 200 and server.hooks.adds_headers:
+            headers = [("Content-Type", "text/html")] + server.cors.response_headers(self.request)
+            data = http.format_response(200, headers + server.hooks.extra_headers(self.request), b"ok")
+        elif status == 200:
+            data = http.finish_response(_OK_HEAD + server.cors.header_block(self.request), b"ok")
+        else:
+            data = http.format_response(status, server.cors.response_headers(self.request), b"")
+        try:
+            rest = http.try_write(data)
+        except ClientGone:
+            rest = b""
+        if rest:
+            gevent.spawn(self._write_rest, rest)  # the client reads slowly: a greenlet may wait
+            return
+        self._release()
+
+    def _write_rest(self, data: bytes) -> None:
+        try:
+            self.http.write_raw(data)
+        except ClientGone:
+            pass  # the reader sees the connection end
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """The answer is out (or never will be): the connection may serve its next request."""
+        http = self.http
+        if http.parked is self:
+            http.parked = None
+            http.owner = ON_ANSWERED[http.owner]
+        if self._event is not None:
+            self._event.set()
+
+    def wait(self) -> None:
+        """Block the connection's reader until the answer is written."""
+        if self.http.parked is not self:
+            return
+        if self._event is None:
+            self._event = Event()
+        self._event.wait()
+
+    def abandon(self) -> None:
+        """The connection ended (EOF, error, server stop) before the answer."""
+        self._gone = True
         self._release()
 
 

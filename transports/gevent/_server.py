@@ -9,6 +9,10 @@ connection while it is served, taken from a pool of reusable ones (a new
 gevent ``Greenlet`` per connection costs about 9 µs, a parked one well under
 one); past ``max_connections`` new connections get a 503 and are closed.
 
+Fairness: one connection is served at most ``TURN_REQUESTS`` requests per
+loop turn (:mod:`._turns`), in its greenlet and in the hub alike; then the
+rest of what it pipelined waits, unread past one read, for the next turn.
+
 Who owns a connection at each moment (its greenlet, the hub, a WebSocket, a
 parked poll beside the reader) is one :class:`~transports._ownership.Owner`,
 changed only by moves through that module's table.
@@ -21,6 +25,7 @@ import signal
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import gevent
+from gevent import get_hub
 from gevent import ssl as gevent_ssl
 from gevent.server import StreamServer
 
@@ -31,6 +36,7 @@ from ._accept import ShedAtFdLimit
 from .._request import ClientGone, HttpRequest
 from ._http import HttpConnection
 from ._scheduler import Scheduler
+from ._turns import TURN_REQUESTS, next_turn
 from ._workers import WorkerPool
 
 if TYPE_CHECKING:
@@ -216,11 +222,17 @@ class Server:
 
     def _serve_requests(self, http: HttpConnection, first: HttpRequest | None = None) -> None:
         request = first
+        # A counter, not a clock: after this many requests without a pause the
+        # greenlet lets the hub poll everyone else once. A client that waits
+        # for each answer costs one extra wake-up per TURN_REQUESTS requests.
+        budget = TURN_REQUESTS
         while True:
             if request is None:
                 if http.can_watch:
                     _Watched(self, http).start()  # the wait moves to the hub; this greenlet goes
                     return
+                if http.parked is not None and http.has_buffered:
+                    http.parked.wait()  # a pipelined request is answered after the parked one
                 try:
                     request = http.read_request()
                 except ClientGone as exc:
@@ -233,6 +245,10 @@ class Server:
             if not self._serve_one(http, request):
                 return
             request = None
+            budget -= 1
+            if not budget:
+                budget = TURN_REQUESTS
+                next_turn()
 
     def _serve_one(self, http: HttpConnection, request: HttpRequest) -> bool:
         """Answer one request; whether the connection goes on to the next."""
@@ -294,11 +310,14 @@ class _Watched:
     SERVED, HAND_OVER).
     """
 
-    __slots__ = ("server", "http")
+    __slots__ = ("server", "http", "_later")
 
     def __init__(self, server: Server, http: HttpConnection) -> None:
         self.server = server
         self.http = http
+        #: The zero-delay timer that resumes a pipelined burst cut short by
+        #: the turn's budget; made the first time one is.
+        self._later: Any = None
 
     def start(self) -> None:
         http = self.http
@@ -314,28 +333,60 @@ class _Watched:
             if http.at_eof or http.owner is Owner.WATCHED_PARKED:
                 self._hand_over(None)  # the end, or a request behind a waiting poll
                 return
-            server = self.server
-            answers_in_hub = server._endpoint.answers_in_hub
-            while http.has_buffered:
-                request = http.buffered_request()
-                if request is None:
-                    self._hand_over(None)  # not whole yet, or for h11 to judge
-                    return
-                if not (http.can_park and answers_in_hub(request)):
-                    self._hand_over(request)
-                    return
-                http.owner = ON_SERVE[http.owner]
-                try:
-                    go_on = server._serve_one(http, request)
-                finally:
-                    http.owner = ON_SERVED[http.owner]
-                if http.unsent or not go_on:
-                    self._hand_over(None, go_on=go_on)
-                    return
-                if http.owner is Owner.WATCHED_PARKED and http.has_buffered:
-                    self._hand_over(None)
-                    return
-            http.restart_timer(self.timeout)
+            self._serve_buffered()
+        except Exception:  # nothing may escape into the hub
+            log.exception("serving %s from the hub failed", http.remote_addr)
+            self._hand_over(None, go_on=False)
+
+    def _serve_buffered(self) -> None:
+        """Answer the whole requests in the buffer, at most ``TURN_REQUESTS`` this turn.
+
+        Past the budget the read watcher stops (the client's further bytes
+        wait in the kernel, held back by TCP) and a zero-delay timer serves
+        the rest on the next loop turn, after the hub has polled every other
+        socket. The connection stays WATCHED meanwhile: only the hub has it.
+        """
+        http = self.http
+        server = self.server
+        answers_in_hub = server._endpoint.answers_in_hub
+        budget = TURN_REQUESTS
+        while http.has_buffered:
+            if not budget:
+                http.sock._read_event.stop()
+                later = self._later
+                if later is None:
+                    later = self._later = get_hub().loop.timer(0.0)
+                later.start(self._on_later)
+                break
+            request = http.buffered_request()
+            if request is None:
+                self._hand_over(None)  # not whole yet, or for h11 to judge
+                return
+            if not (http.can_park and answers_in_hub(request)):
+                self._hand_over(request)
+                return
+            http.owner = ON_SERVE[http.owner]
+            try:
+                go_on = server._serve_one(http, request)
+            finally:
+                http.owner = ON_SERVED[http.owner]
+            if http.unsent or not go_on:
+                self._hand_over(None, go_on=go_on)
+                return
+            if http.owner is Owner.WATCHED_PARKED and http.has_buffered:
+                self._hand_over(None)
+                return
+            budget -= 1
+        http.restart_timer(self.timeout)
+
+    def _on_later(self) -> None:
+        """The next turn of a burst cut short: more requests, then reading again once none wait."""
+        http = self.http
+        try:
+            self._serve_buffered()
+            if http.owner is Owner.WATCHED or http.owner is Owner.WATCHED_PARKED:
+                if not (self._later is not None and self._later.active):
+                    http.sock._read_event.start(self.readable)
         except Exception:  # nothing may escape into the hub
             log.exception("serving %s from the hub failed", http.remote_addr)
             self._hand_over(None, go_on=False)
@@ -359,6 +410,9 @@ class _Watched:
 
     def _stop(self) -> None:
         self.http.unwatch()
+        later, self._later = self._later, None
+        if later is not None:
+            later.stop()  # not close(): this may run inside that timer's own callback
         self.server._watched.discard(self)
 
     def throw(self, *exc_info: Any) -> None:

@@ -52,6 +52,8 @@ from .._frames import (
 )
 from .._request import ClientGone, HttpRequest, status_phrase
 from ._http import HttpConnection, plain_socket_of
+from ._turns import TURN_MESSAGES
+from ._turns import next_turn as _next_turn
 from .._ws_handshake import HandshakeFailed, plain_upgrade_response, valid_key
 
 __all__ = [
@@ -77,10 +79,6 @@ def _close_reason(code: int, reason: str) -> str:
 
 PROTOCOL_ERROR = 1002
 INVALID_DATA = 1007
-#: Messages one WebSocket hands over per loop turn before others get theirs:
-#: about 1 ms of echo handling, and far above what a normal client has
-#: waiting at once (a flood of small messages fills a 16 KB read with ~600).
-TURN_MESSAGES = 64
 
 
 def websocket_response(
@@ -488,21 +486,6 @@ class WebSocket:
                 on_end()
             except Exception:
                 log.exception("WebSocket end handler failed")
-
-
-def _next_turn() -> None:
-    """Let the hub run one loop turn (poll every socket) before this greenlet goes on.
-
-    ``gevent.sleep(0)`` is not enough: it resumes from the hub's callback
-    queue, which is run again before the next poll. A zero-delay timer
-    fires only after the next poll, beside every socket that became ready.
-    """
-    hub = get_hub()
-    timer = hub.loop.timer(0.0)
-    try:
-        hub.wait(timer)
-    finally:
-        timer.close()
 
 
 def _readable_then_recv(sock: Any) -> Any:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -17,6 +18,7 @@ from tests.conftest import ROOT, free_port
 
 HERE = Path(__file__).resolve().parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+FLASK = ROOT / ".venv" / "bin" / "flask"
 
 
 def _gunicorn_extra_args() -> list[str]:
@@ -34,6 +36,13 @@ class FlaskServer:
         self.url = f"http://127.0.0.1:{port}"
         if kind == "run":
             command = [sys.executable, str(HERE / "_serve.py"), str(app_file), str(port), *extra]
+        elif kind == "flask-run":
+            # Flask's CLI, with the reloader: our `run` command (the flask.commands entry point).
+            assert any(ep.name == "run" and ep.value.startswith("socketio_core.")
+                       for ep in entry_points(group="flask.commands")), (
+                "the flask.commands entry point is not installed: run `pip install -e .` again"
+            )
+            command = [str(FLASK), "--app", str(app_file), "run", "--port", str(port), "--reload", *extra]
         elif kind == "gunicorn":
             command = [
                 str(GUNICORN), "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}",
@@ -108,7 +117,7 @@ def _server_factory() -> Iterator[Callable[..., FlaskServer]]:
 
 @pytest.fixture
 def flask_server() -> Iterator[Callable[..., FlaskServer]]:
-    """Factory: ``flask_server("run" | "gunicorn", app_file, "module:app", *extra_args)``."""
+    """Factory: ``flask_server("run" | "flask-run" | "gunicorn", app_file, "module:app", *extra_args)``."""
     yield from _server_factory()
 
 

@@ -122,6 +122,7 @@ def on_connect(auth: dict[str, Any] | None) -> Any:
         "namespace": request.namespace,  # type: ignore[attr-defined]
         "args": request.args.to_dict(),
         "header": request.headers.get("X-Test"),
+        "upgrade": request.headers.get("Upgrade"),
         "user": session.get("user"),
         "remote": request.remote_addr,
         "auth": auth,

@@ -133,3 +133,31 @@ def test_run_serves_on_the_configured_port_without_the_reloader(tmp_path: Path) 
     assert proc.returncode == 0, output
     assert f"Running on http://127.0.0.1:{port}" in output
     assert "run returned" in output and "Traceback" not in output, output
+
+
+PLAIN_APP = textwrap.dedent('''
+    from flask import Flask
+
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return "plain flask"
+''')
+
+
+def test_flask_run_of_an_app_without_socketio_is_flasks_own_command(tmp_path: Path) -> None:
+    """Our ``run`` entry point replaces Flask's for every app: others must see no difference."""
+    app_file = tmp_path / "plain.py"
+    app_file.write_text(PLAIN_APP)
+    port = free_port()
+    flask = ROOT / ".venv" / "bin" / "flask"
+    proc = subprocess.Popen([str(flask), "--app", str(app_file), "run", "--port", str(port)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}/", lambda body: body == "plain flask", 20)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert "socketio-core" not in out
+    assert "development server" in out  # Werkzeug's own banner

@@ -4,7 +4,8 @@ its import line changed) in two headless Chromium pages.
 Debian's chromium is driven by playwright-core from tests/interop
 (flask_browser.js); the page loads the official client from the app itself
 (/socket.io.min.js) and upgrades to WebSocket. The app runs with
-``socketio.run`` and under ``gunicorn -k gevent -w 1``.
+``socketio.run``, under ``flask run --reload`` (our ``run`` command, the
+reloader's child serving) and under ``gunicorn -k gevent -w 1``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ SEED = ROOT / "examples" / "flask_seed" / "app.py"
 PING_INTERVAL, PING_TIMEOUT = 25.0, 20.0
 
 
-@pytest.mark.parametrize("kind", ["run", "gunicorn"])
+@pytest.mark.parametrize("kind", ["run", "flask-run", "gunicorn"])
 def test_seed_app_in_two_browser_pages(kind: str, flask_server: Callable[..., FlaskServer]) -> None:
     assert CHROMIUM.exists() or shutil.which("chromium"), (
         "chromium is missing: run `make system-deps` (apt-get install chromium)"

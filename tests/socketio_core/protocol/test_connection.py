@@ -56,6 +56,16 @@ def joined(namespace: str = "/", sid: str = "S1", **kwargs: Any) -> Connection:
 # ------------------------------------------------------------------ connect
 
 
+def test_connect_says_whether_the_client_sent_an_auth_payload() -> None:
+    """``auth`` is ``{}`` either way; ``auth_sent`` tells (Flask-SocketIO gives None then)."""
+    [bare] = feed(Connection(T0), "0")
+    [empty] = feed(Connection(T0), "0{}")
+    [given] = feed(Connection(T0), '0/chat,{"token":1}')
+    assert (bare.auth, bare.auth_sent) == ({}, False)
+    assert (empty.auth, empty.auth_sent) == ({}, True)
+    assert (given.auth, given.auth_sent) == ({"token": 1}, True)
+
+
 def test_connect_then_accept_gives_the_sid_packet() -> None:
     conn = Connection(T0)
     assert feed(conn, "0") == [ConnectRequested(namespace="/", auth={})]
