@@ -52,7 +52,7 @@ from ._packets import (
     iter_payload,
 )
 from ._jsonp import JSONP_CONTENT_TYPE, decode_jsonp, encode_jsonp, jsonp_index
-from ._session import Session
+from ._session import UPGRADE_NOOP_DELAY, Session
 from ._state import State
 from ._v3 import (
     BINARY_CONTENT_TYPE,
@@ -102,6 +102,7 @@ __all__ = [
     "encode_payload",
     "iter_payload",
     "Session",
+    "UPGRADE_NOOP_DELAY",
     "State",
     "TEXT_CONTENT_TYPE",
     "BINARY_CONTENT_TYPE",

@@ -69,7 +69,7 @@ def _parse_error(detail: str) -> RemoteProtocolError:
 
 
 def decode_packet(wire: str | bytes) -> Packet:
-    """Decode one packet as a WebSocket frame carries it.
+    """Decode one packet as a WebSocket frame carries it (``b<base64>`` too).
 
     Raises RemoteProtocolError (close reason ``parse error``) on an empty or
     unknown-type text packet.
@@ -78,6 +78,15 @@ def decode_packet(wire: str | bytes) -> Packet:
         return Packet(type=PacketType.MESSAGE, data=bytes(wire))
     if not wire:
         raise _parse_error("empty packet")
+    if wire[0] == "b":
+        # A binary message as base64 text: what a client with forceBase64
+        # sends in a WebSocket text frame, and every binary record of a
+        # polling payload. Node's parser accepts it in both places.
+        try:
+            data = base64.b64decode(wire[1:], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise _parse_error("invalid base64 in binary packet") from exc
+        return Packet(type=PacketType.MESSAGE, data=data)
     ptype = _TYPE_BY_CHAR.get(wire[0])
     if ptype is None:
         raise _parse_error(f"unknown packet type {wire[0]!r}")
@@ -97,12 +106,6 @@ def encode_packet(packet: Packet) -> Wire:
 
 
 def _decode_record(record: str) -> Packet:
-    if record[:1] == "b":
-        try:
-            data = base64.b64decode(record[1:], validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise _parse_error("invalid base64 in binary packet") from exc
-        return Packet(type=PacketType.MESSAGE, data=data)
     return decode_packet(record)
 
 

@@ -76,6 +76,12 @@ _PROBE = "probe"
 _WEBSOCKET = "websocket"
 _SEPARATOR_BYTES = 1
 
+#: How long a poll may wait after the probe before it is ended with a noop.
+#: Node's server checks every 100 ms during an upgrade and writes a noop to a
+#: poll still waiting then; until that, messages keep going out on the poll.
+#: The official client's tests count packets with that timing.
+UPGRADE_NOOP_DELAY: Final = 0.1
+
 
 class Session:
     """One Engine.IO session, whichever transport carries it.
@@ -106,6 +112,7 @@ class Session:
         "_upgrade_due",
         "_close_due",
         "_noop_owed",
+        "_noop_due",
         "_probe_out",
         "_final",
         "_get_pending",
@@ -148,8 +155,10 @@ class Session:
             self._pong_due = now + config.ping_interval + config.ping_timeout
         self._upgrade_due: float | None = None
         self._close_due: float | None = None
-        # A pending poll must be released with a noop once the probe succeeded.
+        # Polls during an upgrade are released with a noop from
+        # UPGRADE_NOOP_DELAY after the probe on (_noop_due is that deadline).
         self._noop_owed = False
+        self._noop_due: float | None = None
         self._probe_out: list[str] = []
         # What a poll still waiting on a closed session gets: "1" or "6".
         self._final: str | None = None
@@ -174,7 +183,7 @@ class Session:
             return self._final is not None
         if self.transport == "polling":
             if self.state is _UPGRADING:
-                return self._noop_owed
+                return self._noop_owed or bool(self._buffer)
             return bool(self._buffer)
         return bool(self._buffer)
 
@@ -381,20 +390,22 @@ class Session:
     def receive_probe(self, wire: str | bytes, now: float) -> None:
         """Take one message from the probing WebSocket during an upgrade.
 
-        ``2probe`` is answered with ``3probe`` (see :meth:`drain_probe`) and
-        makes the pending poll end with a noop; ``5`` completes the upgrade.
+        ``2probe`` is answered with ``3probe`` (see :meth:`drain_probe`);
+        from ``UPGRADE_NOOP_DELAY`` later on, a poll with nothing to carry
+        ends with a noop, as Node's server does; ``5`` completes the upgrade.
         Anything else aborts the upgrade (the session stays on polling).
         """
         if self.state is not _UPGRADING:
             return
         if wire == "2" + _PROBE:
             self._probe_out.append("3" + _PROBE)
-            self._noop_owed = True
+            if self._noop_due is None and not self._noop_owed:
+                self._noop_due = now + UPGRADE_NOOP_DELAY
         elif wire == "5":
             self._move(Input.UPGRADE_DONE)
             self.transport = "websocket"
             self.supports_binary = self._probe_binary
-            self._upgrade_due = None
+            self._upgrade_due = self._noop_due = None
             self._noop_owed = False
             self._events.append(Upgraded())
         else:
@@ -405,7 +416,7 @@ class Session:
         if self.state is not _UPGRADING:
             return
         self._move(Input.UPGRADE_FAILED)
-        self._upgrade_due = None
+        self._upgrade_due = self._noop_due = None
         self._noop_owed = False
         self._probe_out.clear()
         self._events.append(UpgradeAborted(description=description))
@@ -519,6 +530,7 @@ class Session:
         else:
             self._final = final if (self._get_pending or final == _NOOP) else None
         self._ping_due = self._pong_due = self._upgrade_due = self._close_due = None
+        self._noop_due = None
         self._noop_owed = False
         self._events.append(SessionClosed(reason=reason, description=description))
 
@@ -526,9 +538,10 @@ class Session:
         """The body for the pending polling GET, or None to keep it waiting.
 
         One payload per GET, at most ``max_payload`` bytes unless a single
-        packet is larger (a packet is never split). During an upgrade only the
-        noop that ends the polling cycle goes out; messages wait for the
-        WebSocket.
+        packet is larger (a packet is never split). During an upgrade
+        messages keep going out on the poll, as Node's server sends them; a
+        poll with nothing to carry ends with a noop once ``UPGRADE_NOOP_DELAY``
+        has passed since the probe (see :meth:`handle_timeout`).
         """
         state = self.state
         if state is _CLOSED:
@@ -536,14 +549,14 @@ class Session:
             return self._encode([final]) if final is not None else None
         if self.transport != "polling":
             return self._encode([_NOOP])  # a poll that outlived the upgrade
-        if state is _UPGRADING:
-            # Once the probe is answered, every poll is owed a noop, not just
-            # the one pending then: the client may have polled again before
-            # it saw 3probe, and it sends the upgrade packet only after that
-            # poll ends (Node's server writes a noop every 100 ms for this).
-            return self._encode([_NOOP]) if self._noop_owed else None
         buffer = self._buffer
         if not buffer:
+            # Once the noop is due, every poll is owed one at once, not just
+            # the one pending then: the client may have polled again before
+            # it saw 3probe, and it sends the upgrade packet only after that
+            # poll ends, so holding it would stall the upgrade.
+            if state is _UPGRADING and self._noop_owed:
+                return self._encode([_NOOP])
             return None
         if state is _OPENING:
             # The handshake response carries the OPEN packet alone.
@@ -613,7 +626,7 @@ class Session:
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called, or None."""
         best: float | None = None
-        for due in (self._ping_due, self._pong_due, self._upgrade_due, self._close_due):
+        for due in (self._ping_due, self._pong_due, self._upgrade_due, self._close_due, self._noop_due):
             if due is not None and (best is None or due < best):
                 best = due
         return best
@@ -634,6 +647,9 @@ class Session:
             return
         if self._upgrade_due is not None and now >= self._upgrade_due:
             self.abort_upgrade("upgrade timeout")
+        if self._noop_due is not None and now >= self._noop_due:
+            self._noop_due = None
+            self._noop_owed = True
         if self._ping_due is not None and now >= self._ping_due:
             # The pong is due ping_timeout after the ping was *due*, not after a
             # late timer sent it: a silent client is gone at exactly

@@ -88,6 +88,7 @@ if TYPE_CHECKING:
         encode_packet,
     )
     from .server import (
+        Ack,
         Adapter,
         ConnectionRefusedError,
         Handshake,
@@ -110,6 +111,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "Ack",
     "Adapter",
     "MemoryAdapter",
     "Connection",
@@ -146,7 +148,7 @@ __all__ = [
 ]
 
 _SERVER_NAMES = frozenset(
-    {"Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server", "WSGIApp",
+    {"Ack", "Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server", "WSGIApp",
      "TooManyPendingAcks"}
 )
 _COMPAT_NAMES = frozenset(

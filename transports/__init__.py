@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._cors import CorsPolicy
     from ._errors import TransportError
     from ._frames import SharedBytes, SharedText
+    from ._hooks import AllowRequest, HeaderHook, RequestHooks
     from ._limits import HttpLimits
     from ._logtext import peer_text
     from ._request import ClientGone, HttpRequest
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CorsPolicy",
+    "RequestHooks",
+    "HeaderHook",
+    "AllowRequest",
     "SharedBytes",
     "SharedText",
     "EngineHandler",
@@ -59,6 +63,9 @@ __all__ = [
 #: Where each shared name lives; every other name is the gevent driver's.
 _SHARED = {
     "CorsPolicy": "._cors",
+    "RequestHooks": "._hooks",
+    "HeaderHook": "._hooks",
+    "AllowRequest": "._hooks",
     "SharedBytes": "._frames",
     "SharedText": "._frames",
     "HttpLimits": "._limits",

@@ -63,7 +63,7 @@ from ._context import (
     send,
 )
 from ..protocol._packets import Packet, PacketType
-from ..server import ConnectionRefusedError, Server, positional_count
+from ..server import ConnectionRefusedError, Server, positional_count, takes_ack
 
 if TYPE_CHECKING:
     from ._testing import SocketIOTestClient
@@ -295,7 +295,10 @@ class SocketIO:
         may return False or raise ConnectionRefusedError(message, data) to
         refuse; ``disconnect`` handlers take no argument or the reason;
         ``"*"`` catches every other event as ``(event, *args)``. The return
-        value of an event handler is the acknowledgement.
+        value of an event handler is the acknowledgement, unless the handler
+        declares a keyword-only ``ack`` (``def h(data, *, ack)``): it then
+        gets a :class:`socketio_core.Ack` (None when no ack was asked) to
+        answer with later, or never.
         """
         ns = namespace or "/"
 
@@ -383,6 +386,20 @@ class SocketIO:
                 return self._dispatch(sid, namespace, "disconnect", handler, args)
 
             return on_disconnect
+        if takes_ack(handler):
+            # The handler answers through ``ack`` itself (see socketio_core.Ack);
+            # the wrapper declares the keyword too, so the server passes it.
+            if message == "*":
+
+                def on_any_ack(event: str, sid: str, *args: Any, ack: Any) -> Any:
+                    return self._dispatch(sid, namespace, event, handler, (event, *args), {"ack": ack})
+
+                return on_any_ack
+
+            def on_message_ack(sid: str, *args: Any, ack: Any) -> Any:
+                return self._dispatch(sid, namespace, message, handler, args, {"ack": ack})
+
+            return on_message_ack
         if message == "*":
 
             def on_any(event: str, sid: str, *args: Any) -> Any:
@@ -413,8 +430,9 @@ class SocketIO:
         message: str | None,
         handler: Callable[..., Any],
         args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        """Run ``handler(*args)`` inside the app and request contexts of socket ``sid``."""
+        """Run ``handler(*args, **kwargs)`` inside the app and request contexts of socket ``sid``."""
         app = self.app
         server = self.server
         if app is None or server is None:
@@ -427,7 +445,7 @@ class SocketIO:
                 # The client is gone (a late ack): an application context is
                 # all that is left to give.
                 with app.app_context():
-                    return self._call(handler, args, namespace)
+                    return self._call(handler, args, namespace, kwargs)
         conn = self._connection(esock)
         if namespace == "*":  # a ``namespace="*"`` handler: the socket's own namespace
             namespace = server.namespace_of(sid) or "/"
@@ -446,12 +464,12 @@ class SocketIO:
             request.event = {"message": message, "args": args}  # type: ignore[attr-defined]
             tester = conn.environ.get(TEST_CLIENT_KEY)
             if tester is None or message in (None, "connect", "disconnect"):
-                result = self._call(handler, args, namespace)
+                result = self._call(handler, args, namespace, kwargs)
             else:
                 # Flask-SocketIO's test client runs handlers in the caller:
                 # their errors, and acks that cannot be sent, reach the test.
                 try:
-                    result = self._call(handler, args, namespace)
+                    result = self._call(handler, args, namespace, kwargs)
                     if tester.expects_ack:
                         data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
                         server.parser.encode(Packet(type=PacketType.ACK, namespace=namespace, data=data, id=0))
@@ -464,9 +482,15 @@ class SocketIO:
                     app.session_interface.save_session(app, session, app.response_class())
             return result
 
-    def _call(self, handler: Callable[..., Any], args: tuple[Any, ...], namespace: str) -> Any:
+    def _call(
+        self,
+        handler: Callable[..., Any],
+        args: tuple[Any, ...],
+        namespace: str,
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         try:
-            return handler(*args)
+            return handler(*args, **kwargs) if kwargs else handler(*args)
         except ConnectionRefusedError:
             raise
         except builtins.ConnectionRefusedError as exc:

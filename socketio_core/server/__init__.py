@@ -13,9 +13,10 @@ packets, and gives adapters and integrations their documented seams:
   handler takes).
 """
 
+from ._acks import Ack
 from ._acks import TooManyPendingAcks
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
-from ._calling import positional_count
+from ._calling import positional_count, takes_ack
 from ._delivery import LocalDelivery
 from ._namespace import Namespace
 from ._registry import ConnectionRefusedError, ServerListener
@@ -24,6 +25,7 @@ from ._sockets import Handshake, SocketView
 from ._wsgi_app import WSGIApp
 
 __all__ = [
+    "Ack",
     "Adapter",
     "MemoryAdapter",
     "SocketInfo",
@@ -35,6 +37,7 @@ __all__ = [
     "ServerListener",
     "SocketView",
     "positional_count",
+    "takes_ack",
     "TooManyPendingAcks",
     "WSGIApp",
 ]

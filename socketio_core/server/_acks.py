@@ -22,6 +22,10 @@ unbounded number of waiters (nor the greenlets of the handlers behind them).
 
 How ack arguments map to Python values is fixed here once: none -> None,
 one -> itself, several -> a tuple; a handler's return value maps back the same way.
+
+The other direction, answering a client's ack request, is usually a handler's
+return value; :class:`Ack` is the way for a handler to answer later, from
+elsewhere, or not at all.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from typing import Any, Callable, Iterator
 
 import gevent
 
-from ..protocol._errors import SocketIOError
+from ..protocol._errors import LocalSocketIOError, SocketIOError
 
-__all__ = ["AckTable", "AckWaiter", "Gather", "TooManyPendingAcks", "ack_args", "ack_value"]
+__all__ = ["Ack", "AckTable", "AckWaiter", "Gather", "TooManyPendingAcks", "ack_args", "ack_value"]
 
 
 class TooManyPendingAcks(SocketIOError):
@@ -117,6 +121,36 @@ class AckWaiter:
 
     def __call__(self, *args: Any) -> None:
         self.answer(args)
+
+
+class Ack:
+    """A client's request for an acknowledgement, which a handler answers when it likes.
+
+    A handler that declares a keyword-only ``ack`` parameter gets one of
+    these (or None when the client asked for no ack), and its return value
+    is no longer sent: call ``ack(*args)`` once, from the handler, from
+    another greenlet or thread, later; or never, and the client's ack
+    callback never runs (its timeout, if any, fires), as a Node handler that
+    does not call its callback. An answer after the client left is dropped.
+    """
+
+    __slots__ = ("_send", "_sent")
+
+    def __init__(self, send: Callable[[list[Any]], None]) -> None:
+        self._send = send
+        self._sent = False
+
+    @property
+    def sent(self) -> bool:
+        """Whether this ack was answered."""
+        return self._sent
+
+    def __call__(self, *args: Any) -> None:
+        """Send the ACK with ``args``. Raises LocalSocketIOError on a second call."""
+        if self._sent:
+            raise LocalSocketIOError("this ack was already sent")
+        self._sent = True
+        self._send(list(args))
 
 
 class AckTable:

@@ -12,7 +12,7 @@ import functools
 import inspect
 from typing import Any, Callable
 
-__all__ = ["positional_count", "VARIADIC"]
+__all__ = ["positional_count", "takes_ack", "VARIADIC"]
 
 #: What :func:`positional_count` answers for ``*args`` or an uninspectable callable.
 VARIADIC = 99
@@ -36,3 +36,19 @@ def positional_count(fn: Callable[..., Any]) -> int:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
             count += 1
     return count
+
+
+@functools.lru_cache(maxsize=1024)
+def takes_ack(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` declares a keyword-only ``ack`` parameter (``def h(sid, data, *, ack)``).
+
+    Such a handler answers the client itself, through the
+    :class:`~socketio_core.server.Ack` it is given, now, later or never;
+    its return value is not sent. Keyword-only, so that it can never take
+    one of the event's arguments by position.
+    """
+    try:
+        param = inspect.signature(fn).parameters.get("ack")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.kind is param.KEYWORD_ONLY

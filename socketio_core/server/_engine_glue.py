@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import secrets
 from time import monotonic, time
-from typing import Any
+from typing import Any, Callable
 
 from engineio import CloseReason
 from transports import EngineServer, EngineSocket, WorkerPool, peer_text
@@ -45,9 +45,9 @@ from ..protocol._connection import (
 from ..protocol._errors import NotSerializableError, RemoteSocketIOError
 from ..protocol._parser import Parser
 from ..protocol._recovery import RecoveryStore, SavedSession
-from ._acks import AckTable, ack_args
+from ._acks import Ack, AckTable, ack_args
 from ._adapter import Adapter
-from ._calling import positional_count
+from ._calling import positional_count, takes_ack
 from ._errorlog import FailureLog, handler_name
 from ._registry import ConnectionRefusedError, HandlerRegistry
 from ._sockets import Client, Handshake, Socket, wsgi_environ
@@ -183,10 +183,16 @@ class EngineGlue(HandlerRegistry):
         handler = self._handler(key, event) if isinstance(event, str) else None
         try:
             if handler is not None:
+                if takes_ack(handler):
+                    handler(sock.sid, *data[1:], ack=self._ack_for(sock, ack_id))
+                    return
                 result = handler(sock.sid, *data[1:])
             else:
                 handler = self._handler(key, "*")
                 if handler is None:
+                    return
+                if takes_ack(handler):
+                    handler(event, sock.sid, *data[1:], ack=self._ack_for(sock, ack_id))
                     return
                 result = handler(event, sock.sid, *data[1:])
         except Exception:
@@ -206,6 +212,28 @@ class EngineGlue(HandlerRegistry):
                 )
                 return
             sock.deliver(wires)
+
+    def _ack_for(self, sock: Socket, ack_id: int | None) -> Ack | None:
+        """The :class:`Ack` a handler with an ``ack`` parameter answers with (None: none asked)."""
+        if ack_id is None:
+            return None
+
+        def send(args: list[Any]) -> None:
+            if not self.in_hub_thread():
+                self.run_on_hub(send, args)
+                return
+            if not sock.gone:
+                sock.deliver(sock.client.conn.ack(sock.namespace, ack_id, args))
+
+        return Ack(send)
+
+    def in_hub_thread(self) -> bool:
+        """Whether the caller runs on the hub's OS thread (the server overrides it)."""
+        return True
+
+    def run_on_hub(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Have ``fn`` run on the hub's thread (the server overrides it)."""
+        fn(*args, **kwargs)
 
     # ------------------------------------------------------------ connecting
 

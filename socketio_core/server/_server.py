@@ -32,7 +32,8 @@ import gevent
 from gevent.event import AsyncResult
 
 from engineio import Config
-from transports import EngineServer, EngineSocket, HttpApp, HttpLimits, WorkerPool
+from transports import AllowRequest, EngineServer, EngineSocket, HeaderHook, HttpApp, HttpLimits
+from transports import RequestHooks, WorkerPool
 from transports import Server as HttpServer
 
 from ..protocol._parser import Parser, make_parser
@@ -75,6 +76,14 @@ class Server(Delivery, PeerViews):
     ``ping_interval=(interval, grace)``, ``client_manager`` (= ``adapter``),
     ``namespaces`` (a list, or ``"*"`` for any), ``async_handlers`` (always
     on), ``monitor_clients`` and ``serializer="default"``.
+
+    Node's engine hooks: ``initial_headers(headers, request)`` adds response
+    headers to a handshake, ``headers(headers, request)`` to every Engine.IO
+    response (both mutate the ``headers`` dict; a list value gives several
+    lines), and ``allow_request(request)`` accepts (True) or refuses (False:
+    403 ``Forbidden``; a message; or ``(status, message)``) a handshake
+    before its session exists. It runs in the request's greenlet, so it may
+    wait. See README "Request hooks".
     """
 
     def __init__(
@@ -102,6 +111,9 @@ class Server(Delivery, PeerViews):
         max_attachments: int = 10,
         max_namespaces: int = 100,
         connection_state_recovery: bool | dict[str, Any] = False,
+        allow_request: AllowRequest | None = None,
+        initial_headers: HeaderHook | None = None,
+        headers: HeaderHook | None = None,
         max_pending_acks: int = 1000,
         # python-socketio's spellings (see _compat)
         async_mode: str | None = None,
@@ -152,6 +164,9 @@ class Server(Delivery, PeerViews):
             http_compression=http_compression,
             compression_threshold=compression_threshold,
             websocket_compression=websocket_compression,
+            hooks=RequestHooks(
+                initial_headers=initial_headers, headers=headers, allow_request=allow_request
+            ),
         )
         self.http_limits = http_limits
         self.connect_timeout = connect_timeout

@@ -83,7 +83,7 @@ BAD_TEXT_PACKETS = [
     ("7", "unknown"),
     ("9hello", "unknown"),
     ("a", "unknown"),
-    ("bAQIDBA==", "unknown"),  # the base64 form exists only inside a payload
+    ("b!!", "base64"),  # the base64 form must be valid base64
     (" 4hello", "unknown"),
     ("-1", "unknown"),
     ("\x1e4hello", "unknown"),
@@ -101,6 +101,13 @@ def test_bad_text_packet_is_a_parse_error(wire: str, detail: str) -> None:
     assert info.value.close_reason == "parse error"
     assert info.value.http_status == 400
     assert detail in str(info.value)
+
+
+def test_a_base64_text_packet_is_a_binary_message() -> None:
+    # engine.io-client with forceBase64 sends binary as "b<base64>" text
+    # frames over WebSocket too, not only inside polling payloads.
+    assert decode_packet("bAQIDBA==") == Packet(type=T.MESSAGE, data=b"\x01\x02\x03\x04")
+    assert decode_packet("b") == Packet(type=T.MESSAGE, data=b"")
 
 
 @pytest.mark.parametrize("ptype", [t for t in PacketType if t is not T.MESSAGE])

@@ -282,7 +282,16 @@ def test_malformed_post_delivers_what_came_before_then_closes(
     assert session.drain_polling() == b"1"
 
 
-@pytest.mark.parametrize("wire", ["", "9", "x", "bAQID"], ids=repr)
+def test_websocket_base64_text_message_is_binary() -> None:
+    # engine.io-client with forceBase64 sends binary over WebSocket as text.
+    clock = FakeClock()
+    session = websocket_session(clock)
+    session.receive_message("bAQIDBA==", clock.now)
+    assert events(session) == [MessageReceived(data=b"\x01\x02\x03\x04")]
+    assert session.state is State.OPEN
+
+
+@pytest.mark.parametrize("wire", ["", "9", "x", "bAQ!D"], ids=repr)
 def test_malformed_websocket_message_closes(wire: str) -> None:
     clock = FakeClock()
     session = websocket_session(clock)

@@ -19,6 +19,7 @@ from engineio import (
     RequestRejected,
     Session,
     State,
+    UPGRADE_NOOP_DELAY,
     UpgradeAborted,
     Upgraded,
     check_request,
@@ -49,15 +50,22 @@ def test_full_upgrade_sequence() -> None:
     assert session.transport == "polling"
     assert session.next_deadline() == T0 + 1 + 10  # upgrade timeout before the ping
 
-    # Messages sent while probing wait for the new transport.
+    # Messages sent while probing keep going out on the poll, as Node sends them.
     session.send_message("during1")
-    assert session.drain_polling() is None
-    assert not session.has_output
+    assert session.has_output
+    assert session.drain_polling() == b"4during1"
     assert session.drain_frames() == []
+    session.poll_finished()
 
+    session.poll_started()
     session.receive_probe("2probe", clock.now)
     assert session.drain_probe() == ["3probe"]
     assert session.drain_probe() == []
+    # The noop is due UPGRADE_NOOP_DELAY after the probe, not at once.
+    assert session.next_deadline() == clock.now + UPGRADE_NOOP_DELAY
+    assert not session.has_output
+    assert session.drain_polling() is None
+    run_until(session, clock, clock.now + UPGRADE_NOOP_DELAY)
     assert session.has_output  # the pending poll is owed its noop
     assert session.drain_polling() == b"6"
     session.poll_finished()
@@ -65,21 +73,25 @@ def test_full_upgrade_sequence() -> None:
     session.send_message("during2")
     session.send_message(b"\x01\x02")
     # A GET that races the upgrade (sent before the client saw 3probe) ends
-    # with a noop at once, not messages: the client sends 5 only once its
-    # poll has ended, so holding this one would stall the upgrade.
+    # at once, with what is buffered: the client sends 5 only once its poll
+    # has ended, so holding it would stall the upgrade.
     session.poll_started()
     assert session.has_output
-    assert session.drain_polling() == b"6"
+    assert session.drain_polling() == b"4during2\x1ebAQI="
+    session.poll_finished()
+    session.poll_started()
+    assert session.drain_polling() == b"6"  # and with a noop when nothing is
     session.poll_finished()
     session.poll_started()
     assert events(session) == []
 
+    session.send_message("during3")
     session.receive_probe("5", clock.now)
     assert events(session) == [Upgraded()]
     assert session.state is State.OPEN
     assert session.transport == "websocket"
     assert session.next_deadline() == T0 + 25  # upgrade timer gone, heartbeat stays
-    assert session.drain_frames() == ["4during1", "4during2", b"\x01\x02"]
+    assert session.drain_frames() == ["4during3"]
     assert session.drain_polling() == b"6"  # the raced GET ends cleanly
     session.poll_finished()
 
@@ -90,40 +102,71 @@ def test_full_upgrade_sequence() -> None:
     assert events(session) == [MessageReceived(data="hi"), MessageReceived(data=b"\x00")]
 
 
+def test_messages_go_out_on_the_waiting_poll_after_the_probe() -> None:
+    # socket.io-client's "should not emit a packet twice in the 'connect'
+    # handler" counts on Node's timing: a message sent just after the probe
+    # reaches the client on the waiting poll, not later on the WebSocket.
+    clock = FakeClock()
+    session = polling_session(clock)
+    session.poll_started()
+    session.begin_upgrade(clock.now)
+    session.receive_probe("2probe", clock.now)
+    session.drain_probe()
+    clock.advance(UPGRADE_NOOP_DELAY / 2)
+    session.handle_timeout(clock.now)
+    session.send_message("m")
+    assert session.has_output
+    assert session.drain_polling() == b"4m"
+
+
 def test_noop_goes_to_the_next_poll_when_none_is_pending() -> None:
     clock = FakeClock()
     session = polling_session(clock)
     session.begin_upgrade(clock.now)
     session.receive_probe("2probe", clock.now)
     assert session.drain_probe() == ["3probe"]
+    run_until(session, clock, clock.now + UPGRADE_NOOP_DELAY)
+    assert session.next_deadline() == T0 + 10  # the noop deadline is spent
     session.poll_started()
     assert session.drain_polling() == b"6"
     session.poll_finished()
     session.poll_started()  # a poll the client sent before it saw 3probe
-    assert session.drain_polling() == b"6"
+    assert session.has_output
+    assert session.drain_polling() == b"6"  # at once: never stalled
 
 
-def test_polls_during_the_upgrade_before_the_probe_are_held() -> None:
+def test_a_second_probe_does_not_push_the_noop_back() -> None:
     clock = FakeClock()
     session = polling_session(clock)
     session.begin_upgrade(clock.now)
-    session.send_message("held")
+    session.receive_probe("2probe", clock.now)
+    clock.advance(UPGRADE_NOOP_DELAY / 2)
+    session.receive_probe("2probe", clock.now)
+    assert session.next_deadline() == T0 + UPGRADE_NOOP_DELAY
+
+
+def test_polls_during_the_upgrade_before_the_probe_get_no_noop() -> None:
+    clock = FakeClock()
+    session = polling_session(clock)
+    session.begin_upgrade(clock.now)
     session.poll_started()
     assert not session.has_output
     assert session.drain_polling() is None  # no probe yet: nothing is owed
+    run_until(session, clock, T0 + 5)
+    assert session.drain_polling() is None
 
 
-def test_ping_during_upgrade_comes_out_on_the_websocket() -> None:
+def test_ping_during_upgrade_goes_out_on_the_poll() -> None:
     clock = FakeClock()
     session = polling_session(clock)
     clock.advance(20)
     session.begin_upgrade(clock.now)  # upgrade due at T0+30, ping at T0+25
     session.send_message("m")
     run_until(session, clock, T0 + 25)
-    assert session.drain_polling() is None
+    assert session.drain_polling() == b"4m\x1e2"
     session.receive_probe("2probe", clock.now)
     session.receive_probe("5", clock.now)
-    assert session.drain_frames() == ["4m", "2"]
+    assert session.drain_frames() == []
     session.receive_message("3", clock.now)
     assert session.next_deadline() == T0 + 25 + 25
 

@@ -27,6 +27,7 @@ from engineio import (
     Request,
     RequestRejected,
     Session,
+    UPGRADE_NOOP_DELAY,
     SessionClosed,
     State,
     check_request,
@@ -391,6 +392,8 @@ def test_upgrade_ends_the_poll_with_a_v3_noop_and_binary_frames_carry_the_type_b
     session.begin_upgrade(clock.now)
     session.receive_probe("2probe", clock.now)
     assert session.drain_probe() == ["3probe"]
+    assert session.drain_polling() is None  # the noop is due 100 ms after the probe
+    run_until(session, clock, clock.now + UPGRADE_NOOP_DELAY)
     assert session.drain_polling() == b"1:6"
     session.poll_finished()
     session.send_message(b"\x01\x02")

@@ -35,6 +35,7 @@ from engineio import (
 )
 
 from .._cors import AllowedOrigins, CorsPolicy
+from .._hooks import RequestHooks
 from .._logtext import peer_text
 from .._request import HttpRequest
 from ._http import HttpConnection
@@ -88,8 +89,11 @@ class EngineServer:
         compression_threshold: int = 1024,
         websocket_compression: bool = False,
         sid_factory: Callable[[], str] | None = None,
+        hooks: RequestHooks | None = None,
     ) -> None:
         self.handler = handler
+        #: The application's response headers and handshake check (transports._hooks).
+        self.hooks = hooks or RequestHooks()
         self.config = config or Config()
         self.path = "/" + path.strip("/") + "/"
         self.cors = CorsPolicy(cors_allowed_origins, credentials=cors_credentials)
@@ -232,6 +236,11 @@ class EngineServer:
             )
         except RequestRejected as exc:
             return self._reject(http, request, exc)
+        if req.sid is None and self.hooks.allow_request is not None:
+            # Before any session exists, in this request's greenlet: it may wait.
+            refusal = self.hooks.refusal(request)
+            if refusal is not None:
+                return self._reject(http, request, refusal)
         if req.transport == "websocket":
             self._websocket(http, request, req.sid, req.protocol)
             return False
@@ -288,6 +297,7 @@ class EngineServer:
         esock = self._new_session("polling", request, protocol)
         body, headers = polling_body(esock, esock.session.drain_polling() or b"")
         headers = headers + self.cors.response_headers(request)
+        headers += self.hooks.extra_headers(request, handshake=True)
         if self.cookie is not None:
             headers.append(("Set-Cookie", _cookie_header(esock.sid, self.cookie, request.secure)))
         http.respond(200, headers, body)
@@ -307,6 +317,8 @@ class EngineServer:
             err = reject(BAD_REQUEST)
             reject_websocket(http, err.http_status, err.message)
             return
+        if self.hooks.adds_headers:
+            response = _with_headers(response, self.hooks.extra_headers(request, handshake=sid is None))
         max_size = self.config.max_payload
         if sid is not None:
             http.write_raw(response)
@@ -328,6 +340,14 @@ class EngineServer:
         esock.pump()
         serve_websocket(esock, ws, http)
 
+
+
+def _with_headers(response: bytes, headers: list[tuple[str, str]]) -> bytes:
+    """A prebuilt 101 response head with ``headers`` added before its blank line."""
+    if not headers:
+        return response
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("latin-1", "replace")
+    return response[:-2] + lines + b"\r\n"
 
 
 def _new_sid() -> str:

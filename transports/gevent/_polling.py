@@ -122,6 +122,7 @@ def poll_response(
         and esock.jsonp is None
         and not is_binary_payload(body)
         and (not server.http_compression or len(body) < server.compression_threshold)
+        and not server.hooks.adds_headers
     ):
         # The usual answer, from prebuilt header bytes.
         return http.finish_response(_TEXT_HEAD + server.cors.header_block(request), body)
@@ -137,6 +138,8 @@ def poll_answer(
         return err.http_status, JSON_HEADERS + server.cors.response_headers(request), err.body()
     body, headers = polling_body(esock, body)
     headers += server.cors.response_headers(request)
+    if server.hooks.adds_headers:
+        headers += server.hooks.extra_headers(request)
     if server.http_compression and len(body) >= server.compression_threshold:
         body, encoding = _compress(body, request.header("accept-encoding", "") or "")
         if encoding:
@@ -194,10 +197,11 @@ def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
 
 
 def _answer_ok(server: "EngineServer", http: HttpConnection, request: HttpRequest) -> None:
-    if type(http) is HttpConnection:
+    if type(http) is HttpConnection and not server.hooks.adds_headers:
         http.write_raw(http.finish_response(_OK_HEAD + server.cors.header_block(request), b"ok"))
     else:
-        http.respond(200, [("Content-Type", "text/html")] + server.cors.response_headers(request), b"ok")
+        headers = [("Content-Type", "text/html")] + server.cors.response_headers(request)
+        http.respond(200, headers + server.hooks.extra_headers(request), b"ok")
 
 
 def _rest_of_payload(
@@ -431,7 +435,10 @@ class _ParkedPost:
             return
         http = self.http
         server = self.server
-        if status == 200:
+        if status == 200 and server.hooks.adds_headers:
+            headers = [("Content-Type", "text/html")] + server.cors.response_headers(self.request)
+            data = http.format_response(200, headers + server.hooks.extra_headers(self.request), b"ok")
+        elif status == 200:
             data = http.finish_response(_OK_HEAD + server.cors.header_block(self.request), b"ok")
         else:
             data = http.format_response(status, server.cors.response_headers(self.request), b"")
