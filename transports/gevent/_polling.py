@@ -273,7 +273,42 @@ def serve_poll(esock: EngineSocket, http: HttpConnection) -> bytes | None:
         esock.pump()
 
 
-class _ParkedPoll:
+class _ParkedAnswer:
+    """What a parked poll and a parked POST share: the answer written from the
+    hub (a greenlet finishes what the socket did not take), then the
+    connection handed back to its reader through the ownership table."""
+
+    __slots__ = ()
+    http: HttpConnection
+    _event: Event | None
+
+    def _write_rest(self, data: bytes) -> None:
+        try:
+            self.http.write_raw(data)
+        except ClientGone:
+            pass  # the reader sees the connection end
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """The answer is out (or never will be): the connection may serve its next request."""
+        http = self.http
+        if http.parked is self:
+            http.parked = None
+            http.owner = ON_ANSWERED[http.owner]
+        if self._event is not None:
+            self._event.set()
+
+    def wait(self) -> None:
+        """Block the connection's reader until the answer is written."""
+        if self.http.parked is not self:
+            return
+        if self._event is None:
+            self._event = Event()
+        self._event.wait()
+
+
+class _ParkedPoll(_ParkedAnswer):
     """A polling GET waiting for output, answered from the hub.
 
     The usual way (:func:`serve_poll`) keeps the request's
@@ -336,31 +371,6 @@ class _ParkedPoll:
             return
         self._release()
 
-    def _write_rest(self, data: bytes) -> None:
-        try:
-            self.http.write_raw(data)
-        except ClientGone:
-            pass  # the reader sees the connection end
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        """The answer is out: the connection may serve its next request."""
-        http = self.http
-        if http.parked is self:
-            http.parked = None
-            http.owner = ON_ANSWERED[http.owner]
-        if self._event is not None:
-            self._event.set()
-
-    def wait(self) -> None:
-        """Block the connection's reader until the answer is written."""
-        if self.http.parked is not self:
-            return
-        if self._event is None:
-            self._event = Event()
-        self._event.wait()
-
     def abandon(self) -> None:
         """The connection ended (EOF, error, server stop) before the answer."""
         esock = self.esock
@@ -374,7 +384,7 @@ class _ParkedPoll:
         self._release()
 
 
-class _ParkedPost:
+class _ParkedPost(_ParkedAnswer):
     """A polling POST whose long payload is handed up over several loop turns, answered from the hub.
 
     Each turn (a zero-delay timer: it fires after the hub has polled every
@@ -450,31 +460,6 @@ class _ParkedPost:
             gevent.spawn(self._write_rest, rest)  # the client reads slowly: a greenlet may wait
             return
         self._release()
-
-    def _write_rest(self, data: bytes) -> None:
-        try:
-            self.http.write_raw(data)
-        except ClientGone:
-            pass  # the reader sees the connection end
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        """The answer is out (or never will be): the connection may serve its next request."""
-        http = self.http
-        if http.parked is self:
-            http.parked = None
-            http.owner = ON_ANSWERED[http.owner]
-        if self._event is not None:
-            self._event.set()
-
-    def wait(self) -> None:
-        """Block the connection's reader until the answer is written."""
-        if self.http.parked is not self:
-            return
-        if self._event is None:
-            self._event = Event()
-        self._event.wait()
 
     def abandon(self) -> None:
         """The connection ended (EOF, error, server stop) before the answer."""
