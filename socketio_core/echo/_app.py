@@ -133,7 +133,7 @@ def demo_app(http: HttpConnection, request: HttpRequest) -> bool:
                       ("Cache-Control", "max-age=3600")], script.read_bytes(),
             )
             return True
-        log.warning("socket.io.min.js not found: run `make npm` to install the client")
+        log.debug("socket.io.min.js requested but missing (see the warning at start)")
     http.respond(404, [("Content-Type", "text/plain")], b"Not Found")
     return True
 
@@ -162,4 +162,11 @@ def build_socketio_echo(
     )
     register_echo_handlers(sio)
     sio.bind_hub()
+    if client_script_path() is None:
+        # Said once at start, where whoever started the server looks, rather
+        # than only later beside a 404 the browser hides.
+        log.warning(
+            "the demo page's client script socket.io.min.js is missing: `make npm` installs it "
+            "(a wheel built with `make wheel` contains it); the page at / will not connect"
+        )
     return sio
