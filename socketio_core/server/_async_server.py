@@ -30,7 +30,7 @@ import asyncio
 import inspect
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generator, Generic, TypeVar
+from typing import Any, AsyncIterator, Callable, Generator, Generic, TypeVar
 
 from transports._runtime import Runtime
 
@@ -38,9 +38,6 @@ from ._acks import ack_value
 from ._compat import check_async_mode
 from ._delivery import _NO_DATA, Target
 from ._server import Server
-
-if TYPE_CHECKING:
-    from transports import HttpApp
 
 __all__ = ["AsyncServer", "ASGIApp", "Done"]
 
@@ -203,7 +200,7 @@ class AsyncServer(Server):
         return ASGIApp(self, other_app, socketio_path=socketio_path)
 
     async def start(  # type: ignore[override]
-        self, host: str = "127.0.0.1", port: int = 5000, *, app: HttpApp | None = None, **kwargs: Any
+        self, host: str = "127.0.0.1", port: int = 5000, *, app: Any = None, **kwargs: Any
     ) -> tuple[str, int]:
         """Start serving on the running loop; returns the address (``serve`` also waits)."""
         self._on_loop()

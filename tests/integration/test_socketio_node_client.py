@@ -28,9 +28,9 @@ def b(hex_digits: str) -> dict[str, str]:
     return {"$bin": hex_digits}
 
 
-@pytest.fixture(scope="module")
-def runs() -> dict[str, Any]:
-    server = EchoServer([], free_port())
+@pytest.fixture(scope="module", params=["gevent", "asyncio"])
+def runs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    server = EchoServer(["--driver", request.param], free_port())
     try:
         with ThreadPoolExecutor(len(MODES) * len(SCRIPTS)) as pool:
             futures = {

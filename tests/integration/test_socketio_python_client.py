@@ -24,9 +24,9 @@ def b(hex_digits: str) -> dict[str, str]:
     return {"$bin": hex_digits}
 
 
-@pytest.fixture(scope="module")
-def runs() -> dict[str, Any]:
-    server = EchoServer([], free_port())
+@pytest.fixture(scope="module", params=["gevent", "asyncio"])
+def runs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    server = EchoServer(["--driver", request.param], free_port())
     try:
         with ThreadPoolExecutor(len(MODES)) as pool:
             futures = {m: pool.submit(run_peer_python, "py_features.py", server.url, m) for m in MODES}
