@@ -124,6 +124,18 @@ def script_server(script: str, *args: str) -> ServerProcess:
     )
 
 
+#: Where the Socket.IO echo runs in the interop tests: our own server on either
+#: driver, and AsyncServer's ASGI app under uvicorn and hypercorn (_asgi_serve.py).
+SERVERS = ["gevent", "asyncio", "uvicorn", "hypercorn"]
+
+
+def echo_on(server: str) -> ServerProcess:
+    """The Socket.IO echo (default options) on one of :data:`SERVERS`."""
+    if server in ("gevent", "asyncio"):
+        return EchoServer(["--driver", server], free_port())
+    return script_server("_asgi_serve.py", server)
+
+
 @pytest.fixture
 def echo_server() -> Iterator[Callable[..., EchoServer]]:
     """Factory: ``echo_server("--engineio-only", "--ping-interval", "300")``."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EchoServer, free_port, run_peer_python
+from tests.conftest import SERVERS, echo_on, run_peer_python
 
 MODES = ["polling", "websocket", "default"]
 
@@ -24,9 +24,9 @@ def b(hex_digits: str) -> dict[str, str]:
     return {"$bin": hex_digits}
 
 
-@pytest.fixture(scope="module", params=["gevent", "asyncio"])
+@pytest.fixture(scope="module", params=SERVERS)
 def runs(request: pytest.FixtureRequest) -> dict[str, Any]:
-    server = EchoServer(["--driver", request.param], free_port())
+    server = echo_on(request.param)
     try:
         with ThreadPoolExecutor(len(MODES)) as pool:
             futures = {m: pool.submit(run_peer_python, "py_features.py", server.url, m) for m in MODES}
