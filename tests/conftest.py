@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -134,6 +135,21 @@ def echo_on(server: str) -> ServerProcess:
     if server in ("gevent", "asyncio"):
         return EchoServer(["--driver", server], free_port())
     return script_server("_asgi_serve.py", server)
+
+
+def run_clients_against(server: str, runner: Callable[..., Any], script: str, modes: list[str]) -> dict[str, Any]:
+    """The echo on ``server``; ``runner(script, url, mode)`` for every mode at once.
+
+    ``{"results": {mode: what the script printed}, "log": the server's output}``.
+    """
+    process = echo_on(server)
+    try:
+        with ThreadPoolExecutor(len(modes)) as pool:
+            futures = {mode: pool.submit(runner, script, process.url, mode) for mode in modes}
+            results = {mode: future.result() for mode, future in futures.items()}
+    finally:
+        log = process.stop()
+    return {"results": results, "log": log}
 
 
 @pytest.fixture

@@ -252,7 +252,9 @@ class ASGIApp:
     """python-socketio's ``socketio.ASGIApp(sio, other_asgi_app, socketio_path=...)``.
 
     The asyncio driver's ASGI application bound to ``server``; the first
-    request (or the lifespan startup) binds the server to the loop serving it.
+    call (the lifespan startup, or a request) binds the server to the loop
+    serving it, and the lifespan shutdown closes every session properly before
+    the other app hears of it.
     """
 
     def __init__(
@@ -272,4 +274,19 @@ class ASGIApp:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self.server.hub is None:
             self.server._on_loop()
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._closing_at_shutdown(receive), send)
+            return
         await self.app(scope, receive, send)
+
+    def _closing_at_shutdown(self, receive: Any) -> Any:
+        """``receive`` for the lifespan scope (passed through to the other app): at
+        ``lifespan.shutdown`` every session is closed properly first, timers stop."""
+
+        async def receive_closing() -> Any:
+            message = await receive()
+            if message.get("type") == "lifespan.shutdown":
+                self.server._close_sessions()
+            return message
+
+        return receive_closing

@@ -9,26 +9,18 @@ and hypercorn.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.conftest import SERVERS, echo_on, run_peer_python
+from tests.conftest import SERVERS, run_clients_against, run_peer_python
 
 MODES = ["polling", "websocket", "default"]
 
 
 @pytest.fixture(scope="module", params=SERVERS)
 def runs(request: pytest.FixtureRequest) -> dict[str, Any]:
-    server = echo_on(request.param)
-    try:
-        with ThreadPoolExecutor(len(MODES)) as pool:
-            futures = {m: pool.submit(run_peer_python, "py_async_features.py", server.url, m) for m in MODES}
-            results = {m: f.result() for m, f in futures.items()}
-    finally:
-        log = server.stop()
-    return {"results": results, "log": log}
+    return run_clients_against(request.param, run_peer_python, "py_async_features.py", MODES)
 
 
 @pytest.fixture(params=MODES)

@@ -309,3 +309,36 @@ def test_async_server_is_a_facade_over_server() -> None:
     own = {n for n in vars(AsyncServer) if not n.startswith("__")}
     assert own - set(dir(Server)) <= {"_new_runtime", "_on_loop", "asgi_app", "serve", "run_async"}
     assert isinstance(Sio().runtime, AsyncioRuntime)
+
+
+def test_the_asgi_lifespan_reaches_the_other_app_and_shutdown_closes_every_session() -> None:
+    async def main() -> None:
+        sio = Sio()
+        closed: list[bool] = []
+        sio.engine.close_all = lambda: closed.append(True)  # type: ignore[method-assign]
+        seen: list[tuple[str, bool]] = []
+
+        async def other(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            assert scope["type"] == "lifespan"
+            while True:
+                message = await receive()
+                seen.append((message["type"], bool(closed)))
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        sent: list[str] = []
+
+        async def receive() -> dict[str, Any]:
+            return next(messages)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+
+        await sio.asgi_app(other)({"type": "lifespan"}, receive, send)
+        assert seen == [("lifespan.startup", False), ("lifespan.shutdown", True)]
+        assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+        assert sio.hub is asyncio.get_running_loop()  # bound by the first call
+
+    run(main)
