@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -122,6 +123,33 @@ def script_server(script: str, *args: str) -> ServerProcess:
     return ServerProcess(
         [sys.executable, str(ROOT / "tests" / "integration" / script), str(port), *args], port
     )
+
+
+#: Where the Socket.IO echo runs in the interop tests: our own server on either
+#: driver, and AsyncServer's ASGI app under uvicorn and hypercorn (_asgi_serve.py).
+SERVERS = ["gevent", "asyncio", "uvicorn", "hypercorn"]
+
+
+def echo_on(server: str) -> ServerProcess:
+    """The Socket.IO echo (default options) on one of :data:`SERVERS`."""
+    if server in ("gevent", "asyncio"):
+        return EchoServer(["--driver", server], free_port())
+    return script_server("_asgi_serve.py", server)
+
+
+def run_clients_against(server: str, runner: Callable[..., Any], script: str, modes: list[str]) -> dict[str, Any]:
+    """The echo on ``server``; ``runner(script, url, mode)`` for every mode at once.
+
+    ``{"results": {mode: what the script printed}, "log": the server's output}``.
+    """
+    process = echo_on(server)
+    try:
+        with ThreadPoolExecutor(len(modes)) as pool:
+            futures = {mode: pool.submit(runner, script, process.url, mode) for mode in modes}
+            results = {mode: future.result() for mode, future in futures.items()}
+    finally:
+        log = process.stop()
+    return {"results": results, "log": log}
 
 
 @pytest.fixture

@@ -60,9 +60,10 @@ def test_the_known_exceptions_are_still_real() -> None:
 def test_wire_is_defined_once_and_shared() -> None:
     assert _definitions()["Wire"] == ["engineio/_packets.py"]
     from socketio_core.protocol import _connection, _parser
-    from transports.gevent import _socket, _websocket, _ws_session
+    from transports import _esocket
+    from transports.gevent import _websocket
 
-    for module in (_connection, _parser, _socket, _websocket, _ws_session):
+    for module in (_connection, _parser, _esocket, _websocket):
         assert module.Wire is engineio.Wire
 
 

@@ -24,11 +24,21 @@ from __future__ import annotations
 
 import re
 
+from wsproto import ConnectionType
+from wsproto.events import AcceptConnection, Request
+from wsproto.extensions import PerMessageDeflate
+from wsproto.handshake import H11Handshake
+from wsproto.utilities import LocalProtocolError as WsLocalError
+from wsproto.utilities import RemoteProtocolError as WsRemoteError
 from wsproto.utilities import generate_accept_token
 
+from ._deflate import MessageDeflate, negotiated
 from ._errors import TransportError
+from ._request import HttpRequest, status_phrase
 
-__all__ = ["HandshakeFailed", "plain_upgrade_response", "valid_key"]
+__all__ = [
+    "HandshakeFailed", "plain_upgrade_response", "valid_key", "upgrade_response", "refusal_response",
+]
 
 
 class HandshakeFailed(TransportError):
@@ -131,3 +141,49 @@ def plain_upgrade_response(
     if host is None or not host.isascii() or b"xn--" in host.lower():
         return None
     return _RESPONSE % generate_accept_token(key)
+
+
+def upgrade_response(
+    request: HttpRequest, *, fast: bool, compression: bool
+) -> tuple[bytes, MessageDeflate | None]:
+    """Judge an upgrade request: the 101 response to write, and the agreed compression.
+
+    ``fast`` says the head was read by our own fast HTTP parser (HTTP/1.1,
+    a grammar h11 accepts): then a plain request is answered by
+    :func:`plain_upgrade_response`. Everything else, and every refusal, is
+    wsproto's ``H11Handshake``: a WSGI server's request, an h11-parsed
+    head, permessage-deflate, subprotocols. The second value is the
+    permessage-deflate codec when it was agreed, else None. Nothing is
+    written here.
+
+    Raises HandshakeFailed (the caller answers 400).
+    """
+    if fast:
+        response = plain_upgrade_response(request.method, request.headers, compression=compression)
+        if response is not None:
+            return response, None
+    if not valid_key(request.header("sec-websocket-key")):
+        raise HandshakeFailed("Sec-WebSocket-Key missing or not the base64 of 16 bytes")
+    handshake = H11Handshake(ConnectionType.SERVER)
+    try:
+        handshake.initiate_upgrade_connection(request.headers, request.target)
+        event = next(handshake.events(), None)
+    except (WsRemoteError, WsLocalError) as exc:
+        raise HandshakeFailed(str(exc)) from None
+    if not isinstance(event, Request):
+        raise HandshakeFailed("not a WebSocket handshake")
+    extension = PerMessageDeflate() if compression else None
+    try:
+        data = handshake.send(AcceptConnection(extensions=[extension] if extension else []))
+    except (WsLocalError, WsRemoteError) as exc:
+        raise HandshakeFailed(str(exc)) from None
+    return data, negotiated(extension)
+
+
+def refusal_response(status: int, message: str) -> bytes:
+    """An upgrade refused the way the reference server does (plain text, then close)."""
+    body = message.encode()
+    return (
+        f"HTTP/1.1 {status} {status_phrase(status).decode()}\r\nConnection: close\r\n"
+        f"Content-type: text/html\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from transports import EngineSocket
+if TYPE_CHECKING:
+    from transports import EngineSocket
 
 from ..protocol._connection import Connection
 from ._acks import AckTable

@@ -21,7 +21,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.handshake import H11Handshake
 
 from transports import HttpConnection, HttpLimits, HttpRequest
-from transports.gevent import _websocket
+from transports import _ws_handshake
 from transports.gevent._websocket import HandshakeFailed, start_websocket, websocket_response
 from transports._ws_handshake import plain_upgrade_response
 
@@ -66,7 +66,7 @@ def count_wsproto_calls(patch: pytest.MonkeyPatch) -> list[int]:
             calls[0] += 1
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-    patch.setattr(_websocket, "H11Handshake", Counting)
+    patch.setattr(_ws_handshake, "H11Handshake", Counting)
     return calls
 
 

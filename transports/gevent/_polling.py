@@ -17,52 +17,36 @@ once its last packet is up. [EIO4] "Polling"; PROTOCOL.md 1.
 
 from __future__ import annotations
 
-import gzip
 import logging
-import zlib
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import Event
 
-from engineio import (
-    BINARY_CONTENT_TYPE,
-    JSONP_CONTENT_TYPE,
-    SESSION_ID_UNKNOWN,
-    CloseReason,
-    RemoteProtocolError,
-    State,
-    decode_jsonp,
-    encode_jsonp,
-    is_binary_payload,
-    reject,
-)
+from engineio import CloseReason, RemoteProtocolError, State
 
 from .._ownership import ON_ANSWERED, ON_PARK
 from .._request import BodyTooLarge, ClientGone, HttpRequest
 from ._http import HttpConnection
 from ._socket import EngineSocket
+from .._polling_answer import (
+    JSON_HEADERS,
+    OK_HEAD,
+    TEXT_HEAD,
+    ok_headers,
+    plain_text_answer,
+    poll_answer as _poll_answer,
+    post_input,
+)
 from ._turns import TURN_PACKETS, next_turn
 
 if TYPE_CHECKING:
     from ._engine import EngineServer
 
-__all__ = ["poll", "post", "poll_answer", "poll_response", "polling_body", "serve_poll", "JSON_HEADERS"]
+__all__ = ["poll", "post", "poll_answer", "poll_response", "serve_poll", "JSON_HEADERS"]
 
 log = logging.getLogger(__name__)
-
-_TEXT_HEADERS = [("Content-Type", "text/plain; charset=UTF-8"), ("Cache-Control", "no-store")]
-#: v3 payloads holding binary, for a client that did not ask for b64=1.
-_BINARY_HEADERS = [("Content-Type", BINARY_CONTENT_TYPE), ("Cache-Control", "no-store")]
-_JSONP_HEADERS = [("Content-Type", JSONP_CONTENT_TYPE), ("Cache-Control", "no-store")]
-JSON_HEADERS = [("Content-Type", "application/json")]
-#: The head of a text polling answer, before its CORS headers and Content-Length.
-_TEXT_HEAD = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nCache-Control: no-store\r\n"
-)
-_OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-
 
 def poll(server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
     """Answer a polling GET of ``esock``: at once, parked, or after waiting here.
@@ -117,34 +101,17 @@ def poll_response(
     body: bytes | None,
 ) -> bytes:
     """The bytes answering a parked GET: ``body``, or for None "Session ID unknown"."""
-    if (
-        body is not None
-        and esock.jsonp is None
-        and not is_binary_payload(body)
-        and (not server.http_compression or len(body) < server.compression_threshold)
-        and not server.hooks.adds_headers
-    ):
+    if plain_text_answer(server, esock.jsonp, body):
         # The usual answer, from prebuilt header bytes.
-        return http.finish_response(_TEXT_HEAD + server.cors.header_block(request), body)
+        return http.finish_response(TEXT_HEAD + server.cors.header_block(request), body)  # type: ignore[arg-type]
     return http.format_response(*poll_answer(server, request, esock, body))
 
 
 def poll_answer(
     server: "EngineServer", request: HttpRequest, esock: EngineSocket, body: bytes | None
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Status, headers and body answering a poll: ``body``, or for None "Session ID unknown"."""
-    if body is None:
-        err = reject(SESSION_ID_UNKNOWN)
-        return err.http_status, JSON_HEADERS + server.cors.response_headers(request), err.body()
-    body, headers = polling_body(esock, body)
-    headers += server.cors.response_headers(request)
-    if server.hooks.adds_headers:
-        headers += server.hooks.extra_headers(request)
-    if server.http_compression and len(body) >= server.compression_threshold:
-        body, encoding = _compress(body, request.header("accept-encoding", "") or "")
-        if encoding:
-            headers.append(("Content-Encoding", encoding))
-    return 200, headers, body
+    """Status, headers and body answering a poll (:func:`transports._polling_answer.poll_answer`)."""
+    return _poll_answer(server, request, esock.jsonp, body)
 
 
 def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket) -> bool:
@@ -174,10 +141,7 @@ def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
             session.transport_closed(CloseReason.TRANSPORT_ERROR)
             http.respond(413, server.cors.response_headers(request), b"", close=True)
             return False
-        content_type = request.header("content-type")
-        binary = content_type is not None and content_type.startswith("application/octet-stream")
-        if esock.jsonp is not None:
-            body, binary = decode_jsonp(body), False  # form-encoded ``d=<payload>``
+        body, binary = post_input(request, body, esock.jsonp)
         try:
             done = session.receive_payload(body, monotonic(), binary=binary, max_packets=TURN_PACKETS)
         except RemoteProtocolError as exc:
@@ -198,10 +162,9 @@ def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
 
 def _answer_ok(server: "EngineServer", http: HttpConnection, request: HttpRequest) -> None:
     if type(http) is HttpConnection and not server.hooks.adds_headers:
-        http.write_raw(http.finish_response(_OK_HEAD + server.cors.header_block(request), b"ok"))
+        http.write_raw(http.finish_response(OK_HEAD + server.cors.header_block(request), b"ok"))
     else:
-        headers = [("Content-Type", "text/html")] + server.cors.response_headers(request)
-        http.respond(200, headers + server.hooks.extra_headers(request), b"ok")
+        http.respond(200, ok_headers(server, request), b"ok")
 
 
 def _rest_of_payload(
@@ -446,10 +409,9 @@ class _ParkedPost(_ParkedAnswer):
         http = self.http
         server = self.server
         if status == 200 and server.hooks.adds_headers:
-            headers = [("Content-Type", "text/html")] + server.cors.response_headers(self.request)
-            data = http.format_response(200, headers + server.hooks.extra_headers(self.request), b"ok")
+            data = http.format_response(200, ok_headers(server, self.request), b"ok")
         elif status == 200:
-            data = http.finish_response(_OK_HEAD + server.cors.header_block(self.request), b"ok")
+            data = http.finish_response(OK_HEAD + server.cors.header_block(self.request), b"ok")
         else:
             data = http.format_response(status, server.cors.response_headers(self.request), b"")
         try:
@@ -522,26 +484,8 @@ def _peer_still_there(http: HttpConnection) -> bool:
     return True
 
 
-def polling_body(esock: EngineSocket, body: bytes) -> tuple[bytes, list[tuple[str, str]]]:
-    """A polling response body and its content headers: JSONP-wrapped, binary (v3) or text."""
-    if esock.jsonp is not None:
-        return encode_jsonp(body, esock.jsonp), list(_JSONP_HEADERS)
-    if is_binary_payload(body):
-        return body, list(_BINARY_HEADERS)
-    return body, list(_TEXT_HEADERS)
-
-
 def _connection_alive(http: HttpConnection) -> bool:
     try:
         return bool(http.sock.fileno() >= 0)
     except (OSError, AttributeError):
         return False
-
-
-def _compress(body: bytes, accept_encoding: str) -> tuple[bytes, str | None]:
-    accepted = {part.split(";")[0].strip().lower() for part in accept_encoding.split(",")}
-    if "gzip" in accepted:
-        return gzip.compress(body, compresslevel=6), "gzip"
-    if "deflate" in accepted:
-        return zlib.compress(body, 6), "deflate"
-    return body, None

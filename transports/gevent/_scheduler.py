@@ -1,75 +1,30 @@
 """One timer greenlet for every session's deadlines.
 
-Strategy: sessions report their next deadline (pings, pong timeouts, upgrade
-and close timeouts); the scheduler keeps a heap of ``(due, seq, target)`` and
-sleeps until the earliest. A deadline that moves *later* is not removed from
-the heap: when the stale entry fires, the target's ``on_deadline`` finds
-nothing to do and reports its real deadline again. Only an *earlier* deadline
-pushes a new entry. So a healthy session costs one heap push per ping
-interval, and 10,000 sessions need no timer objects at all.
-
-Wake-ups are coalesced: the scheduler sleeps until the earliest deadline
-plus ``coalesce`` (10 ms), then runs everything due by then, so thousands of
-spread-out pings cost tens of wake-ups per second rather than thousands. No
-deadline fires early; a request that arrives after an expired deadline
-finds it handled anyway (the engine checks deadlines on arrival).
+The heap and its rules (stale entries, coalescing, compaction) are shared
+with every driver (:mod:`transports._deadlines`); here a greenlet sleeps on
+an Event until the earliest deadline plus ``coalesce`` and runs what is due.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import logging
 from time import monotonic
-from typing import Protocol
 
 import gevent
 from gevent.event import Event
 
+from .._deadlines import DeadlineHeap, Schedulable
+
 __all__ = ["Scheduler", "Schedulable"]
 
-log = logging.getLogger(__name__)
 
-#: Below this many entries, stale ones are left to expire on their own.
-_COMPACT_MIN = 64
-
-
-class Schedulable(Protocol):
-    #: The deadline the scheduler currently holds for this target (None: none).
-    scheduled_at: float | None
-
-    def on_deadline(self, now: float) -> None: ...
-
-
-class Scheduler:
+class Scheduler(DeadlineHeap):
     def __init__(self, coalesce: float = 0.01) -> None:
-        self.coalesce = coalesce
-        self._heap: list[tuple[float, int, Schedulable]] = []
-        self._seq = itertools.count()
+        super().__init__(coalesce)
         self._wakeup = Event()
         self._greenlet: gevent.Greenlet[[], None] | None = None
-        #: Targets holding a live deadline (stale heap entries excluded).
-        self.active = 0
 
-    def __len__(self) -> int:
-        return len(self._heap)
-
-    def cancel(self, target: Schedulable) -> None:
-        """Forget ``target``'s deadline (its heap entry becomes stale and is skipped).
-
-        A stale entry keeps its target (a closed session, its socket, its
-        buffers) alive until the deadline passes: for a ping that is 25 s of
-        every short-lived connection, which the garbage collector then walks
-        again and again. Once most entries are stale, they are dropped in one
-        pass (amortised O(1) per cancel, since each pass at least halves the heap).
-        """
-        if target.scheduled_at is not None:
-            target.scheduled_at = None
-            self.active -= 1
-            heap = self._heap
-            if len(heap) > _COMPACT_MIN and len(heap) > 2 * self.active:
-                heap[:] = [entry for entry in heap if entry[2].scheduled_at == entry[0]]
-                heapq.heapify(heap)
+    def _wake(self) -> None:
+        self._wakeup.set()
 
     def start(self) -> None:
         if self._greenlet is None:
@@ -79,22 +34,7 @@ class Scheduler:
         if self._greenlet is not None:
             self._greenlet.kill()
             self._greenlet = None
-        self._heap.clear()
-        self.active = 0
-
-    def schedule(self, target: Schedulable, due: float | None) -> None:
-        """Make sure ``target.on_deadline`` runs at or after ``due``."""
-        if due is None:
-            return
-        current = target.scheduled_at
-        if current is not None and current <= due:
-            return  # an entry at or before due exists; it will re-report
-        if current is None:
-            self.active += 1
-        target.scheduled_at = due
-        heapq.heappush(self._heap, (due, next(self._seq), target))
-        if self._heap[0][2] is target:
-            self._wakeup.set()
+        self.clear()
 
     def _run(self) -> None:
         heap = self._heap
@@ -106,14 +46,4 @@ class Scheduler:
             else:
                 self._wakeup.wait()
             self._wakeup.clear()
-            now = monotonic()
-            while heap and heap[0][0] <= now:
-                due, _, target = heapq.heappop(heap)
-                if target.scheduled_at != due:
-                    continue  # superseded by an earlier entry that already ran
-                target.scheduled_at = None
-                self.active -= 1
-                try:
-                    target.on_deadline(now)
-                except Exception:  # one broken session must not stop every timer
-                    log.exception("deadline handler failed")
+            self.run_due(monotonic())

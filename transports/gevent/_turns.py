@@ -1,45 +1,19 @@
-"""Fair shares of the hub's loop: the per-turn budgets and how to wait for the next turn.
+"""Waiting for the hub's next loop turn (the budgets are shared: :mod:`transports._turns`).
 
-Every connection is served from one OS thread. A client that keeps its
-socket full (a WebSocket flood, requests pipelined back to back, one POST of
-500,000 tiny packets) would otherwise be served for as long as it keeps
-sending, and everyone else would wait. So each kind of input has a budget
-per loop turn: past it, the connection's remaining work waits for the next
-turn, after the hub has polled every other socket. The budgets are counts,
-not clock reads (a counter per request or packet costs nothing on the hot
-path), sized to about a millisecond of echo work each:
-
-- ``TURN_MESSAGES`` WebSocket messages from one WebSocket (:mod:`._websocket`);
-- ``TURN_REQUESTS`` requests from one pipelining HTTP connection (:mod:`._server`);
-- ``TURN_PACKETS`` packets from one polling POST's payload (:mod:`._polling`).
-
-Waiting for the next turn: ``gevent.sleep(0)`` is not it, since it resumes
-from the hub's callback queue, which runs again before the next poll. A
-zero-delay timer fires only after the next poll, beside every socket that
-became ready meanwhile: :func:`next_turn` for a greenlet, a timer of the
-caller's own (``get_hub().loop.timer(0.0)``) for code running in the hub.
+``gevent.sleep(0)`` is not it, since it resumes from the hub's callback
+queue, which runs again before the next poll. A zero-delay timer fires only
+after the next poll, beside every socket that became ready meanwhile:
+:func:`next_turn` for a greenlet, a timer of the caller's own
+(``get_hub().loop.timer(0.0)``) for code running in the hub.
 """
 
 from __future__ import annotations
 
 from gevent import get_hub
 
-__all__ = ["TURN_MESSAGES", "TURN_REQUESTS", "TURN_PACKETS", "next_turn"]
+from .._turns import TURN_MESSAGES, TURN_PACKETS, TURN_REQUESTS
 
-#: Messages one WebSocket hands over per loop turn before others get theirs:
-#: about 1 ms of echo handling, and far above what a normal client has
-#: waiting at once (a flood of small messages fills a 16 KB read with ~600).
-TURN_MESSAGES = 64
-#: Requests one keep-alive connection is served per loop turn. A polling
-#: client sends one at a time (the budget never bites); a client pipelining
-#: 404s or POSTs back to back fills a 64 KB read with ~600 of them. A request
-#: costs several WebSocket messages' work (an HTTP head, an answer, the
-#: Engine.IO checks): 64 a turn kept a normal client's connect + echo at
-#: ~45 ms p50 behind pipelined POSTs (benchmarks/fairness.py), 16 at ~15 ms.
-TURN_REQUESTS = 16
-#: Packets of one polling POST acted on per loop turn: a 1 MB body holds up
-#: to 500,000 noops (or ~77,000 events); a browser's POST holds a few.
-TURN_PACKETS = 64
+__all__ = ["TURN_MESSAGES", "TURN_REQUESTS", "TURN_PACKETS", "next_turn"]
 
 
 def next_turn() -> None:

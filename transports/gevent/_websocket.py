@@ -4,7 +4,8 @@ Strategy: the opening handshake of a plain request read by our fast HTTP
 parser is answered by :mod:`._ws_handshake`; anything else goes to wsproto's
 ``H11Handshake`` (taking the request already parsed), which is the judge of
 every refusal and of the permessage-deflate offer. After the 101 the frames
-are ours: :class:`.._frames.FrameReader` validates incoming ones (masking,
+are ours (what they mean is :class:`.._ws_conn.FramedWebSocket`'s, shared
+with every driver): :class:`.._frames.FrameReader` validates incoming ones (masking,
 control frames, fragmentation, UTF-8, sizes) and outgoing data frames are
 built directly (unmasked, so a broadcast can share them). When
 permessage-deflate was agreed, :class:`.._deflate.MessageDeflate` inflates
@@ -28,33 +29,16 @@ import logging
 from typing import Any, Callable, Iterable
 
 from gevent import get_hub
-from wsproto import ConnectionType
-from wsproto.events import AcceptConnection, Request
-from wsproto.extensions import PerMessageDeflate
-from wsproto.handshake import H11Handshake
-from wsproto.utilities import LocalProtocolError as WsLocalError
-from wsproto.utilities import RemoteProtocolError as WsRemoteError
 
 from engineio import Wire
 
-from .._deflate import InflateError, MessageDeflate, negotiated
-from .._frames import (
-    OP_BINARY,
-    OP_CLOSE,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    RSV1,
-    FrameError,
-    FrameReader,
-    build_frame,
-    frame_of,
-)
-from .._request import ClientGone, HttpRequest, status_phrase
+from .._deflate import MessageDeflate
+from .._request import ClientGone, HttpRequest
+from .._ws_conn import FramedWebSocket
+from .._ws_handshake import HandshakeFailed, refusal_response, upgrade_response
 from ._http import HttpConnection, plain_socket_of
 from ._turns import TURN_MESSAGES
 from ._turns import next_turn as _next_turn
-from .._ws_handshake import HandshakeFailed, plain_upgrade_response, valid_key
 
 __all__ = [
     "WebSocket", "accept_websocket", "websocket_response", "start_websocket", "reject_websocket",
@@ -65,57 +49,19 @@ log = logging.getLogger(__name__)
 
 # Client frames are small; a 64 KB recv buffer costs a larger allocation per read.
 _READ_SIZE = 16384
-MESSAGE_TOO_BIG = 1009
-
-
-def _close_reason(code: int, reason: str) -> str:
-    """The reason sent in our close frame: none for 1009, as Node's server sends.
-
-    engine.io-client hands the close frame's reason to the application, and
-    its tests expect Node's empty one for a message over maxHttpBufferSize.
-    The log keeps the detail.
-    """
-    return "" if code == MESSAGE_TOO_BIG else reason
-
-PROTOCOL_ERROR = 1002
-INVALID_DATA = 1007
 
 
 def websocket_response(
     http: HttpConnection, request: HttpRequest, *, compression: bool
 ) -> tuple[bytes, MessageDeflate | None]:
-    """Judge an upgrade request: the 101 response to write, and the agreed compression.
+    """Judge an upgrade request (:func:`transports._ws_handshake.upgrade_response`).
 
-    A plain request that our own fast HTTP parser read (``http.h11`` is None
-    on an :class:`HttpConnection`: HTTP/1.1, a grammar h11 accepts) is
-    answered by :mod:`._ws_handshake`. Everything else, and every refusal,
-    is wsproto's ``H11Handshake``: a WSGI server's request, an h11-parsed
-    head, permessage-deflate, subprotocols. The second value is the
-    permessage-deflate codec when it was agreed, else None. Nothing is
-    written here.
-
+    The fast handshake applies to a plain request that our own fast HTTP
+    parser read (``http.h11`` is None on an :class:`HttpConnection`).
     Raises HandshakeFailed (the caller answers 400).
     """
-    if type(http) is HttpConnection and http.h11 is None:
-        response = plain_upgrade_response(request.method, request.headers, compression=compression)
-        if response is not None:
-            return response, None
-    if not valid_key(request.header("sec-websocket-key")):
-        raise HandshakeFailed("Sec-WebSocket-Key missing or not the base64 of 16 bytes")
-    handshake = H11Handshake(ConnectionType.SERVER)
-    try:
-        handshake.initiate_upgrade_connection(request.headers, request.target)
-        event = next(handshake.events(), None)
-    except (WsRemoteError, WsLocalError) as exc:
-        raise HandshakeFailed(str(exc)) from None
-    if not isinstance(event, Request):
-        raise HandshakeFailed("not a WebSocket handshake")
-    extension = PerMessageDeflate() if compression else None
-    try:
-        data = handshake.send(AcceptConnection(extensions=[extension] if extension else []))
-    except (WsLocalError, WsRemoteError) as exc:
-        raise HandshakeFailed(str(exc)) from None
-    return data, negotiated(extension)
+    fast = type(http) is HttpConnection and http.h11 is None
+    return upgrade_response(request, fast=fast, compression=compression)
 
 
 def start_websocket(
@@ -142,32 +88,20 @@ def accept_websocket(
     return start_websocket(http, deflate, max_message_size=max_message_size)
 
 
-class WebSocket:
-    """One server-side WebSocket after the 101.
+class WebSocket(FramedWebSocket):
+    """One server-side WebSocket after the 101, on a gevent socket.
 
-    Frames are read by :class:`FrameReader` and written as prebuilt bytes;
-    with permessage-deflate (``deflate``), large messages are compressed
-    per connection and compressed client messages inflated.
+    What frames mean is :class:`~transports._ws_conn.FramedWebSocket`'s;
+    here they are read (from the hub, or by a reader greenlet) and written.
     """
 
-    __slots__ = (
-        "sock", "reader", "deflate", "closed", "close_code", "max_message_size",
-        "_torn", "_io", "_raw", "_on_message", "_on_end", "_later", "_turn",
-    )
+    __slots__ = ("sock", "_io", "_raw", "_on_message", "_on_end", "_later", "_turn")
 
     def __init__(
         self, sock: Any, deflate: MessageDeflate | None = None, *, max_message_size: int
     ) -> None:
+        super().__init__(deflate, max_message_size=max_message_size)
         self.sock = sock
-        self.max_message_size = max_message_size
-        self.deflate = deflate
-        self.reader = FrameReader(max_message_size, deflate=deflate is not None)
-        self.closed = False
-        self.close_code: int | None = None
-        #: A write is only partly on the wire and the backlog writer owns the
-        #: rest: no other frame may be written before it ends, or it would land
-        #: inside that one (and a second greenlet waiting on the socket raises).
-        self._torn = False
         #: Event-driven reading (:meth:`react`): the socket's read watcher, the
         #: plain socket under gevent's, and the owner's callbacks.
         self._io: Any = None
@@ -178,10 +112,6 @@ class WebSocket:
         self._later: Any = None
         #: Reader greenlet: messages left before it yields a loop turn.
         self._turn = TURN_MESSAGES
-
-    def feed(self, data: bytes) -> None:
-        if data:
-            self.reader.feed(data)
 
     def receive(self) -> Wire | None:
         """The next complete message; None once the connection is over.
@@ -211,50 +141,6 @@ class WebSocket:
                 return None
             reader.feed(data)
             data = b""  # an idle connection must not keep its last read alive
-
-    def _next_data(self) -> Wire | None:
-        """The next data message already buffered, acting on control frames before it.
-
-        None when more bytes are needed or the connection ended (a protocol
-        error closes it, a close frame is answered).
-        """
-        reader = self.reader
-        while not self.closed:
-            try:
-                message = reader.next_message()
-            except FrameError as exc:
-                log.info("WebSocket protocol error: %s", exc.reason)
-                self.close(exc.code, _close_reason(exc.code, exc.reason))
-                return None
-            if message is None:
-                return None
-            opcode, payload = message
-            if opcode == OP_TEXT or opcode == OP_BINARY:
-                return payload
-            if opcode & RSV1:
-                return self._inflated(opcode & ~RSV1, payload)  # type: ignore[arg-type]
-            if opcode == OP_PING:
-                self._write(build_frame(OP_PONG, payload))  # type: ignore[arg-type]
-            elif opcode == OP_CLOSE:
-                self._on_close_frame(payload)  # type: ignore[arg-type]
-        return None
-
-    def _inflated(self, opcode: int, payload: bytes) -> Wire | None:
-        """A compressed message, inflated (and decoded if text); None after closing on an error."""
-        deflate = self.deflate
-        assert deflate is not None  # FrameReader lets RSV1 through only then
-        try:
-            data = deflate.inflate(payload, self.max_message_size)
-            if opcode == OP_TEXT:
-                return data.decode("utf-8")
-            return data
-        except InflateError as exc:
-            log.info("WebSocket compressed message refused: %s", exc.reason)
-            self.close(exc.code, _close_reason(exc.code, exc.reason))
-        except UnicodeDecodeError:
-            log.info("WebSocket protocol error: invalid UTF-8 in a text message")
-            self.close(INVALID_DATA, "invalid UTF-8 in a text message")
-        return None
 
     # ------------------------------------------------ event-driven reading
 
@@ -340,26 +226,6 @@ class WebSocket:
         """gevent cancels a closing socket's active watcher by throwing into its callback's owner."""
         self._shutdown()
 
-    def _on_close_frame(self, payload: bytes) -> None:
-        code = 1005
-        if len(payload) >= 2:
-            code = int.from_bytes(payload[:2], "big")
-        self.close_code = code
-        if len(payload) == 1:
-            reply = build_frame(OP_CLOSE, (1002).to_bytes(2, "big"))
-        else:
-            reply = build_frame(OP_CLOSE, payload[:2])
-        self._write(reply)
-        self._shutdown()
-
-    def encode(self, items: list[Wire]) -> bytes:
-        """The bytes of ``items``, one frame per message."""
-        if self.deflate is not None:
-            return self._deflated(items)
-        if len(items) == 1:
-            return frame_of(items[0])
-        return b"".join([frame_of(i) for i in items])
-
     def try_send(self, data: bytes) -> bytes:
         """Write what the socket takes *now*; return the rest (b"" when all went).
 
@@ -396,31 +262,7 @@ class WebSocket:
         """Write messages, one frame each, in one write. Raises OSError/ClientGone."""
         if self.closed:
             raise ClientGone("WebSocket closed")
-        if self.deflate is not None:
-            data = self._deflated(items)
-        else:
-            data = b"".join([frame_of(i) for i in items])
-        self._send_all(data)
-
-    def _deflated(self, items: Iterable[Wire]) -> bytes:
-        """Frames for ``items`` under permessage-deflate: large ones compressed, in order.
-
-        Only the compressed frames are this connection's own; a short item
-        keeps its plain frame, which :func:`frame_of` may share with every
-        other recipient (a compressed frame is never stored on the item).
-        """
-        deflate = self.deflate
-        assert deflate is not None
-        threshold = deflate.threshold
-        frames = []
-        for item in items:
-            if len(item) < threshold:
-                frames.append(frame_of(item))
-            elif isinstance(item, str):
-                frames.append(build_frame(OP_TEXT | RSV1, deflate.deflate(item.encode("utf-8"))))
-            else:
-                frames.append(build_frame(OP_BINARY | RSV1, deflate.deflate(bytes(item))))
-        return b"".join(frames)
+        self._send_all(self.encode(list(items)))
 
     def _send_all(self, data: bytes) -> None:
         # One send() usually takes everything; gevent's sendall costs a
@@ -455,13 +297,6 @@ class WebSocket:
             return
         if sent < len(data):
             self._shutdown()
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """Send a close frame (if the connection is still open) and drop the connection."""
-        if self.closed:
-            return
-        self._write(build_frame(OP_CLOSE, code.to_bytes(2, "big") + reason.encode("utf-8")[:120]))
-        self._shutdown()
 
     def _shutdown(self) -> None:
         if self.closed:
@@ -515,13 +350,7 @@ def _readable_then_recv(sock: Any) -> Any:
 
 def reject_websocket(http: HttpConnection, status: int, message: str) -> None:
     """Refuse an upgrade the way the reference server does (plain text, then close)."""
-    body = message.encode()
-    head = (
-        f"HTTP/1.1 {status} {status_phrase(status).decode()}\r\nConnection: close\r\n"
-        f"Content-type: text/html\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode()
     try:
-        http.write_raw(head + body)
+        http.write_raw(refusal_response(status, message))
     except ClientGone:
         pass
-
