@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
-
+from typing import Any, Sequence
 
 from engineio import Config
-from transports import EngineServer, EngineSocket, Server
 
 __all__ = ["main", "build_parser", "EngineEcho"]
 
@@ -24,13 +22,13 @@ log = logging.getLogger(__name__)
 class EngineEcho:
     """Bare Engine.IO echo: every message goes straight back to its sender."""
 
-    def engineio_session_opened(self, socket: EngineSocket) -> None:
+    def engineio_session_opened(self, socket: Any) -> None:
         log.info("connect %s (%s)", socket.sid, socket.transport)
 
-    def engineio_message(self, socket: EngineSocket, data: str | bytes) -> None:
+    def engineio_message(self, socket: Any, data: str | bytes) -> None:
         socket.send(data)
 
-    def engineio_session_closed(self, socket: EngineSocket, reason: str) -> None:
+    def engineio_session_closed(self, socket: Any, reason: str) -> None:
         log.info("disconnect %s (%s)", socket.sid, reason)
 
 
@@ -56,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --message-queue)")
     p.add_argument("--websocket-compression", action="store_true",
                    help="offer permessage-deflate to WebSocket clients")
+    p.add_argument("--driver", choices=["gevent", "asyncio"], default="gevent",
+                   help="the transport driver (default gevent)")
     return p
 
 
@@ -79,15 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         transports=tuple(args.transports),
         allow_eio3=args.allow_eio3,
     )
+    if args.driver == "asyncio":
+        if not args.engineio_only:
+            print("socketio-echo: --driver asyncio serves only --engineio-only for now", file=sys.stderr)
+            return 2
+        import asyncio
+
+        return asyncio.run(_serve_engineio_asyncio(args, config))
+    from transports import EngineServer, Server
+
     sio = None
     if args.engineio_only:
-        engine = EngineServer(
-            EngineEcho(),
-            config,
-            path=args.path or "/engine.io/",
-            cors_allowed_origins=_cors(args.cors_allowed_origins),
-            websocket_compression=args.websocket_compression,
-        )
+        engine = EngineServer(EngineEcho(), config, **_engine_options(args))
         server = Server(engine)
     else:
         from ._app import build_socketio_echo, demo_app
@@ -105,6 +108,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.serve_forever()
     if sio is not None:
         sio.adapter.close()
+    return 0
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Engine.IO echo's EngineServer options (either driver's)."""
+    return {
+        "path": args.path or "/engine.io/",
+        "cors_allowed_origins": _cors(args.cors_allowed_origins),
+        "websocket_compression": args.websocket_compression,
+    }
+
+
+async def _serve_engineio_asyncio(args: argparse.Namespace, config: Config) -> int:
+    """``--engineio-only --driver asyncio``: the Engine.IO echo on our asyncio server."""
+    from transports.asyncio import EngineServer, HttpServer
+
+    server = HttpServer(EngineServer(EngineEcho(), config, **_engine_options(args)))
+    host, port = await server.start(args.host, args.port)
+    print(f"listening on http://{host}:{port}", flush=True)
+    await server.serve_forever()
     return 0
 
 
