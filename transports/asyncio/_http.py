@@ -39,9 +39,9 @@ from .._request import (
     _parse_head,
     _wants_keep_alive,
     conflicting_framing,
-    ends_with_bare_lf,
+    head_end,
     head_problem,
-    status_phrase,
+    raw_refusal,
 )
 from .._routing import with_headers
 from .._ws_handshake import HandshakeFailed, refusal_response, upgrade_response
@@ -113,13 +113,9 @@ class HttpExchange:
         limit = limits.max_header_bytes
         deadline: float | None = None
         while True:
-            end = self._buf.find(b"\r\n\r\n")
+            end = head_end(self._buf, limit)
             if end >= 0:
                 break
-            if len(self._buf) > limit:
-                raise ClientGone("request head too large", 431)
-            if self._buf and ends_with_bare_lf(self._buf):
-                raise ClientGone("bad HTTP: LF without CR in the request head", 400)
             if self._eof:
                 if not self._buf:
                     return None
@@ -134,8 +130,6 @@ class HttpExchange:
                 self._buf += data
             else:
                 self._eof = True
-        if end + 4 > limit:
-            raise ClientGone("request head too large", 431)
         head = self._buf[: end + 4]
         self._buf = self._buf[end + 4 :]
         parsed = _parse_head(head[:-2].decode("latin-1"))
@@ -319,13 +313,8 @@ class HttpExchange:
 
     def reject_raw(self, status: int) -> None:
         """Best-effort error answer when HTTP parsing itself failed."""
-        body = status_phrase(status)
-        head = (
-            f"HTTP/1.1 {status} {body.decode()}\r\nConnection: close\r\n"
-            f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
         try:
-            self.writer.write(head + body)
+            self.writer.write(raw_refusal(status))
         except (OSError, RuntimeError):
             pass
 

@@ -84,12 +84,9 @@ async def poll(server: "EngineServer", ex: Exchange, esock: EngineSocket) -> boo
     """Answer a polling GET of ``esock``, at once or when output comes; whether the connection goes on."""
     request = ex.request
     session = esock.session
-    try:
-        session.poll_started()
-    except RemoteProtocolError as exc:
-        log.info("session %s: %s", esock.sid, exc)
-        esock.pump()
-        await ex.respond(exc.http_status, server.cors.response_headers(request), b"")
+    refused = esock.start_poll()
+    if refused is not None:
+        await ex.respond(refused, server.cors.response_headers(request), b"")
         return True
     gone = False
     try:
@@ -128,12 +125,9 @@ async def post(server: "EngineServer", ex: Exchange, esock: EngineSocket) -> boo
     """Hand a polling POST's payload to the session and answer "ok"; whether the connection goes on."""
     request = ex.request
     session = esock.session
-    try:
-        session.post_started()
-    except RemoteProtocolError as exc:
-        log.info("session %s: %s", esock.sid, exc)
-        esock.pump()
-        await ex.respond(exc.http_status, server.cors.response_headers(request), b"", close=True)
+    refused = esock.start_post()
+    if refused is not None:
+        await ex.respond(refused, server.cors.response_headers(request), b"", close=True)
         return False
     try:
         try:
