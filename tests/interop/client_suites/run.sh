@@ -8,6 +8,8 @@
 #   run.sh node  [SCRATCH]           both suites against the monorepo's own (Node) servers
 #
 # SCRATCH defaults to /tmp/scratch/client-suites. Logs: SCRATCH/../client-suites.*.log
+# EIO_DRIVER=asyncio|uvicorn runs engine.io-client against the asyncio driver
+# (our HttpServer, or its AsgiApp under uvicorn) instead of gevent.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -74,7 +76,7 @@ suites() {
   echo "socket.io-client vs $mode: $(grep -E '^  [0-9]+ (passing|failing|pending)' "$logs.sio-$mode.log" | tr -s ' \n' ' ')"
   cd "$scratch/packages/engine.io-client"
   if [ "$mode" = ours ]; then
-    start_server "$logs.eio-server.log" "$PY" "$HERE/eio_support_server.py" 3000
+    start_server "$logs.eio-server.log" "$PY" "$HERE/eio_support_server.py" 3000 --driver "${EIO_DRIVER:-gevent}"
     npx mocha --exit test/index.js >"$logs.eio-$mode.log" 2>&1 || true
     kill "$SERVER_PID"
   else
