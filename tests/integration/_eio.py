@@ -38,7 +38,7 @@ __all__ = [
 #: The servers the Engine.IO integration tests run against (the ``eio_driver``
 #: fixture of tests/integration/conftest.py): the gevent driver, the asyncio
 #: driver's own HttpServer, and its AsgiApp under uvicorn.
-DRIVERS = ["gevent", "asyncio", "uvicorn"]
+DRIVERS = ["gevent", "asyncio", "uvicorn", "hypercorn"]
 _ASGI_ECHO = ROOT / "tests" / "transports" / "asyncio" / "asgi_echo.py"
 
 PATH = "/engine.io/"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,11 @@ def main(argv: list[str]) -> None:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config as HConfig
 
+    # Bound here, so that "listening on" is true when printed (hypercorn binds
+    # only after its lifespan startup); it takes the socket by descriptor.
+    listener = socket.create_server((args.host, args.port), backlog=1024)
     hconfig = HConfig()
-    hconfig.bind = [f"{args.host}:{args.port}"]
+    hconfig.bind = [f"fd://{listener.fileno()}"]
     hconfig.websocket_max_message_size = args.max_payload * 2 + 1024
 
     async def run() -> None:
