@@ -9,6 +9,8 @@
 #
 # SCRATCH defaults to /tmp/scratch/client-suites. Logs: SCRATCH/../client-suites.*.log
 # DRIVER=asyncio runs socket.io-client's suite against our asyncio driver (AsyncServer).
+# EIO_DRIVER=asyncio|uvicorn runs engine.io-client against the asyncio driver
+# (our HttpServer, or its AsgiApp under uvicorn) instead of gevent.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -75,7 +77,7 @@ suites() {
   echo "socket.io-client vs $mode: $(grep -E '^  [0-9]+ (passing|failing|pending)' "$logs.sio-$mode.log" | tr -s ' \n' ' ')"
   cd "$scratch/packages/engine.io-client"
   if [ "$mode" = ours ]; then
-    start_server "$logs.eio-server.log" "$PY" "$HERE/eio_support_server.py" 3000
+    start_server "$logs.eio-server.log" "$PY" "$HERE/eio_support_server.py" 3000 --driver "${EIO_DRIVER:-gevent}"
     npx mocha --exit test/index.js >"$logs.eio-$mode.log" 2>&1 || true
     kill "$SERVER_PID"
   else
