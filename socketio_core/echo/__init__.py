@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --message-queue)")
     p.add_argument("--websocket-compression", action="store_true",
                    help="offer permessage-deflate to WebSocket clients")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve from N worker processes behind the one port (sticky sessions)")
     return p
 
 
@@ -100,11 +102,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             adapter = RedisAdapter(args.message_queue)
         sio = build_socketio_echo(args, config, _cors(args.cors_allowed_origins), adapter=adapter)
         server = sio.http_server(demo_app)
+    if args.workers > 1:
+        return _serve_workers(args, server, sio)
     host, port = server.start(args.host, args.port)
     print(f"listening on http://{host}:{port}", flush=True)
     server.serve_forever()
     if sio is not None:
         sio.adapter.close()
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, server: Server, sio: object) -> int:
+    """``--workers N``: the same server from N processes (README "Workers")."""
+    def listening(address: tuple[str, int]) -> None:
+        print(f"listening on http://{address[0]}:{address[1]}", flush=True)
+
+    if sio is None:
+        from transports.gevent import serve_workers
+
+        serve_workers(server, args.host, args.port, args.workers, on_listening=listening)
+    else:
+        from ..cluster import run_workers
+
+        run_workers(sio, args.host, args.port, args.workers, on_listening=listening)  # type: ignore[arg-type]
     return 0
 
 
