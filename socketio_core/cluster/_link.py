@@ -126,7 +126,11 @@ class HubLink:
                 self.to_hub(done, result)
 
     def close(self) -> None:
+        """Run what is queued (a draining worker's saved sessions), then stop; waits up to 2 s."""
         if self.closed:
             return
         self.closed = True
         self._jobs.put(None)
+        runner = self._runner
+        if runner is not None and runner is not gevent.getcurrent():
+            runner.join(timeout=2.0)
