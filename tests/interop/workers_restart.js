@@ -27,11 +27,15 @@ class Client {
     this.socket.on("disconnect", (reason) => this.disconnects.push(reason));
     this.socket.on("connect", () => {
       this.ids.push(this.socket.id);
-      this.recovered.push(this.socket.recovered);
+      this.recovered.push(!!this.socket.recovered);
       // A new session (not recovered) joins the room again.
       if (!this.socket.recovered) this.socket.emit("join", "r", () => { this.joins += 1; });
     });
     this.joins = 0;
+  }
+
+  has(event, id) {
+    return this.events.some((e) => e[0] === event && e[1] && e[1].id === id);
   }
 
   bcasts() {
@@ -39,7 +43,7 @@ class Client {
   }
 
   report() {
-    return { ids: this.ids, recovered: this.recovered, disconnects: this.disconnects,
+    return { ids: [...this.ids], recovered: [...this.recovered], disconnects: [...this.disconnects],
              bcast: this.bcasts(), room: this.events.filter((e) => e[0] === "room_msg").map((e) => e[1]),
              transport: this.socket.io.engine && this.socket.io.engine.transport.name };
   }

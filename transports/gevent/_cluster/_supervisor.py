@@ -223,7 +223,10 @@ class Supervisor:
         if self._stopping:
             timeout = min(timeout, max(0.0, self._stop_deadline - now))
         for key, mask in self._sel.select(timeout):
-            key.data(key.fileobj, mask)
+            try:
+                key.data(key.fileobj, mask)
+            except Exception:  # a bug: log it, never let it end the supervisor
+                log.exception("supervisor: handling an event failed")
         now = time.monotonic()
         while self._pending and (self._pending[0].done or self._pending[0].deadline <= now):
             pending = self._pending.popleft()
@@ -483,15 +486,11 @@ class Supervisor:
                 return
             sock.setblocking(False)
             pending = _Pending(sock, address, deadline)
-            if not self._read_head(pending):
+            if not self._read_head(pending, registered=False):
                 self._pending.append(pending)
-                self._sel.register(sock, selectors.EVENT_READ, lambda s, m, p=pending: self._on_head(p))
+                self._sel.register(sock, selectors.EVENT_READ, lambda s, m, p=pending: self._read_head(p))
 
-    def _on_head(self, pending: _Pending) -> None:
-        if self._read_head(pending):
-            self._sel.unregister(pending.sock)
-
-    def _read_head(self, pending: _Pending) -> bool:
+    def _read_head(self, pending: _Pending, *, registered: bool = True) -> bool:
         """Read what is there; True once the connection is routed or closed."""
         try:
             data = pending.sock.recv(_READ)
@@ -499,14 +498,16 @@ class Supervisor:
             return False
         except OSError:
             data = b""
+        if data:
+            pending.buf += data
+            if head_end(pending.buf) < 0 and len(pending.buf) <= self.max_header_bytes:
+                return False
+        pending.done = True
+        if registered:
+            self._sel.unregister(pending.sock)
         if not data:
-            pending.done = True
             pending.sock.close()
             return True
-        pending.buf += data
-        if head_end(pending.buf) < 0 and len(pending.buf) <= self.max_header_bytes:
-            return False
-        pending.done = True
         self.routed += 1
         self._route(pack_handoff(pending.address, pending.buf), pending.sock)
         return True
