@@ -10,10 +10,11 @@ answers the calls the adapter's commands make (``publish``,
 ``claim``, ``last``) by asking the supervisor's hub
 (``transports.gevent._cluster._bus``), which does what Redis does for them.
 
-Commands run in one greenlet, in order, as on the Redis publisher thread. A
-command whose result nobody awaits (``done`` None: a plain broadcast) is sent
-without waiting for the hub's reply, so a broadcast costs one frame on the
-bus and no round trip.
+Commands run in order, as on the Redis publisher thread: those whose result
+is awaited in one greenlet (it waits for the hub's reply); one whose result
+nobody awaits (``done`` None: a plain broadcast, a saved session) is written
+at once when nothing is queued ahead of it, and never waits for a reply, so a
+broadcast costs one frame on the bus and no round trip.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ class HubClient:
         self.timeout = timeout
 
     def _ask(self, op: bytes, header: dict[str, Any], body: bytes = b"") -> Any:
-        return self.connection.request(bus.encode(op, header, body), self.timeout)
+        return self.connection.request(op, header, body, self.timeout)
 
     def publish(self, channel: str, payload: bytes) -> int:
         if not self.wait:
             self.connection.send(bus.encode(bus.PUBLISH, {"ch": channel}, payload))
             return 0
-        return int(self._ask(bus.PUBLISH, {"ch": channel, "r": 1}, payload))
+        return int(self._ask(bus.PUBLISH, {"ch": channel}, payload))
 
     def pubsub_numsub(self, channel: str) -> list[tuple[str, int]]:
         return [(channel, int(self._ask(bus.NUMSUB, {"ch": channel})))]
@@ -91,20 +92,30 @@ class HubLink:
         self._sending = HubClient(connection, False, timeout)
         self._jobs: SimpleQueue[Any] = SimpleQueue()
         self._runner: Any = None
+        #: Commands queued and not started: while there are, run() queues behind them.
+        self._queued = 0
         connection.on_message = lambda channel, payload: on_message(payload)
 
     def subscribe(self) -> None:
         """Subscribe (waits for the hub's answer: call from a greenlet), then start running commands."""
-        self.connection.request(bus.encode(bus.SUBSCRIBE, {"chs": list(self.channels)}))
+        self.connection.request(bus.SUBSCRIBE, {"chs": list(self.channels)})
         self.subscribed.set()
         self.first_attempt.set()
         self._runner = gevent.spawn(self._run_loop)
 
     def run(self, command: Callable[[Any], Any], done: Callable[[Any], None] | None = None) -> None:
+        """Queue ``command``; one whose result nobody awaits, with nothing queued ahead, is sent now."""
         if self.closed:
             if done is not None:
                 done(None)
             return
+        if done is None and not self._queued:
+            try:
+                command(self._sending)  # writes its frame at once, never waits
+            except Exception:
+                log.exception("a command on the workers' bus failed")
+            return
+        self._queued += 1
         self._jobs.put((command, done))
 
     def _run_loop(self) -> None:
@@ -113,6 +124,9 @@ class HubLink:
             if job is None:
                 return
             command, done = job
+            # From here to the command's frame being written nothing yields:
+            # a command run directly by run() cannot overtake this one.
+            self._queued -= 1
             result: Any = None
             try:
                 result = command(self._sending if done is None else self._waiting)

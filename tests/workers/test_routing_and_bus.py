@@ -77,15 +77,15 @@ def test_publish_reaches_every_subscriber_sender_included_and_counts_them() -> N
     b, got_b = _peer(hub, "b")
     hub.handle(a, bus.SUBSCRIBE, {"chs": ["all", "a"]}, b"")
     hub.handle(b, bus.SUBSCRIBE, {"chs": ["all", "b"]}, b"")
-    hub.handle(a, bus.PUBLISH, {"ch": "all", "r": 1}, b"hello")
-    assert got_a.frames[-2:] == [(bus.MESSAGE, {"ch": "all"}, b"hello"), (bus.REPLY, {"v": 2}, b"")]
+    hub.handle(a, bus.PUBLISH, {"ch": "all", "q": 7}, b"hello")
+    assert got_a.frames[-2:] == [(bus.MESSAGE, {"ch": "all"}, b"hello"), (bus.REPLY, {"q": 7, "v": 2}, b"")]
     assert got_b.frames[-1] == (bus.MESSAGE, {"ch": "all"}, b"hello")
     hub.handle(b, bus.PUBLISH, {"ch": "a"}, b"reply")  # no reply asked: none sent
     assert got_b.frames[-1] == (bus.MESSAGE, {"ch": "all"}, b"hello")
     assert got_a.frames[-1] == (bus.MESSAGE, {"ch": "a"}, b"reply")
     hub.disconnect(b)
-    hub.handle(a, bus.NUMSUB, {"ch": "all"}, b"")
-    assert got_a.frames[-1] == (bus.REPLY, {"v": 1}, b"")
+    hub.handle(a, bus.NUMSUB, {"ch": "all", "q": 8}, b"")
+    assert got_a.frames[-1] == (bus.REPLY, {"q": 8, "v": 1}, b"")
 
 
 def test_record_publishes_with_its_offset_and_claim_reads_from_it() -> None:
@@ -148,3 +148,26 @@ def test_frames_survive_any_split(frames: list[tuple[bytes, dict[str, Any], byte
 def test_a_bad_frame_is_refused() -> None:
     with pytest.raises(bus.FrameError):
         list(bus.FrameReader().feed(b"\x00\x00\x00\x01x"))
+
+
+def test_a_claim_waits_for_a_draining_worker_to_save_the_session() -> None:
+    now = [1000.0]
+    hub = bus.Hub(lambda: now[0])
+    drained, _ = _peer(hub, "old")
+    b, got = _peer(hub, "new")
+    offset = hub.record("all", b'{"n":1}', 10, 10_000, 60_000)
+    hub.drain_started(drained)
+    hub.handle(b, bus.CLAIM, {"k": "s", "o": offset, "q": 1}, b"")
+    assert got.frames == []  # parked: the draining worker may still save it
+    hub.handle(drained, bus.SAVE, {"k": "s", "w": 60_000}, b'{"sid":"x"}')
+    assert got.frames[-1] == (bus.REPLY, {"q": 1, "v": ['{"sid":"x"}', [[offset, '{"n":1}']]]}, b"")
+    # Nothing saved: answered when the drained worker is gone, or when the wait is over.
+    hub.handle(b, bus.CLAIM, {"k": "t", "o": offset, "q": 2}, b"")
+    hub.disconnect(drained)
+    assert got.frames[-1] == (bus.REPLY, {"q": 2, "v": [None, []]}, b"")
+    hub.drain_started(drained)
+    hub.handle(b, bus.CLAIM, {"k": "u", "o": offset, "q": 3}, b"")
+    assert hub.answer_late_claims() == 1000.0 + bus.PARK_SECONDS
+    now[0] += bus.PARK_SECONDS
+    assert hub.answer_late_claims() is None
+    assert got.frames[-1] == (bus.REPLY, {"q": 3, "v": [None, []]}, b"")

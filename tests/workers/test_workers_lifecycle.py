@@ -54,7 +54,7 @@ def test_a_killed_worker_is_restarted_and_its_clients_reconnect(servers: Any) ->
     _after_broadcast_exact(report)
     for name, client in report.items():
         if slots[name] == 0:  # on the killed worker: back as a new session
-            assert len(client["disconnects"]) == 1 and len(client["ids"]) == 2, (name, client)
+            assert client["disconnects"] and len(client["ids"]) == 2, (name, client)
             assert client["recovered"] == [False, False], (name, client)
         else:
             assert client["disconnects"] == [] and client["ids"] == [sids[name]], (name, client)
@@ -103,10 +103,14 @@ def test_sighup_replaces_every_worker_keeping_the_port_and_clients_recover(serve
     assert "error" not in report, report["error"]
     _after_broadcast_exact(report)
     for name, client in report.items():
-        # Drained once or twice (a client may first land on the worker replaced next).
-        assert 1 <= len(client["disconnects"]) <= 2, (name, client)
+        # Drained once or twice (a client may first land on the worker replaced
+        # next; the official client also reports a "disconnect" for a
+        # reconnection attempt that fails before it connects), and back every
+        # time with the same id, recovered.
+        assert client["disconnects"], (name, client)
+        assert 2 <= len(client["ids"]) <= 3, (name, client)
         assert client["ids"] == [sids[name]] * len(client["ids"]), (name, client)
-        assert client["recovered"] == [False] + [True] * len(client["disconnects"]), (name, client)
+        assert client["recovered"] == [False] + [True] * (len(client["ids"]) - 1), (name, client)
     assert set(worker_pids(server).values()).isdisjoint(old.values())
 
 

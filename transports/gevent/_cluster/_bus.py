@@ -9,11 +9,15 @@ Redis does, and nothing else:
 * pub/sub: ``publish(channel, payload)`` reaches every worker subscribed to
   the channel, the sender included, and answers how many that was (the
   Redis adapter counts the replies it waits for that way);
-* the recovery log of connection state recovery: an append-only stream of
+* the recovery log of connection state recovery (shared, so that a client
+  recovers on whichever worker it reconnects to): an append-only stream of
   recorded broadcasts with Redis-stream-like ids (``"<ms>-<seq>"``), bounded
   by count, bytes and age, whose "record" also publishes the message with
   its offset (one step, so channel order is stream order, as the Redis
-  script guarantees); and saved sessions with an expiry, claimed once.
+  script guarantees); and saved sessions with an expiry, claimed once. A
+  claim that finds nothing while a worker drains waits (up to
+  :data:`PARK_SECONDS`) for that worker's saves: its client may reconnect
+  before the worker has saved its session.
 
 Frames: ``len(4) op(1) header_len(4) header(JSON) body`` (big-endian). The
 header holds the small arguments, the body the message bytes untouched.
@@ -38,6 +42,10 @@ _OPHEAD = struct.Struct("!cI")
 #: A frame larger than this is a bug or a corrupted stream: the connection is dropped.
 #: Generous: a broadcast carries a whole Socket.IO payload (max_payload, 1 MB by default).
 MAX_FRAME = 256 * 1024 * 1024
+#: Longest wait of a claim for a session a draining worker has not saved yet
+#: (below the recovery log's request_timeout, 5 s by default, and above the
+#: workers' drain grace).
+PARK_SECONDS = 3.0
 
 # Worker -> hub
 SUBSCRIBE = b"S"
@@ -128,14 +136,27 @@ class Hub:
         self._sessions: dict[str, tuple[bytes, float]] = {}
         #: Messages relayed (each delivery to each subscriber counts one).
         self.delivered = 0
+        #: Workers draining (told by the supervisor): their sessions are being saved.
+        self.draining: set[Peer] = set()
+        #: Claims of a session not saved (yet) while a worker drains: (peer, key, offset, q, until).
+        self._parked: list[tuple[Peer, str, str, Any, float]] = []
 
     # ------------------------------------------------------------- peers
 
     def connect(self, peer: Peer) -> None:
         self.peers.append(peer)
 
+    def drain_started(self, peer: Peer) -> None:
+        """``peer`` is draining: claims of sessions it may still save wait for it (see :meth:`handle`)."""
+        self.draining.add(peer)
+
     def disconnect(self, peer: Peer) -> None:
         """A worker left (exited or died): it is nobody's subscriber any more."""
+        self.draining.discard(peer)
+        self._parked = [p for p in self._parked if p[0] is not peer]
+        if not self.draining:
+            for parked in list(self._parked):
+                self._answer(parked)  # every drained worker saved what it had
         if peer in self.peers:
             self.peers.remove(peer)
         for channel in peer.channels:
@@ -149,30 +170,43 @@ class Hub:
     # ------------------------------------------------------------ frames
 
     def handle(self, peer: Peer, op: bytes, header: dict[str, Any], body: bytes) -> None:
-        """One frame from ``peer``; replies and messages go out through the peers' ``send``."""
+        """One frame from ``peer``; replies and messages go out through the peers' ``send``.
+
+        A reply carries the request's id (``q``), so a reply that waits (a
+        parked claim) cannot be mistaken for another.
+        """
+        q = header.get("q")
         if op == PUBLISH:
             count = self.publish(str(header["ch"]), body)
-            if header.get("r"):
-                peer.send(encode(REPLY, {"v": count}))
+            if q is not None:
+                peer.send(encode(REPLY, {"q": q, "v": count}))
         elif op == SUBSCRIBE:
             for channel in header["chs"]:
                 if channel not in peer.channels:
                     peer.channels.add(channel)
                     self._subscribers.setdefault(channel, []).append(peer)
-            peer.send(encode(REPLY, {"v": True}))
+            peer.send(encode(REPLY, {"q": q, "v": True}))
         elif op == NUMSUB:
-            peer.send(encode(REPLY, {"v": len(self._subscribers.get(str(header["ch"]), ()))}))
+            peer.send(encode(REPLY, {"q": q, "v": len(self._subscribers.get(str(header["ch"]), ()))}))
         elif op == RECORD:
             offset = self.record(str(header["ch"]), body, int(header["mp"]), int(header["mb"]),
                                  int(header["w"]))
-            peer.send(encode(REPLY, {"v": offset}))
+            peer.send(encode(REPLY, {"q": q, "v": offset}))
         elif op == SAVE:
-            self._sessions[str(header["k"])] = (body, self.clock() + int(header["w"]) / 1000)
+            key = str(header["k"])
+            self._sessions[key] = (body, self.clock() + int(header["w"]) / 1000)
+            for parked in [p for p in self._parked if p[1] == key]:
+                self._answer(parked)
         elif op == CLAIM:
-            peer.send(encode(REPLY, {"v": self.claim(str(header["k"]), str(header["o"]))}))
+            key, offset = str(header["k"]), str(header["o"])
+            if key not in self._sessions and self.draining:
+                # A worker is draining: the session may be saved any moment now.
+                self._parked.append((peer, key, offset, q, self.clock() + PARK_SECONDS))
+            else:
+                peer.send(encode(REPLY, {"q": q, "v": self.claim(key, offset)}))
         elif op == LAST:
             last = [[self._stream[-1].id]] if self._stream else []
-            peer.send(encode(REPLY, {"v": last}))
+            peer.send(encode(REPLY, {"q": q, "v": last}))
         elif op == READY:
             peer.name = str(header.get("name", peer.name))
             if self.on_ready is not None:
@@ -219,6 +253,18 @@ class Hub:
         if saved is not None and start is not None:
             entries = [[e.id, e.message.decode("utf-8")] for e in self._stream if e.key >= start]
         return [saved[0].decode("utf-8") if saved is not None else None, entries]
+
+    def _answer(self, parked: tuple[Peer, str, str, Any, float]) -> None:
+        self._parked.remove(parked)
+        peer, key, offset, q, _ = parked
+        peer.send(encode(REPLY, {"q": q, "v": self.claim(key, offset)}))
+
+    def answer_late_claims(self) -> float | None:
+        """Answer the parked claims whose wait is over; when the next one is due (None: none)."""
+        now = self.clock()
+        for parked in [p for p in self._parked if p[4] <= now]:
+            self._answer(parked)
+        return min((p[4] for p in self._parked), default=None)
 
     def sweep(self) -> None:
         """Forget expired saved sessions (the supervisor calls it now and then)."""

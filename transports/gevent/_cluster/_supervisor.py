@@ -222,7 +222,13 @@ class Supervisor:
             timeout = min(timeout, max(0.0, min(self._restart_at.values()) - now))
         if self._stopping:
             timeout = min(timeout, max(0.0, self._stop_deadline - now))
+        next_claim = self.hub.answer_late_claims()
+        if next_claim is not None:
+            timeout = min(timeout, max(0.0, next_claim - time.time()))
         for key, mask in self._sel.select(timeout):
+            if key.fd < 0 or getattr(key.fileobj, "fileno", lambda: 0)() < 0:
+                # closed by an earlier event of this batch (a reaped worker)
+                continue
             try:
                 key.data(key.fileobj, mask)
             except Exception:  # a bug: log it, never let it end the supervisor
@@ -275,8 +281,7 @@ class Supervisor:
             self._listener.close()
             self._listener = None
         for worker in self._by_pid.values():
-            worker.draining = True
-            _kill(worker.pid, signal.SIGTERM)
+            self._drain(worker)
 
     def reload(self) -> None:
         """Replace every worker, one at a time; the listening socket stays open."""
@@ -401,6 +406,12 @@ class Supervisor:
         for _, client in self._waiting:
             client.close()
 
+    def _drain(self, worker: _Worker) -> None:
+        """SIGTERM: the worker closes its sessions (saving them for recovery) and exits."""
+        worker.draining = True
+        self.hub.drain_started(worker.peer)
+        _kill(worker.pid, signal.SIGTERM)
+
     def _on_ready(self, peer: Peer) -> None:
         worker = next((w for w in self._by_pid.values() if w.peer is peer), None)
         if worker is None:
@@ -409,8 +420,7 @@ class Supervisor:
         log.info("supervisor: worker=%d ready (pid %d)", worker.slot, worker.pid)
         old = self._replacing.pop(worker.wid, None)
         if old is not None and old.alive:
-            old.draining = True
-            _kill(old.pid, signal.SIGTERM)  # its exit moves the reload on
+            self._drain(old)  # its exit moves the reload on
         waiting, self._waiting = self._waiting, deque()
         for message, client in waiting:
             self._route(message, client)

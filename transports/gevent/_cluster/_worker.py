@@ -15,13 +15,16 @@ answered "Session ID unknown" because of where it arrived.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import socket as _stdsocket
 from collections import deque
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
+import gevent.event
 import gevent.lock
 import gevent.socket
 from gevent.event import AsyncResult
@@ -57,16 +60,22 @@ def install_log_prefix(slot: int) -> None:
 class BusConnection:
     """The worker's end of the bus: send frames, await in-order replies, receive messages.
 
-    ``on_message(channel, payload)`` runs in the reader greenlet. Sending
-    never waits for a reply unless asked (:meth:`request`); frames go out in
-    the order they are given, and replies come back in that order.
+    ``on_message(channel, payload)`` runs in the reader greenlet. :meth:`send`
+    never waits and may be called from the hub itself: the frame is written at
+    once when nothing is ahead of it (a session saved while the server drains
+    reaches the supervisor before the client can learn that it was closed),
+    else queued behind what is, for a writer greenlet. Frames go out in the
+    order they are given; a reply finds its request by id.
     """
 
     def __init__(self, sock: _stdsocket.socket) -> None:
         self.sock = gevent.socket.socket(fileno=sock.detach())
+        self._raw: Any = getattr(self.sock, "_sock")  # the non-blocking stdlib socket under it
         self.on_message: Callable[[str, bytes], None] | None = None
-        self._replies: deque[AsyncResult[Any]] = deque()
-        self._lock = gevent.lock.Semaphore()
+        self._replies: dict[int, AsyncResult[Any]] = {}
+        self._ids = itertools.count(1)
+        self._out: deque[bytes] = deque()
+        self._writing = False
         self._reader: Any = None
         self.closed = False
 
@@ -74,18 +83,44 @@ class BusConnection:
         self._reader = gevent.spawn(self._read_loop)
 
     def send(self, frame: bytes) -> None:
-        with self._lock:
-            self.sock.sendall(frame)
+        """Write ``frame`` now, or after the frames ahead of it; never waits."""
+        if self.closed:
+            return
+        if not self._writing:
+            try:
+                sent = self._raw.send(frame)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                return  # the supervisor is gone: the reader notices
+            if sent == len(frame):
+                return
+            frame = frame[sent:]
+            self._writing = True
+            gevent.spawn(self._write_loop)
+        self._out.append(frame)
 
-    def request(self, frame: bytes, timeout: float | None = None) -> Any:
-        """Send ``frame`` and wait for its reply's value. Raises OSError when the bus is gone."""
+    def _write_loop(self) -> None:
+        try:
+            while self._out:
+                self.sock.sendall(self._out.popleft())
+        except OSError:
+            self._out.clear()
+        finally:
+            self._writing = False
+
+    def request(self, op: bytes, header: dict[str, Any], body: bytes = b"", timeout: float | None = None) -> Any:
+        """Send a request and wait for its reply's value. Raises OSError when the bus is gone."""
+        if self.closed:
+            raise ConnectionError("the bus to the supervisor is closed")
+        q = next(self._ids)
         result: AsyncResult[Any] = AsyncResult()
-        with self._lock:
-            if self.closed:
-                raise ConnectionError("the bus to the supervisor is closed")
-            self._replies.append(result)
-            self.sock.sendall(frame)
-        return result.get(timeout=timeout)
+        self._replies[q] = result
+        self.send(bus.encode(op, {**header, "q": q}, body))
+        try:
+            return result.get(timeout=timeout)
+        finally:
+            self._replies.pop(q, None)
 
     def _read_loop(self) -> None:
         reader = bus.FrameReader()
@@ -96,16 +131,18 @@ class BusConnection:
                     break
                 for op, header, body in reader.feed(data):
                     if op == bus.REPLY:
-                        if self._replies:
-                            self._replies.popleft().set(header.get("v"))
+                        waiter = self._replies.pop(header.get("q"), None)  # type: ignore[arg-type]
+                        if waiter is not None:
+                            waiter.set(header.get("v"))
                     elif op == bus.MESSAGE and self.on_message is not None:
                         self.on_message(str(header.get("ch")), body)
         except OSError:
             pass
         finally:
             self.closed = True
-            while self._replies:
-                self._replies.popleft().set_exception(ConnectionError("the supervisor is gone"))
+            for waiter in list(self._replies.values()):
+                waiter.set_exception(ConnectionError("the supervisor is gone"))
+            self._replies.clear()
 
     def close(self) -> None:
         self.closed = True
@@ -173,8 +210,10 @@ def request_head(request: HttpRequest) -> bytes:
 class _HandoffListener:
     """Stands in for gevent's StreamServer: connections come from the supervisor."""
 
-    def __init__(self, server: "Server", handoff: _stdsocket.socket, submit: Callable[..., Any]) -> None:
+    def __init__(self, server: "Server", handoff: _stdsocket.socket, submit: Callable[..., Any],
+                 on_lost: Callable[[], None]) -> None:
         self.server = server
+        self.on_lost = on_lost
         self.sock = gevent.socket.socket(fileno=handoff.detach())
         self.submit = submit
         self.address = ("", 0)
@@ -202,7 +241,7 @@ class _HandoffListener:
             self.submit(self.server._handle, socks[0], address, data)
         if self.accepting:
             log.warning("the supervisor closed the handoff socket: stopping")
-            gevent.spawn(self.server.stop)
+            self.on_lost()
 
     def give_back(self, http: "HttpConnection", request: HttpRequest) -> None:
         """Pass ``http`` to the supervisor with ``request`` unanswered; this worker lets go of it."""
@@ -228,6 +267,37 @@ class _HandoffListener:
         self.accepting = False
 
 
+#: How long a draining worker waits for its sessions to end (bounded by the
+#: supervisor's stop_timeout, after which it is killed).
+DRAIN_SECONDS = 1.5
+
+
+def _drain(engine: Any, deadline: float) -> None:
+    """Close every session and serve on until each has ended, or until ``deadline``.
+
+    A polling session closes once its client collected the close packet
+    (its next poll): only then is it gone, its state saved for recovery. So
+    the worker keeps serving its sessions' requests meanwhile (the supervisor
+    sends it no new ones), and closes again what a handshake under way when
+    the drain began opened since. A bounded wait, checked every 20 ms; then
+    the sessions left end as at their close timeout. (A client that
+    reconnects before its session was saved is kept waiting by the hub:
+    :data:`~._bus.PARK_SECONDS`.)
+    """
+    while True:
+        engine.close_all()
+        if not engine.sessions:
+            return
+        if monotonic() >= deadline:
+            # Clients that did not collect their close packet in time: let
+            # them go as the close timeout would (their state saved all the same).
+            late = monotonic() + engine.config.close_timeout + 1.0
+            for esock in list(engine.sessions.values()):
+                esock.on_deadline(late)
+            return
+        gevent.sleep(0.02)
+
+
 def serve_worker(
     ctx: WorkerContext,
     http_server: "Server",
@@ -240,20 +310,27 @@ def serve_worker(
     then tells the supervisor it is ready.
     """
     gevent.reinit()
+    # Signals first: a SIGTERM from the supervisor at any point from here on
+    # drains (SIGHUP belongs to the supervisor: a terminal's hang-up reaches
+    # the whole process group).
+    stop = gevent.event.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(sig, stop.set)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     install_log_prefix(ctx.slot)
     connection = BusConnection(ctx.bus)
     connection.start()
     engine = http_server.engine
     engine.sid_factory = sid_factory(ctx.wid)
     teardown = setup(ctx, connection) if setup is not None else None
-    listener = _HandoffListener(http_server, ctx.handoff, http_server._greenlets.submit)
+    listener = _HandoffListener(http_server, ctx.handoff, http_server._greenlets.submit, stop.set)
     http_server._endpoint = RoutingEndpoint(engine, ctx.wid, listener.give_back)
     http_server._server = listener  # type: ignore[assignment]
     http_server._endpoint.scheduler.start()
     connection.send(bus.encode(bus.READY, {"name": f"worker={ctx.slot}"}))
-    # SIGHUP belongs to the supervisor (a terminal's hang-up reaches the whole group).
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    http_server.serve_forever()
+    stop.wait()
+    _drain(engine, monotonic() + DRAIN_SECONDS)
+    http_server.stop()
     if teardown is not None:
         teardown()
     connection.close()
