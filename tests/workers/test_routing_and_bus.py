@@ -58,7 +58,7 @@ def test_handoff_message_round_trip(data: bytes, host: str, port: int) -> None:
 class _Collector:
     def __init__(self) -> None:
         self.frames: list[tuple[bytes, dict[str, Any], bytes]] = []
-        self._reader = bus.FrameReader()
+        self._reader = bus.BusReader()
 
     def __call__(self, frame: bytes) -> None:
         self.frames.extend(self._reader.feed(frame))
@@ -138,7 +138,7 @@ def test_the_stream_is_bounded_by_count_bytes_and_age_and_sessions_expire() -> N
        st.integers(1, 7))
 def test_frames_survive_any_split(frames: list[tuple[bytes, dict[str, Any], bytes]], step: int) -> None:
     data = b"".join(bus.encode(op, header, body) for op, header, body in frames)
-    reader = bus.FrameReader()
+    reader = bus.BusReader()
     out = []
     for i in range(0, len(data), step):
         out.extend(reader.feed(data[i : i + step]))
@@ -146,8 +146,8 @@ def test_frames_survive_any_split(frames: list[tuple[bytes, dict[str, Any], byte
 
 
 def test_a_bad_frame_is_refused() -> None:
-    with pytest.raises(bus.FrameError):
-        list(bus.FrameReader().feed(b"\x00\x00\x00\x01x"))
+    with pytest.raises(bus.BusFrameError):
+        list(bus.BusReader().feed(b"\x00\x00\x00\x01x"))
 
 
 def test_a_claim_waits_for_a_draining_worker_to_save_the_session() -> None:

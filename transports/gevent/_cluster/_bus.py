@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-__all__ = ["encode", "FrameReader", "Hub", "Peer", "MAX_FRAME"]
+__all__ = ["encode", "BusReader", "Hub", "Peer", "MAX_FRAME"]
 
 _LEN = struct.Struct("!I")
 _OPHEAD = struct.Struct("!cI")
@@ -67,11 +67,11 @@ def encode(op: bytes, header: dict[str, Any] | None = None, body: bytes = b"") -
     return _LEN.pack(_OPHEAD.size + len(head) + len(body)) + _OPHEAD.pack(op, len(head)) + head + body
 
 
-class FrameError(Exception):
+class BusFrameError(Exception):
     """The bytes on the bus are not frames: the peer is broken (a bug), drop it."""
 
 
-class FrameReader:
+class BusReader:
     """Splits a byte stream into ``(op, header, body)`` frames."""
 
     def __init__(self) -> None:
@@ -85,7 +85,7 @@ class FrameReader:
             while len(buf) - pos >= _LEN.size:
                 (size,) = _LEN.unpack_from(buf, pos)
                 if size < _OPHEAD.size or size > MAX_FRAME:
-                    raise FrameError(f"bad frame length {size}")
+                    raise BusFrameError(f"bad frame length {size}")
                 if len(buf) - pos - _LEN.size < size:
                     break
                 start = pos + _LEN.size
@@ -93,7 +93,7 @@ class FrameReader:
                 head_start = start + _OPHEAD.size
                 body_start = head_start + head_len
                 if body_start > start + size:
-                    raise FrameError("header longer than its frame")
+                    raise BusFrameError("header longer than its frame")
                 header = json.loads(bytes(buf[head_start:body_start])) if head_len else {}
                 body = bytes(buf[body_start : start + size])
                 pos = start + size
@@ -212,7 +212,7 @@ class Hub:
             if self.on_ready is not None:
                 self.on_ready(peer)
         else:
-            raise FrameError(f"unknown operation {op!r}")
+            raise BusFrameError(f"unknown operation {op!r}")
 
     def publish(self, channel: str, payload: bytes) -> int:
         subscribers = self._subscribers.get(channel, ())

@@ -47,7 +47,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ._bus import FrameError, FrameReader, Hub, Peer
+from ._bus import BusFrameError, BusReader, Hub, Peer
 from ._routing import head_end, owner_of_head
 
 __all__ = ["Supervisor", "WorkerContext", "pack_handoff", "unpack_handoff"]
@@ -99,7 +99,7 @@ class _Worker:
     bus: socket.socket
     peer: Peer
     started: float
-    reader: FrameReader = field(default_factory=FrameReader)
+    reader: BusReader = field(default_factory=BusReader)
     bus_out: bytearray = field(default_factory=bytearray)
     #: Handoffs the socket did not take yet (the worker is slow): (message, client socket).
     backlog: deque[tuple[bytes, socket.socket]] = field(default_factory=deque)
@@ -476,7 +476,7 @@ class Supervisor:
         try:
             for op, header, body in worker.reader.feed(data):
                 self.hub.handle(worker.peer, op, header, body)
-        except (FrameError, KeyError, TypeError, ValueError) as exc:
+        except (BusFrameError, KeyError, TypeError, ValueError) as exc:
             log.error("supervisor: worker=%d sent a bad bus frame (%r): dropping its bus", worker.slot, exc)
             self._sel.unregister(worker.bus)
             self.hub.disconnect(worker.peer)

@@ -123,7 +123,7 @@ class BusConnection:
             self._replies.pop(q, None)
 
     def _read_loop(self) -> None:
-        reader = bus.FrameReader()
+        reader = bus.BusReader()
         try:
             while True:
                 data = self.sock.recv(1 << 18)
