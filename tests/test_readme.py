@@ -75,8 +75,8 @@ def _one_client(path, port):
         gevent.sleep(0.1)
 
 
-def _brief_run(self, host="127.0.0.1", port=5000, **kwargs):
-    _, bound = self.start(host, 0, **kwargs)
+def _brief_run(self, host="127.0.0.1", port=5000, workers=1, **kwargs):
+    _, bound = self.start(host, 0, **kwargs)  # workers=N: one process here, briefly
     _one_client(self.engine.path, bound)
     self.stop()
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from engineio import Config
+
+if TYPE_CHECKING:
+    from transports import Server
 
 __all__ = ["main", "build_parser", "EngineEcho"]
 
@@ -56,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="offer permessage-deflate to WebSocket clients")
     p.add_argument("--driver", choices=["gevent", "asyncio"], default="gevent",
                    help="the transport driver (default gevent)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve from N worker processes behind the one port (sticky sessions)")
     return p
 
 
@@ -80,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         allow_eio3=args.allow_eio3,
     )
     if args.driver == "asyncio":
+        if args.workers > 1:
+            print("socketio-echo: --workers runs the gevent driver only", file=sys.stderr)
+            return 2
         if not args.engineio_only:
             from ._app import serve_socketio_asyncio
 
@@ -104,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             adapter = RedisAdapter(args.message_queue)
         sio = build_socketio_echo(args, config, _cors(args.cors_allowed_origins), adapter=adapter)
         server = sio.http_server(demo_app)
+    if args.workers > 1:
+        return _serve_workers(args, server, sio)
     host, port = server.start(args.host, args.port)
     print(f"listening on http://{host}:{port}", flush=True)
     server.serve_forever()
@@ -129,6 +139,22 @@ async def _serve_engineio_asyncio(args: argparse.Namespace, config: Config) -> i
     host, port = await server.start(args.host, args.port)
     print(f"listening on http://{host}:{port}", flush=True)
     await server.serve_forever()
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, server: Server, sio: object) -> int:
+    """``--workers N``: the same server from N processes (README "Workers")."""
+    def listening(address: tuple[str, int]) -> None:
+        print(f"listening on http://{address[0]}:{address[1]}", flush=True)
+
+    if sio is None:
+        from transports.gevent import serve_workers
+
+        serve_workers(server, args.host, args.port, args.workers, on_listening=listening)
+    else:
+        from ..cluster import run_workers
+
+        run_workers(sio, args.host, args.port, args.workers, on_listening=listening)  # type: ignore[arg-type]
     return 0
 
 

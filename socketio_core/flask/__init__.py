@@ -609,7 +609,8 @@ class SocketIO:
         ``host`` defaults to 127.0.0.1 and ``port`` to the one in
         ``SERVER_NAME`` or 5000. Keywords: ``debug``, ``use_reloader``,
         ``reloader_options``, ``extra_files``, ``log_output``, TLS as
-        ``certfile``/``keyfile`` or ``ssl_context=(cert, key)``; a keyword
+        ``certfile``/``keyfile`` or ``ssl_context=(cert, key)``, ``workers=N``
+        (N processes behind the port, README "Workers"); a keyword
         this server does not know raises TypeError (see
         :func:`socketio_core.flask._serving.run`). Blocks until SIGINT/SIGTERM
         or :meth:`stop`.

@@ -61,9 +61,10 @@ def run(
     certfile: str | None = None,
     keyfile: str | None = None,
     ssl_context: Any = None,
+    workers: int = 1,
     **kwargs: Any,
 ) -> None:
-    """See :meth:`socketio_core.flask.SocketIO.run`."""
+    """See :meth:`socketio_core.flask.SocketIO.run`; ``workers=N``: README "Workers"."""
     unknown = sorted(set(kwargs) - WERKZEUG_ONLY)
     if unknown:
         raise TypeError(
@@ -91,6 +92,9 @@ def run(
         log_output = app.debug
     options = dict(reloader_options or {})
     watch = list(extra_files or ()) + list(options.get("extra_files") or ())
+    if workers != 1 and use_reloader:
+        raise ValueError("socketio.run(): workers=N does not combine with the reloader "
+                         "(send SIGHUP to reload the workers)")
     if use_reloader and not reloader.is_child():
         sys.exit(reloader.run_supervisor())
     if app.debug:
@@ -103,6 +107,18 @@ def run(
 
     gateway = WsgiGateway(app, server_address=(host, port), max_body=max_body, access_log=log_output)
     server.http_server(gateway)
+    if workers != 1:
+        from ..cluster import run_workers
+
+        def listening(address: tuple[str, int]) -> None:
+            print(f" * Serving Flask app '{app.name}' with socketio-core (gevent, {workers} workers)",
+                  file=sys.stderr)
+            print(f" * Running on http://{address[0]}:{address[1]} (CTRL+C to quit)",
+                  file=sys.stderr, flush=True)
+
+        run_workers(server, host, port, workers, on_listening=listening,
+                    certfile=certfile, keyfile=keyfile)
+        return
     address = server.start(host, port, certfile=certfile, keyfile=keyfile)
     gateway.server_address = address
     scheme = "https" if certfile else "http"

@@ -46,7 +46,7 @@ from gevent.event import AsyncResult
 
 from . import _codec as codec
 from ..server import MemoryAdapter, SocketInfo
-from ._link import Done, RedisLink, redact
+from ._link import Done, RedisLink, redact, require_redis
 from ._recovery import RedisRecoveryLog, parse_offset
 
 if TYPE_CHECKING:
@@ -129,6 +129,8 @@ class RedisAdapter(MemoryAdapter):
     write_only = False
     #: Its link to Redis runs in greenlets on the server's hub: the gevent server only.
     runs_on = frozenset({"gevent"})
+    #: False in a subclass that relays through another link (``socketio_core.cluster``).
+    needs_redis = True
 
     #: Seconds of silence on the subscription before it PINGs Redis; no answer
     #: within twice that more and the connection is deemed dead and replaced.
@@ -148,6 +150,8 @@ class RedisAdapter(MemoryAdapter):
         backoff_max: float = 2.0,
         redis_options: dict[str, Any] | None = None,
     ) -> None:
+        if self.needs_redis:
+            require_redis()
         super().__init__()
         self.url = url
         self.channel_prefix = channel_prefix

@@ -38,10 +38,20 @@ try:
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
-except ImportError as _exc:  # pragma: no cover - depends on the environment
-    raise ImportError("RedisAdapter needs redis-py: pip install 'socketio-core[redis]'") from _exc
 
-__all__ = ["RedisLink", "redact", "Done", "Command", "REDIS_ERRORS"]
+    _MISSING: ImportError | None = None
+except ImportError as _exc:  # pragma: no cover - depends on the environment
+    # Only this link needs redis-py: the adapter's cluster logic also runs
+    # over the workers' bus (socketio_core.cluster), which does not.
+    _MISSING = _exc
+
+__all__ = ["RedisLink", "redact", "Done", "Command", "REDIS_ERRORS", "require_redis"]
+
+
+def require_redis() -> None:
+    """Raises ImportError (saying what to install) when redis-py is missing."""
+    if _MISSING is not None:
+        raise ImportError("RedisAdapter needs redis-py: pip install 'socketio-core[redis]'") from _MISSING
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +59,9 @@ log = logging.getLogger(__name__)
 _POLL = 0.2
 
 #: Errors that mean "Redis is unreachable or misbehaving", as opposed to our bugs.
-REDIS_ERRORS = (redis.RedisError, OSError)
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    (redis.RedisError, OSError) if _MISSING is None else (OSError,)
+)
 
 Done = Callable[[Any], None]
 #: A command for the publisher thread, run with its ``redis.Redis`` client.

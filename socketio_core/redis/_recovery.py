@@ -201,11 +201,7 @@ class RedisRecoveryLog:
                 redis_adapter.note_offset(parse_offset(offset))
                 server.deliver_local(namespace, [*data, offset], rooms, skip, False)
 
-        redis_adapter._run(
-            record_command(self.stream, self.counter, message, redis_adapter.channel,
-                           self.max_packets, self.max_bytes, self._window_ms),
-            done,
-        )
+        redis_adapter._run(self._record_command(message), done)
 
     # ------------------------------------------------------------- sessions
 
@@ -218,23 +214,14 @@ class RedisRecoveryLog:
             log.warning("socket %s cannot be recovered: its data cannot be stored in redis (%s)",
                         session.sid, exc)
             return
-        key, window = self.session_prefix + session.pid, self._window_ms
-        self.adapter._run(lambda client: client.set(key, value, px=window), None)
+        self.adapter._run(self._save_command(self.session_prefix + session.pid, value), None)
 
     def restore(self, pid: str, offset: str, now: float) -> tuple[SavedSession, list[list[Any]]] | None:
         """Claim the session and read what it missed; call from a greenlet (it waits on Redis)."""
         start = parse_offset(offset)
         if start is None or not pid or len(pid) > 200:
             return None
-        key = self.session_prefix + pid
-        stream = self.stream
-
-        def command(client: "redis.Redis") -> Any:
-            pipe = client.pipeline(transaction=True)
-            pipe.getdel(key)
-            pipe.xrange(stream, min=offset, max="+")
-            return pipe.execute()
-
+        command = self._claim_command(self.session_prefix + pid, offset)
         result: AsyncResult[Any] = AsyncResult()
         # Broadcasts delivered here while Redis answers reach nobody for this
         # socket (it is not in its rooms yet) and may be newer than the stream
@@ -305,11 +292,38 @@ class RedisRecoveryLog:
         """After the adapter attached: learn where the stream stands (entries up to
         there were published before this server listened, so it never delivers them)."""
 
-        def last(client: "redis.Redis") -> Any:
-            return client.xrevrange(self.stream, max="+", min="-", count=1)
-
         def done(reply: Any) -> None:
             if reply:
                 self.adapter.note_offset(parse_offset(reply[0][0]))
 
-        self.adapter._run(last, done)
+        self.adapter._run(self._last_command(), done)
+
+    # ------------------------------------------- the commands, by the link's client
+    # One method each, so that a subclass whose link is not Redis
+    # (socketio_core.cluster) keeps every decision above and swaps these.
+
+    def _record_command(self, message: bytes) -> Any:
+        """Record and publish ``message``; the command returns the offset."""
+        return record_command(self.stream, self.counter, message, self.adapter.channel,
+                              self.max_packets, self.max_bytes, self._window_ms)
+
+    def _save_command(self, key: str, value: bytes) -> Any:
+        window = self._window_ms
+        return lambda client: client.set(key, value, px=window)
+
+    def _claim_command(self, key: str, offset: str) -> Any:
+        """``[session or None, [(entry id, {"m": message}), ...]]``: claim and read from ``offset``."""
+        stream = self.stream
+
+        def command(client: "redis.Redis") -> Any:
+            pipe = client.pipeline(transaction=True)
+            pipe.getdel(key)
+            pipe.xrange(stream, min=offset, max="+")
+            return pipe.execute()
+
+        return command
+
+    def _last_command(self) -> Any:
+        """The newest entry (``[(id, fields)]``, empty when none)."""
+        stream = self.stream
+        return lambda client: client.xrevrange(stream, max="+", min="-", count=1)

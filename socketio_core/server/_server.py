@@ -504,14 +504,21 @@ class Server(Delivery, PeerViews):
         self.bind_hub()
         return self.http_server().start(host, port, **kwargs)
 
-    def run(self, host: str = "127.0.0.1", port: int = 5000, **kwargs: Any) -> None:
+    def run(self, host: str = "127.0.0.1", port: int = 5000, *, workers: int = 1, **kwargs: Any) -> None:
         """Serve until SIGINT/SIGTERM, then close every session properly.
+
+        ``workers=N`` (N > 1): N processes behind the one port, sticky, acting
+        as one cluster (README "Workers"; :func:`socketio_core.cluster.run_workers`).
 
         Says where it listens in one line, as Flask's ``run`` does: on this
         server's logger at INFO when that is enabled, else on stderr (unless
         ``logger=False``). A port already in use (or any other failure to
         listen) ends the program with one line (SystemExit), not a traceback.
         """
+        if workers != 1:
+            from ..cluster import run_workers
+
+            return run_workers(self, host, port, workers, **kwargs)
         try:
             address = self.start(host, port, **kwargs)
         except OSError as exc:

@@ -7,6 +7,7 @@ and decides nothing about the protocol; the pieces every driver shares
 up, in :mod:`transports`.
 """
 
+from ._cluster import BusConnection, WorkerContext, serve_workers
 from ._engine import EngineHandler, EngineServer, EngineSocket
 from ._http import HttpConnection
 from ._scheduler import Scheduler
@@ -29,4 +30,7 @@ __all__ = [
     "WsgiGateway",
     "environ_for",
     "DEFAULT_MAX_BODY",
+    "serve_workers",
+    "WorkerContext",
+    "BusConnection",
 ]

@@ -167,7 +167,8 @@ class Server:
         if done is not None:
             done.set()
 
-    def _handle(self, sock: Any, address: tuple[str, int]) -> None:
+    def _handle(self, sock: Any, address: tuple[str, int], data: bytes = b"") -> None:
+        """Serve an accepted connection; ``data``: bytes already read from it (``workers=N``)."""
         if self.connections >= self.limits.max_connections:
             log.warning("refusing a connection: max_connections (%d) reached",
                         self.limits.max_connections)
@@ -187,6 +188,8 @@ class Server:
         self.connections += 1
         http = HttpConnection(sock, address, self.limits, secure=self._secure)
         http.release = self._release
+        if data:
+            http.feed(data)
         try:
             self.serve_connection(http)
         finally:

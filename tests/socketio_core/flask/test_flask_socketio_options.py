@@ -159,8 +159,8 @@ def test_logger_objects_receive_the_library_records() -> None:
 def test_run_refuses_unknown_keywords() -> None:
     app = Flask(__name__)
     socketio = SocketIO(app)
-    with pytest.raises(TypeError, match="'workers'"):
-        socketio.run(app, workers=4)
+    with pytest.raises(TypeError, match="'worker_count'"):
+        socketio.run(app, worker_count=4)
     with pytest.raises(TypeError, match="ssl_context"):
         socketio.run(app, ssl_context="adhoc")
 

@@ -21,7 +21,7 @@ from transports import EngineHandler
 
 from ._fakes import FakeEngineSocket, connect
 
-INTEGRATIONS = ["flask", "redis", "admin", "echo"]
+INTEGRATIONS = ["flask", "redis", "admin", "echo", "cluster"]
 PACKAGE = Path(socketio_core.__file__).parent
 
 

@@ -1,0 +1,77 @@
+"""The adapter between the workers of one machine: the Redis adapter over the supervisor's bus.
+
+``Server.run(..., workers=N)`` without ``message_queue`` gives each worker a
+:class:`WorkersAdapter`: :class:`~socketio_core.redis.RedisAdapter`'s
+cluster logic unchanged (broadcasts, rooms, ``fetch_sockets``,
+``sockets_join``/``leave``, ``disconnect_sockets``, ``server_side_emit``,
+broadcast acks), relayed by the supervisor's hub instead of Redis
+(:mod:`._link`), and :class:`WorkersRecoveryLog`: the Redis recovery log's
+logic, its stream and saved sessions held by the hub, so a client recovers
+on whichever worker it reconnects to. No Redis, and no redis-py, needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import gevent
+
+from transports.gevent import BusConnection
+
+from ..redis._adapter import RedisAdapter
+from ..redis._recovery import RedisRecoveryLog
+from ..server import MemoryAdapter
+from ._link import HubLink
+
+if TYPE_CHECKING:
+    from ..server import LocalDelivery
+
+__all__ = ["WorkersAdapter", "WorkersRecoveryLog"]
+
+
+class WorkersRecoveryLog(RedisRecoveryLog):
+    """Connection state recovery shared by the workers, kept by the supervisor's hub.
+
+    Its commands are called with a :class:`~._link.HubClient`.
+    """
+
+    def _record_command(self, message: bytes) -> Any:
+        channel, window = self.adapter.channel, self._window_ms
+        max_packets, max_bytes = self.max_packets, self.max_bytes
+        return lambda client: client.record(channel, message, max_packets, max_bytes, window)
+
+    def _save_command(self, key: str, value: bytes) -> Any:
+        window = self._window_ms
+        return lambda client: client.save(key, value, window)
+
+    def _claim_command(self, key: str, offset: str) -> Any:
+        return lambda client: client.claim(key, offset)
+
+    def _last_command(self) -> Any:
+        return lambda client: client.last()
+
+
+class WorkersAdapter(RedisAdapter):
+    """The cluster adapter of one worker, relaying through the supervisor (see the module note)."""
+
+    needs_redis = False
+
+    def __init__(self, connection: BusConnection, *, request_timeout: float = 5.0) -> None:
+        super().__init__("workers://", channel_prefix="socket.io", request_timeout=request_timeout)
+        self.connection = connection
+
+    def recovery_log(self, options: dict[str, Any]) -> WorkersRecoveryLog:
+        self._recovery = WorkersRecoveryLog(self, **options)
+        return self._recovery
+
+    def attach(self, server: "LocalDelivery") -> None:
+        """Join the bus: subscribed before serving (call from a greenlet: it waits for the hub)."""
+        MemoryAdapter.attach(self, server)
+        self._hub = server.hub or gevent.get_hub()
+        link = HubLink(self.connection, (self.channel, self.reply_to), on_message=self._received,
+                       to_hub=self._to_hub, timeout=self.request_timeout)
+        self._link = link  # type: ignore[assignment]
+        link.subscribe()
+        if self._recovery is not None:
+            self._recovery.start()
+

@@ -1,0 +1,173 @@
+"""The pure parts of workers=N: reading the owner from a request head, and the bus hub.
+
+No sockets: heads are bytes, the hub's peers collect the frames sent to them,
+the clock is a variable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transports.gevent._cluster import _bus as bus
+from transports.gevent._cluster._routing import head_end, owner_of_head, owner_of_sid, sid_factory
+from transports.gevent._cluster._supervisor import pack_handoff, unpack_handoff
+
+
+@pytest.mark.parametrize(
+    ("head", "owner"),
+    [
+        (b"GET /socket.io/?EIO=4&transport=polling&sid=12.abcDEF_- HTTP/1.1\r\nHost: x\r\n\r\n", 12),
+        (b"POST /socket.io/?sid=3.x&EIO=4 HTTP/1.1\r\n\r\n", 3),
+        (b"GET /socket.io/?EIO=4&transport=websocket&sid=7.q HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 7),
+        (b"GET /socket.io/?EIO=4&sid=2%2Ex HTTP/1.1\r\n\r\n", 2),  # percent-encoded dot
+        (b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n", None),  # a handshake
+        (b"GET / HTTP/1.1\r\n\r\n", None),
+        (b"GET /socket.io/?sid=abc HTTP/1.1\r\n\r\n", None),  # not a worker's sid
+        (b"GET /socket.io/?sid=12345678.x HTTP/1.1\r\n\r\n", None),  # prefix too long
+        (b"GET /socket.io/?sid=-1.x HTTP/1.1\r\n\r\n", None),
+        (b"garbage\r\n\r\n", None),
+    ],
+)
+def test_owner_of_head(head: bytes, owner: int | None) -> None:
+    assert owner_of_head(head) == owner
+
+
+@given(st.integers(min_value=1, max_value=10**6))
+def test_every_sid_names_its_worker(wid: int) -> None:
+    sid = sid_factory(wid)()
+    assert owner_of_sid(sid) == wid
+    assert owner_of_head(f"GET /socket.io/?EIO=4&sid={sid} HTTP/1.1\r\n\r\n".encode()) == wid
+
+
+def test_head_end() -> None:
+    assert head_end(b"GET / HTTP/1.1\r\nA: b\r\n") == -1
+    assert head_end(b"GET / HTTP/1.1\r\n\r\nbody") == 18
+    assert head_end(b"GET / HTTP/1.1\n\nbody") == 16
+
+
+@given(st.binary(max_size=300), st.text(max_size=40), st.integers(0, 65535))
+def test_handoff_message_round_trip(data: bytes, host: str, port: int) -> None:
+    assert unpack_handoff(pack_handoff((host, port), data)) == ((host, port), data)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.frames: list[tuple[bytes, dict[str, Any], bytes]] = []
+        self._reader = bus.BusReader()
+
+    def __call__(self, frame: bytes) -> None:
+        self.frames.extend(self._reader.feed(frame))
+
+
+def _peer(hub: bus.Hub, name: str) -> tuple[bus.Peer, _Collector]:
+    got = _Collector()
+    peer = bus.Peer(send=got, name=name)
+    hub.connect(peer)
+    return peer, got
+
+
+def test_publish_reaches_every_subscriber_sender_included_and_counts_them() -> None:
+    hub = bus.Hub(lambda: 1000.0)
+    a, got_a = _peer(hub, "a")
+    b, got_b = _peer(hub, "b")
+    hub.handle(a, bus.SUBSCRIBE, {"chs": ["all", "a"]}, b"")
+    hub.handle(b, bus.SUBSCRIBE, {"chs": ["all", "b"]}, b"")
+    hub.handle(a, bus.PUBLISH, {"ch": "all", "q": 7}, b"hello")
+    assert got_a.frames[-2:] == [(bus.MESSAGE, {"ch": "all"}, b"hello"), (bus.REPLY, {"q": 7, "v": 2}, b"")]
+    assert got_b.frames[-1] == (bus.MESSAGE, {"ch": "all"}, b"hello")
+    hub.handle(b, bus.PUBLISH, {"ch": "a"}, b"reply")  # no reply asked: none sent
+    assert got_b.frames[-1] == (bus.MESSAGE, {"ch": "all"}, b"hello")
+    assert got_a.frames[-1] == (bus.MESSAGE, {"ch": "a"}, b"reply")
+    hub.disconnect(b)
+    hub.handle(a, bus.NUMSUB, {"ch": "all", "q": 8}, b"")
+    assert got_a.frames[-1] == (bus.REPLY, {"q": 8, "v": 1}, b"")
+
+
+def test_record_publishes_with_its_offset_and_claim_reads_from_it() -> None:
+    now = [1000.0]
+    hub = bus.Hub(lambda: now[0])
+    a, got = _peer(hub, "a")
+    hub.handle(a, bus.SUBSCRIBE, {"chs": ["all"]}, b"")
+    offsets = []
+    for i in range(3):
+        hub.handle(a, bus.RECORD, {"ch": "all", "mp": 10, "mb": 10_000, "w": 60_000}, b'{"n":%d}' % i)
+        offsets.append(got.frames[-1][1]["v"])
+        assert got.frames[-2] == (bus.MESSAGE, {"ch": "all"}, b'{"n":%d,"offset":"%s"}' % (i, offsets[-1].encode()))
+    assert offsets == ["1000000-0", "1000000-1", "1000000-2"]  # same ms: the sequence grows
+    hub.handle(a, bus.SAVE, {"k": "s1", "w": 60_000}, b'{"sid":"x"}')
+    hub.handle(a, bus.CLAIM, {"k": "s1", "o": offsets[1]}, b"")
+    session, entries = got.frames[-1][1]["v"]
+    assert session == '{"sid":"x"}'
+    assert entries == [[offsets[1], '{"n":1}'], [offsets[2], '{"n":2}']]
+    hub.handle(a, bus.CLAIM, {"k": "s1", "o": offsets[1]}, b"")  # one claim wins
+    assert got.frames[-1][1]["v"] == [None, []]
+    hub.handle(a, bus.LAST, {}, b"")
+    assert got.frames[-1][1]["v"] == [[offsets[2]]]
+
+
+def test_the_stream_is_bounded_by_count_bytes_and_age_and_sessions_expire() -> None:
+    now = [1000.0]
+    hub = bus.Hub(lambda: now[0])
+    a, got = _peer(hub, "a")
+    for i in range(5):
+        hub.record("all", b'{"n":%d}' % i, 3, 10_000, 60_000)
+    assert [json.loads(e.message)["n"] for e in hub._stream] == [2, 3, 4]
+    hub.record("all", b'{"n":"%s"}' % (b"x" * 50), 3, 60, 60_000)
+    assert len(hub._stream) == 1
+    now[0] += 61
+    hub.record("all", b'{"n":9}', 3, 10_000, 60_000)
+    assert [json.loads(e.message)["n"] for e in hub._stream] == [9]
+    hub.handle(a, bus.SAVE, {"k": "s", "w": 1000}, b"{}")
+    now[0] += 2
+    hub.handle(a, bus.CLAIM, {"k": "s", "o": "1-0"}, b"")
+    assert got.frames[-1][1]["v"] == [None, []]
+    hub.handle(a, bus.SAVE, {"k": "t", "w": 1000}, b"{}")
+    now[0] += 2
+    hub.sweep()
+    assert hub._sessions == {}
+
+
+@given(st.lists(st.tuples(st.sampled_from([bus.PUBLISH, bus.REPLY, bus.MESSAGE]),
+                          st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+                          st.binary(max_size=40)), max_size=5),
+       st.integers(1, 7))
+def test_frames_survive_any_split(frames: list[tuple[bytes, dict[str, Any], bytes]], step: int) -> None:
+    data = b"".join(bus.encode(op, header, body) for op, header, body in frames)
+    reader = bus.BusReader()
+    out = []
+    for i in range(0, len(data), step):
+        out.extend(reader.feed(data[i : i + step]))
+    assert out == frames
+
+
+def test_a_bad_frame_is_refused() -> None:
+    with pytest.raises(bus.BusFrameError):
+        list(bus.BusReader().feed(b"\x00\x00\x00\x01x"))
+
+
+def test_a_claim_waits_for_a_draining_worker_to_save_the_session() -> None:
+    now = [1000.0]
+    hub = bus.Hub(lambda: now[0])
+    drained, _ = _peer(hub, "old")
+    b, got = _peer(hub, "new")
+    offset = hub.record("all", b'{"n":1}', 10, 10_000, 60_000)
+    hub.drain_started(drained)
+    hub.handle(b, bus.CLAIM, {"k": "s", "o": offset, "q": 1}, b"")
+    assert got.frames == []  # parked: the draining worker may still save it
+    hub.handle(drained, bus.SAVE, {"k": "s", "w": 60_000}, b'{"sid":"x"}')
+    assert got.frames[-1] == (bus.REPLY, {"q": 1, "v": ['{"sid":"x"}', [[offset, '{"n":1}']]]}, b"")
+    # Nothing saved: answered when the drained worker is gone, or when the wait is over.
+    hub.handle(b, bus.CLAIM, {"k": "t", "o": offset, "q": 2}, b"")
+    hub.disconnect(drained)
+    assert got.frames[-1] == (bus.REPLY, {"q": 2, "v": [None, []]}, b"")
+    hub.drain_started(drained)
+    hub.handle(b, bus.CLAIM, {"k": "u", "o": offset, "q": 3}, b"")
+    assert hub.answer_late_claims() == 1000.0 + bus.PARK_SECONDS
+    now[0] += bus.PARK_SECONDS
+    assert hub.answer_late_claims() is None
+    assert got.frames[-1] == (bus.REPLY, {"q": 3, "v": [None, []]}, b"")

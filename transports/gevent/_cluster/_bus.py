@@ -1,0 +1,280 @@
+"""The workers' bus: a pub/sub hub held by the supervisor, and its wire frames.
+
+Without Redis, the workers of one machine still act as one cluster: the
+cluster logic is the Redis adapter's (``socketio_core.redis``), given a
+different link (``socketio_core.cluster``) that talks to this hub over one
+Unix stream socket per worker instead of to Redis. The hub does for it what
+Redis does, and nothing else:
+
+* pub/sub: ``publish(channel, payload)`` reaches every worker subscribed to
+  the channel, the sender included, and answers how many that was (the
+  Redis adapter counts the replies it waits for that way);
+* the recovery log of connection state recovery (shared, so that a client
+  recovers on whichever worker it reconnects to): an append-only stream of
+  recorded broadcasts with Redis-stream-like ids (``"<ms>-<seq>"``), bounded
+  by count, bytes and age, whose "record" also publishes the message with
+  its offset (one step, so channel order is stream order, as the Redis
+  script guarantees); and saved sessions with an expiry, claimed once. A
+  claim that finds nothing while a worker drains waits (up to
+  :data:`PARK_SECONDS`) for that worker's saves: its client may reconnect
+  before the worker has saved its session.
+
+Frames: ``len(4) op(1) header_len(4) header(JSON) body`` (big-endian). The
+header holds the small arguments, the body the message bytes untouched.
+Operations are answered in order (``R``) when they ask for it; messages are
+pushed as ``M``. The hub keeps no socket: the supervisor feeds it frames and
+sends what it returns, so its logic is tested on bytes. The clock (wall
+time, for the stream ids and expiries) is an argument.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+__all__ = ["encode", "BusReader", "Hub", "Peer", "MAX_FRAME"]
+
+_LEN = struct.Struct("!I")
+_OPHEAD = struct.Struct("!cI")
+#: A frame larger than this is a bug or a corrupted stream: the connection is dropped.
+#: Generous: a broadcast carries a whole Socket.IO payload (max_payload, 1 MB by default).
+MAX_FRAME = 256 * 1024 * 1024
+#: Longest wait of a claim for a session a draining worker has not saved yet
+#: (below the recovery log's request_timeout, 5 s by default, and above the
+#: workers' drain grace).
+PARK_SECONDS = 3.0
+
+# Worker -> hub
+SUBSCRIBE = b"S"
+PUBLISH = b"P"
+NUMSUB = b"N"
+RECORD = b"X"
+SAVE = b"V"
+CLAIM = b"G"
+LAST = b"L"
+READY = b"Y"
+# Hub -> worker
+REPLY = b"R"
+MESSAGE = b"M"
+
+
+def encode(op: bytes, header: dict[str, Any] | None = None, body: bytes = b"") -> bytes:
+    """One frame."""
+    head = json.dumps(header, separators=(",", ":")).encode() if header else b""
+    return _LEN.pack(_OPHEAD.size + len(head) + len(body)) + _OPHEAD.pack(op, len(head)) + head + body
+
+
+class BusFrameError(Exception):
+    """The bytes on the bus are not frames: the peer is broken (a bug), drop it."""
+
+
+class BusReader:
+    """Splits a byte stream into ``(op, header, body)`` frames."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[tuple[bytes, dict[str, Any], bytes]]:
+        buf = self._buf
+        buf += data
+        pos = 0
+        try:
+            while len(buf) - pos >= _LEN.size:
+                (size,) = _LEN.unpack_from(buf, pos)
+                if size < _OPHEAD.size or size > MAX_FRAME:
+                    raise BusFrameError(f"bad frame length {size}")
+                if len(buf) - pos - _LEN.size < size:
+                    break
+                start = pos + _LEN.size
+                op, head_len = _OPHEAD.unpack_from(buf, start)
+                head_start = start + _OPHEAD.size
+                body_start = head_start + head_len
+                if body_start > start + size:
+                    raise BusFrameError("header longer than its frame")
+                header = json.loads(bytes(buf[head_start:body_start])) if head_len else {}
+                body = bytes(buf[body_start : start + size])
+                pos = start + size
+                yield op, header, body
+        finally:
+            del buf[:pos]
+
+
+@dataclass(eq=False)
+class Peer:
+    """One worker on the bus: what it subscribed to, and how to send it a frame."""
+
+    send: Callable[[bytes], None]
+    name: str = "?"
+    channels: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Entry:
+    id: str
+    key: tuple[int, int]
+    message: bytes
+
+
+class Hub:
+    """Pub/sub and the shared recovery log for the workers (see the module note).
+
+    ``clock()`` is wall time in seconds. ``on_ready(peer)`` is called when a
+    worker says it serves.
+    """
+
+    def __init__(self, clock: Callable[[], float], on_ready: Callable[[Peer], None] | None = None) -> None:
+        self.clock = clock
+        self.on_ready = on_ready
+        self.peers: list[Peer] = []
+        self._subscribers: dict[str, list[Peer]] = {}
+        self._stream: deque[_Entry] = deque()
+        self._stream_bytes = 0
+        self._last_key = (0, 0)
+        self._sessions: dict[str, tuple[bytes, float]] = {}
+        #: Messages relayed (each delivery to each subscriber counts one).
+        self.delivered = 0
+        #: Workers draining (told by the supervisor): their sessions are being saved.
+        self.draining: set[Peer] = set()
+        #: Claims of a session not saved (yet) while a worker drains: (peer, key, offset, q, until).
+        self._parked: list[tuple[Peer, str, str, Any, float]] = []
+
+    # ------------------------------------------------------------- peers
+
+    def connect(self, peer: Peer) -> None:
+        self.peers.append(peer)
+
+    def drain_started(self, peer: Peer) -> None:
+        """``peer`` is draining: claims of sessions it may still save wait for it (see :meth:`handle`)."""
+        self.draining.add(peer)
+
+    def disconnect(self, peer: Peer) -> None:
+        """A worker left (exited or died): it is nobody's subscriber any more."""
+        self.draining.discard(peer)
+        self._parked = [p for p in self._parked if p[0] is not peer]
+        if not self.draining:
+            for parked in list(self._parked):
+                self._answer(parked)  # every drained worker saved what it had
+        if peer in self.peers:
+            self.peers.remove(peer)
+        for channel in peer.channels:
+            subscribers = self._subscribers.get(channel)
+            if subscribers is not None and peer in subscribers:
+                subscribers.remove(peer)
+                if not subscribers:
+                    del self._subscribers[channel]
+        peer.channels.clear()
+
+    # ------------------------------------------------------------ frames
+
+    def handle(self, peer: Peer, op: bytes, header: dict[str, Any], body: bytes) -> None:
+        """One frame from ``peer``; replies and messages go out through the peers' ``send``.
+
+        A reply carries the request's id (``q``), so a reply that waits (a
+        parked claim) cannot be mistaken for another.
+        """
+        q = header.get("q")
+        if op == PUBLISH:
+            count = self.publish(str(header["ch"]), body)
+            if q is not None:
+                peer.send(encode(REPLY, {"q": q, "v": count}))
+        elif op == SUBSCRIBE:
+            for channel in header["chs"]:
+                if channel not in peer.channels:
+                    peer.channels.add(channel)
+                    self._subscribers.setdefault(channel, []).append(peer)
+            peer.send(encode(REPLY, {"q": q, "v": True}))
+        elif op == NUMSUB:
+            peer.send(encode(REPLY, {"q": q, "v": len(self._subscribers.get(str(header["ch"]), ()))}))
+        elif op == RECORD:
+            offset = self.record(str(header["ch"]), body, int(header["mp"]), int(header["mb"]),
+                                 int(header["w"]))
+            peer.send(encode(REPLY, {"q": q, "v": offset}))
+        elif op == SAVE:
+            key = str(header["k"])
+            self._sessions[key] = (body, self.clock() + int(header["w"]) / 1000)
+            for parked in [p for p in self._parked if p[1] == key]:
+                self._answer(parked)
+        elif op == CLAIM:
+            key, offset = str(header["k"]), str(header["o"])
+            if key not in self._sessions and self.draining:
+                # A worker is draining: the session may be saved any moment now.
+                self._parked.append((peer, key, offset, q, self.clock() + PARK_SECONDS))
+            else:
+                peer.send(encode(REPLY, {"q": q, "v": self.claim(key, offset)}))
+        elif op == LAST:
+            last = [[self._stream[-1].id]] if self._stream else []
+            peer.send(encode(REPLY, {"q": q, "v": last}))
+        elif op == READY:
+            peer.name = str(header.get("name", peer.name))
+            if self.on_ready is not None:
+                self.on_ready(peer)
+        else:
+            raise BusFrameError(f"unknown operation {op!r}")
+
+    def publish(self, channel: str, payload: bytes) -> int:
+        subscribers = self._subscribers.get(channel, ())
+        if subscribers:
+            frame = encode(MESSAGE, {"ch": channel}, payload)
+            for subscriber in list(subscribers):
+                subscriber.send(frame)
+            self.delivered += len(subscribers)
+        return len(subscribers)
+
+    # ----------------------------------------------------- recovery log
+
+    def record(self, channel: str, message: bytes, max_packets: int, max_bytes: int, window_ms: int) -> str:
+        """Append ``message`` (a JSON object) to the stream, trim, publish it with its offset."""
+        now_ms = int(self.clock() * 1000)
+        last_ms, last_seq = self._last_key
+        key = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
+        self._last_key = key
+        entry = _Entry(f"{key[0]}-{key[1]}", key, message)
+        self._stream.append(entry)
+        self._stream_bytes += len(message)
+        horizon = now_ms - window_ms
+        stream = self._stream
+        while stream and (len(stream) > max_packets or self._stream_bytes > max_bytes
+                          or stream[0].key[0] < horizon):
+            self._stream_bytes -= len(stream.popleft().message)
+        self.publish(channel, message[:-1] + b',"offset":"' + entry.id.encode() + b'"}')
+        return entry.id
+
+    def claim(self, key: str, offset: str) -> list[Any]:
+        """``[session or None, [[id, message], ...]]``: the saved session (removed: one
+        claim wins) and the stream from ``offset`` on, ``offset`` included."""
+        saved = self._sessions.pop(key, None)
+        if saved is not None and saved[1] <= self.clock():
+            saved = None  # expired
+        start = _parse_id(offset)
+        entries: list[list[str]] = []
+        if saved is not None and start is not None:
+            entries = [[e.id, e.message.decode("utf-8")] for e in self._stream if e.key >= start]
+        return [saved[0].decode("utf-8") if saved is not None else None, entries]
+
+    def _answer(self, parked: tuple[Peer, str, str, Any, float]) -> None:
+        self._parked.remove(parked)
+        peer, key, offset, q, _ = parked
+        peer.send(encode(REPLY, {"q": q, "v": self.claim(key, offset)}))
+
+    def answer_late_claims(self) -> float | None:
+        """Answer the parked claims whose wait is over; when the next one is due (None: none)."""
+        now = self.clock()
+        for parked in [p for p in self._parked if p[4] <= now]:
+            self._answer(parked)
+        return min((p[4] for p in self._parked), default=None)
+
+    def sweep(self) -> None:
+        """Forget expired saved sessions (the supervisor calls it now and then)."""
+        now = self.clock()
+        for stale in [k for k, (_, expires) in self._sessions.items() if expires <= now]:
+            del self._sessions[stale]
+
+
+def _parse_id(value: str) -> tuple[int, int] | None:
+    ms, dash, seq = value.partition("-")
+    if not dash or not ms.isdigit() or not seq.isdigit():
+        return None
+    return int(ms), int(seq)

@@ -1,0 +1,336 @@
+"""One worker process: serves the connections the supervisor hands it.
+
+The worker runs the ordinary gevent :class:`~transports.gevent.Server`, with
+two changes made here: connections arrive as file descriptors on the
+handoff socket (with the bytes the supervisor already read) instead of from
+``accept``, and the endpoint is wrapped in :class:`RoutingEndpoint`, which
+passes back to the supervisor any keep-alive connection whose next request
+belongs to another worker's session (its head is rebuilt from the parsed
+request, followed by the bytes read past it), so that no request is ever
+answered "Session ID unknown" because of where it arrived.
+
+:class:`BusConnection` is the worker's end of the supervisor's bus
+(:mod:`._bus`), for the cluster adapter (``socketio_core.cluster``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import signal
+import socket as _stdsocket
+from collections import deque
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Callable
+
+import gevent
+import gevent.event
+import gevent.lock
+import gevent.socket
+from gevent.event import AsyncResult
+
+from ..._request import HttpRequest
+from . import _bus as bus
+from ._routing import owner_of_sid, sid_factory
+from ._supervisor import HANDOFF_MAX, WorkerContext, pack_handoff, unpack_handoff
+
+if TYPE_CHECKING:
+    from .._http import HttpConnection
+    from .._scheduler import Scheduler
+    from .._server import Endpoint, Server
+
+__all__ = ["serve_worker", "BusConnection", "RoutingEndpoint", "install_log_prefix"]
+
+log = logging.getLogger(__name__)
+
+
+def install_log_prefix(slot: int) -> None:
+    """Every log line of this process starts with ``worker=N`` (a process of its own: global is fine)."""
+    factory = logging.getLogRecordFactory()
+    prefix = f"worker={slot} "
+
+    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        rec = factory(*args, **kwargs)
+        rec.msg = prefix + str(rec.msg)
+        return rec
+
+    logging.setLogRecordFactory(record)
+
+
+class BusConnection:
+    """The worker's end of the bus: send frames, await in-order replies, receive messages.
+
+    ``on_message(channel, payload)`` runs in the reader greenlet. :meth:`send`
+    never waits and may be called from the hub itself: the frame is written at
+    once when nothing is ahead of it (a session saved while the server drains
+    reaches the supervisor before the client can learn that it was closed),
+    else queued behind what is, for a writer greenlet. Frames go out in the
+    order they are given; a reply finds its request by id.
+    """
+
+    def __init__(self, sock: _stdsocket.socket) -> None:
+        self.sock = gevent.socket.socket(fileno=sock.detach())
+        self._raw: Any = getattr(self.sock, "_sock")  # the non-blocking stdlib socket under it
+        self.on_message: Callable[[str, bytes], None] | None = None
+        self._replies: dict[int, AsyncResult[Any]] = {}
+        self._ids = itertools.count(1)
+        self._out: deque[bytes] = deque()
+        self._writing = False
+        self._reader: Any = None
+        self.closed = False
+
+    def start(self) -> None:
+        self._reader = gevent.spawn(self._read_loop)
+
+    def send(self, frame: bytes) -> None:
+        """Write ``frame`` now, or after the frames ahead of it; never waits."""
+        if self.closed:
+            return
+        if not self._writing:
+            try:
+                sent = self._raw.send(frame)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                return  # the supervisor is gone: the reader notices
+            if sent == len(frame):
+                return
+            frame = frame[sent:]
+            self._writing = True
+            gevent.spawn(self._write_loop)
+        self._out.append(frame)
+
+    def _write_loop(self) -> None:
+        try:
+            while self._out:
+                self.sock.sendall(self._out.popleft())
+        except OSError:
+            self._out.clear()
+        finally:
+            self._writing = False
+
+    def request(self, op: bytes, header: dict[str, Any], body: bytes = b"", timeout: float | None = None) -> Any:
+        """Send a request and wait for its reply's value. Raises OSError when the bus is gone."""
+        if self.closed:
+            raise ConnectionError("the bus to the supervisor is closed")
+        q = next(self._ids)
+        result: AsyncResult[Any] = AsyncResult()
+        self._replies[q] = result
+        self.send(bus.encode(op, {**header, "q": q}, body))
+        try:
+            return result.get(timeout=timeout)
+        finally:
+            self._replies.pop(q, None)
+
+    def _read_loop(self) -> None:
+        reader = bus.BusReader()
+        try:
+            while True:
+                data = self.sock.recv(1 << 18)
+                if not data:
+                    break
+                for op, header, body in reader.feed(data):
+                    if op == bus.REPLY:
+                        waiter = self._replies.pop(header.get("q"), None)  # type: ignore[arg-type]
+                        if waiter is not None:
+                            waiter.set(header.get("v"))
+                    elif op == bus.MESSAGE and self.on_message is not None:
+                        self.on_message(str(header.get("ch")), body)
+        except OSError:
+            pass
+        finally:
+            self.closed = True
+            for waiter in list(self._replies.values()):
+                waiter.set_exception(ConnectionError("the supervisor is gone"))
+            self._replies.clear()
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class RoutingEndpoint:
+    """The engine, plus: a request for another worker's session goes back to the supervisor.
+
+    So does a handshake on a connection that already carried a request here
+    (a client's connection pool reuses connections across sessions): the
+    supervisor spreads new sessions, so it picks the worker for it.
+    """
+
+    def __init__(self, engine: "Endpoint", wid: int, give_back: Callable[["HttpConnection", HttpRequest], None]) -> None:
+        self.engine = engine
+        self.wid = wid
+        self.give_back = give_back
+        self.scheduler: "Scheduler" = engine.scheduler
+        #: Requests this worker passed on (a keep-alive connection reused for another session).
+        self.passed_on = 0
+
+    def _foreign(self, http: "HttpConnection", request: HttpRequest) -> bool:
+        """Whether another worker owns ``request`` (or should choose, for a new session)."""
+        if "sid=" not in request.query_string:
+            return getattr(http, "_cluster_served", False) and self.engine.matches(request.path)
+        sid = request.query.get("sid")
+        owner = owner_of_sid(sid) if sid else None
+        return owner is not None and owner != self.wid
+
+    def matches(self, path: str) -> bool:
+        return self.engine.matches(path)
+
+    def handle(self, http: "HttpConnection", request: HttpRequest) -> bool:
+        if self._foreign(http, request):
+            self.passed_on += 1
+            self.give_back(http, request)
+            return False
+        http._cluster_served = True  # type: ignore[attr-defined]
+        return self.engine.handle(http, request)
+
+    def answers_in_hub(self, request: HttpRequest) -> bool:
+        # Requests with a sid only (a handshake is never answered in the hub).
+        if "sid=" in request.query_string:
+            sid = request.query.get("sid")
+            owner = owner_of_sid(sid) if sid else None
+            if owner is not None and owner != self.wid:
+                return False
+        return self.engine.answers_in_hub(request)
+
+    def close_all(self) -> None:
+        self.engine.close_all()
+
+
+def request_head(request: HttpRequest) -> bytes:
+    """The head of ``request`` again, as bytes another parser reads the same way."""
+    lines = [f"{request.method} {request.target} HTTP/1.1".encode("latin-1")]
+    lines.extend(name + b": " + value for name, value in request.headers)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+class _HandoffListener:
+    """Stands in for gevent's StreamServer: connections come from the supervisor."""
+
+    def __init__(self, server: "Server", handoff: _stdsocket.socket, submit: Callable[..., Any],
+                 on_lost: Callable[[], None]) -> None:
+        self.server = server
+        self.on_lost = on_lost
+        self.sock = gevent.socket.socket(fileno=handoff.detach())
+        self.submit = submit
+        self.address = ("", 0)
+        self._lock = gevent.lock.Semaphore()
+        self._greenlet = gevent.spawn(self._receive)
+        self.accepting = True
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                message, fds, _flags, _addr = _stdsocket.recv_fds(self.sock, HANDOFF_MAX, 4)
+            except OSError:
+                break
+            if not message and not fds:
+                break  # the supervisor is gone
+            socks = [gevent.socket.socket(fileno=fd) for fd in fds]
+            for extra in socks[1:]:
+                extra.close()
+            if not socks:
+                continue
+            if not self.accepting:
+                socks[0].close()
+                continue
+            address, data = unpack_handoff(message)
+            self.submit(self.server._handle, socks[0], address, data)
+        if self.accepting:
+            log.warning("the supervisor closed the handoff socket: stopping")
+            self.on_lost()
+
+    def give_back(self, http: "HttpConnection", request: HttpRequest) -> None:
+        """Pass ``http`` to the supervisor with ``request`` unanswered; this worker lets go of it."""
+        parked = getattr(http, "parked", None)
+        if parked is not None:
+            parked.wait()  # HTTP answers in order: the waiting poll's answer goes first
+        rest = http.take_over()
+        message = pack_handoff(http.remote_addr, request_head(request) + rest)
+        sock = http.sock
+        try:
+            with self._lock:
+                _stdsocket.send_fds(self.sock, [message], [sock.fileno()])
+        except OSError as exc:
+            log.warning("could not hand a connection back to the supervisor: %s", exc)
+        # Close this process's descriptor only: a shutdown() would end the
+        # connection for the worker that serves it now.
+        sock.close()
+
+    def stop_accepting(self) -> None:
+        self.accepting = False
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.accepting = False
+
+
+#: How long a draining worker waits for its sessions to end (bounded by the
+#: supervisor's stop_timeout, after which it is killed).
+DRAIN_SECONDS = 1.5
+
+
+def _drain(engine: Any, deadline: float) -> None:
+    """Close every session and serve on until each has ended, or until ``deadline``.
+
+    A polling session closes once its client collected the close packet
+    (its next poll): only then is it gone, its state saved for recovery. So
+    the worker keeps serving its sessions' requests meanwhile (the supervisor
+    sends it no new ones), and closes again what a handshake under way when
+    the drain began opened since. A bounded wait, checked every 20 ms; then
+    the sessions left end as at their close timeout. (A client that
+    reconnects before its session was saved is kept waiting by the hub:
+    :data:`~._bus.PARK_SECONDS`.)
+    """
+    while True:
+        engine.close_all()
+        if not engine.sessions:
+            return
+        if monotonic() >= deadline:
+            # Clients that did not collect their close packet in time: let
+            # them go as the close timeout would (their state saved all the same).
+            late = monotonic() + engine.config.close_timeout + 1.0
+            for esock in list(engine.sessions.values()):
+                esock.on_deadline(late)
+            return
+        gevent.sleep(0.02)
+
+
+def serve_worker(
+    ctx: WorkerContext,
+    http_server: "Server",
+    setup: Callable[[WorkerContext, BusConnection], Callable[[], None] | None] | None = None,
+) -> None:
+    """Run in a forked worker: serve handed-over connections until SIGTERM/SIGINT.
+
+    ``setup(ctx, bus)`` runs first (the Socket.IO layer joins the cluster
+    there) and may return what to run once the server stopped; the worker
+    then tells the supervisor it is ready.
+    """
+    gevent.reinit()
+    # Signals first: a SIGTERM from the supervisor at any point from here on
+    # drains (SIGHUP belongs to the supervisor: a terminal's hang-up reaches
+    # the whole process group).
+    stop = gevent.event.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(sig, stop.set)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    install_log_prefix(ctx.slot)
+    connection = BusConnection(ctx.bus)
+    connection.start()
+    engine = http_server.engine
+    engine.sid_factory = sid_factory(ctx.wid)
+    teardown = setup(ctx, connection) if setup is not None else None
+    listener = _HandoffListener(http_server, ctx.handoff, http_server._greenlets.submit, stop.set)
+    http_server._endpoint = RoutingEndpoint(engine, ctx.wid, listener.give_back)
+    http_server._server = listener  # type: ignore[assignment]
+    http_server._endpoint.scheduler.start()
+    connection.send(bus.encode(bus.READY, {"name": f"worker={ctx.slot}"}))
+    stop.wait()
+    _drain(engine, monotonic() + DRAIN_SECONDS)
+    http_server.stop()
+    if teardown is not None:
+        teardown()
+    connection.close()
