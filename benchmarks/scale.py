@@ -250,6 +250,9 @@ def run_bcast(server: Server, pool: Pool, members: int, procs: int, room: str,
             "duplicates": sum(a["dups"] for a in answers), "reorders": sum(a["reorders"] for a in answers),
             "strays": sum(a["strays"] for a in answers), "dropped": sum(a["dropped"] for a in answers),
             "rate": deliveries / (w1 - w0), "cpu_us_per_op": (c1 - c0) * 1e6 / deliveries if deliveries else None,
+            # messages some member did not get: {seq: members missing it} (the first 20)
+            "missing_by_seq": {s: members - n for s, n in enumerate(
+                sum(a["per_seq"][s] for a in answers) for s in range(m)) if n != members and s < 20},
             "emit_to_last_ms_p50": spans[len(spans) // 2] * 1e3 if spans else None,
             "emit_to_last_ms_max": spans[-1] * 1e3 if spans else None}
 
@@ -345,6 +348,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--addrs", type=int, default=8, help="loopback source addresses 127.0.0.2 ... (default 8)")
     p.add_argument("--inflight", type=int, default=200, help="connects in flight per client process")
     p.add_argument("--ours-python", default=str(ROOT / ".venv" / "bin" / "python"))
+    p.add_argument("--workers-tree", default=None, metavar="DIR",
+                   help="workers part: run `socketio-echo --workers` from this checkout (default: this one)")
     p.add_argument("--peers-python", default=str(BENCH / ".venv-peers" / "bin" / "python"))
     p.add_argument("--client-python", default=sys.executable)
     p.add_argument("--node", default=shutil.which("node") or "node")

@@ -276,7 +276,7 @@ class Loop:
         members = [c for c in main if c.room_ok]
         for c in main:
             c.exp_seq = c.lost = c.dups = c.reorders = 0
-        self.bc = {"m": total, "last_rx": [0.0] * total, "emit": [], "strays": 0, "deliveries": 0,
+        self.bc = {"m": total, "last_rx": [0.0] * total, "per_seq": [0] * total, "skipped": {}, "emit": [], "strays": 0, "deliveries": 0,
                    "sender": members[0] if m.get("sender") and members else None,
                    "window": int(m.get("window", 1)), "room": m["room"].encode(), "sent": 0}
         t0 = self.now()
@@ -284,14 +284,19 @@ class Loop:
 
         def step() -> dict[str, Any] | None:
             bc = self.bc
+            now = self.now()
             done = all(c.exp_seq >= total or c.st != READY for c in members)
-            if not done and self.now() - t0 < float(m.get("timeout", 60)):
+            if not done and now - t0 < float(m.get("timeout", 60)):
                 return None
+            if any(bc["skipped"].values()):  # out of order: wait a second for the skipped ones
+                bc.setdefault("drain_until", now + 1.0)
+                if now < bc["drain_until"]:
+                    return None
             self.mode = ""
             lost = sum(c.lost + max(0, total - c.exp_seq) for c in members)
             return {"members": len(members), "deliveries": bc["deliveries"], "lost": lost,
                     "dups": sum(c.dups for c in members), "reorders": sum(c.reorders for c in members),
-                    "strays": bc["strays"], "last_rx": bc["last_rx"], "emit": bc["emit"],
+                    "strays": bc["strays"], "last_rx": bc["last_rx"], "emit": bc["emit"], "per_seq": bc["per_seq"],
                     "dropped": self.dropped}
         self.task = step
 
@@ -316,15 +321,23 @@ class Loop:
         i = p.rfind(b'"s":')
         seq = int(p[i + 4:p.index(b"}", i)])
         bc["deliveries"] += 1
-        if seq < len(bc["last_rx"]) and now > bc["last_rx"][seq]:
-            bc["last_rx"][seq] = now
+        if seq < len(bc["last_rx"]):
+            bc["per_seq"][seq] += 1
+            if now > bc["last_rx"][seq]:
+                bc["last_rx"][seq] = now
         if seq == c.exp_seq:
             c.exp_seq += 1
         elif seq < c.exp_seq:
-            c.dups += 1
+            skipped = bc["skipped"].get(id(c))
+            if skipped and seq in skipped:  # late, not lost: a reorder
+                skipped.discard(seq)
+                c.lost -= 1
+            else:
+                c.dups += 1
         else:
             c.reorders += 1
             c.lost += seq - c.exp_seq
+            bc["skipped"].setdefault(id(c), set()).update(range(c.exp_seq, seq))
             c.exp_seq = seq + 1
         if c is bc["sender"]:
             self.bcast_pump()

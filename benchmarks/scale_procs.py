@@ -86,6 +86,9 @@ def server_argv(name: str, port: int, opts: Any, ping_ms: int | None = None,
             argv += ["--driver", "asyncio"]
         if workers:
             argv += ["--workers", str(workers)]
+            # `-m` puts the working directory first on sys.path: another checkout's
+            # packages (--workers-tree) shadow this one's
+            return argv, Path(opts.workers_tree or ROOT)
         return argv, ROOT
     if name == "floor":
         return [opts.ours_python, str(BENCH / "peers" / "floor_server.py"), "--port", str(port), *ping], BENCH
