@@ -47,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from scale_procs import BENCH, ROOT, Pool, Server, free_port, loadavg, split  # noqa: E402
+from scale_procs import BENCH, ROOT, Pool, Profiler, Server, free_port, loadavg, split  # noqa: E402
 from scale_report import render, plot  # noqa: E402
 
 FULL: dict[str, Any] = {
@@ -157,8 +157,14 @@ def run_limit(name: str, opts: argparse.Namespace, logdir: Path) -> dict[str, An
 
 # ---------------------------------------------------------------- curves
 
+def profiler(server: Server, opts: argparse.Namespace, tag: str) -> Profiler:
+    """A flame graph of this window (--py-spy), for our server and the floor only."""
+    want = opts.py_spy if server.name in ("ours", "floor") else None
+    return Profiler(want, server.pid, opts.outdir / f"flame-{tag}-{server.name}.svg")
+
+
 def measure_window(server: Server, pool: Pool, cmd: dict[str, Any], opts: argparse.Namespace,
-                   procs: int) -> dict[str, Any]:
+                   procs: int, tag: str = "") -> dict[str, Any]:
     """Echo/ack round trips by all clients; server CPU over the clients' counting window."""
     sz = opts.sizes
     start = time.monotonic() + 0.2
@@ -168,9 +174,11 @@ def measure_window(server: Server, pool: Pool, cmd: dict[str, Any], opts: argpar
         if c is not None:
             pool.send(i, c)
     time.sleep(max(0.0, t0 - time.monotonic()))
+    prof = profiler(server, opts, tag)
     c0, w0 = server.cpu(), time.monotonic()
     time.sleep(max(0.0, t1 - time.monotonic()))
     c1, w1 = server.cpu(), time.monotonic()
+    prof.stop()
     answers = [pool.recv(i, 120) for i, c in enumerate(cmds) if c is not None]
     ops = sum(a["ops"] for a in answers)
     lat = sorted(x for a in answers for x in a["lat"])
@@ -209,10 +217,11 @@ def run_curve_point(kind: str, name: str, size: int, opts: argparse.Namespace, l
         if kind in ("ws", "polling"):
             for scen in (("echo", "ack") if kind == "ws" else ("polling",)):
                 m = measure_window(server, pool, {"cmd": "echo", "kind": "ack" if scen == "ack" else "echo"},
-                                   opts, procs)
+                                   opts, procs, tag=f"{scen}-{size}")
                 recs.append(dict(base, scenario=scen, **m))
         else:
-            recs.append(dict(base, scenario="bcast", **run_bcast(server, pool, size, procs, "r1")))
+            recs.append(dict(base, scenario="bcast", **run_bcast(server, pool, size, procs, "r1", opts=opts,
+                                                                 tag=f"bcast-{size}")))
     except Exception as exc:  # noqa: BLE001
         recs.append({"server": name, "size": size, "scenario": kind, "error": repr(exc)[:300]})
     finally:
@@ -227,7 +236,8 @@ def run_curve_point(kind: str, name: str, size: int, opts: argparse.Namespace, l
 
 
 def run_bcast(server: Server, pool: Pool, members: int, procs: int, room: str,
-              messages: int | None = None, timeout: float = 120.0) -> dict[str, Any]:
+              messages: int | None = None, timeout: float = 120.0, opts: argparse.Namespace | None = None,
+              tag: str = "") -> dict[str, Any]:
     """`members` clients (spread over the processes) join `room` (all: room ""), one sends."""
     shares = split(members, procs) + [0] * (len(pool) - procs)
     if room:
@@ -236,11 +246,16 @@ def run_bcast(server: Server, pool: Pool, members: int, procs: int, room: str,
         if n_joined < members:
             raise RuntimeError(f"only {n_joined}/{members} joined the room")
     m = messages or max(10, min(2000, 200_000 // members))
+    active = [i < procs for i in range(len(pool))]
+    pool.all([{"cmd": "bcast_arm", "room": room, "m": m, "window": 1} if a else None for a in active])
+    prof = profiler(server, opts, tag) if opts is not None else None
     c0, w0 = server.cpu(), time.monotonic()
-    cmds = [{"cmd": "bcast", "room": room, "m": m, "window": 1, "sender": i == 0, "timeout": timeout}
-            if i < procs else None for i in range(len(pool))]
-    answers = [a for a in pool.all(cmds, timeout=timeout + 60) if a is not None]
+    pool.all([{"cmd": "bcast_send"}] + [None] * (len(pool) - 1))
+    answers = [a for a in pool.all([{"cmd": "bcast_wait", "timeout": timeout} if a else None for a in active],
+                                   timeout=timeout + 60) if a is not None]
     c1, w1 = server.cpu(), time.monotonic()
+    if prof is not None:
+        prof.stop()
     deliveries = sum(a["deliveries"] for a in answers)
     emit = answers[0]["emit"]
     last = [max(a["last_rx"][s] for a in answers) for s in range(m)]
@@ -356,6 +371,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=str(BENCH / "results"))
     p.add_argument("--json", default=None, help="also write the results JSON here")
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--py-spy", nargs="?", const=str(BENCH / ".venv-peers" / "bin" / "py-spy"), default=None,
+                   metavar="PATH", help="record a flame graph (SVG) of ours and the floor over every measured "
+                                        "window (py-spy, default from benchmarks/.venv-peers)")
     opts = p.parse_args(argv)
     opts.ours_python = os.path.abspath(opts.ours_python)
     opts.peers_python = os.path.abspath(opts.peers_python)
@@ -381,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     outdir = Path(opts.out) / stamp
     logdir = outdir / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
+    opts.outdir = outdir
     started = time.monotonic()
     meta: dict[str, Any] = {"stamp": stamp, "parts": opts.part_list, "servers": opts.server_list,
                             "limit_servers": opts.limit_list, "sizes": opts.sizes, "quick": opts.quick,

@@ -19,9 +19,11 @@ Commands (``cmd`` and its fields):
 - ``echo`` kind (echo|ack), t0, t1: every client runs round trips, one in
   flight, until t1; those completed within [t0, t1] count.
 - ``join`` room, count: the first ``count`` clients join the room.
-- ``bcast`` room, m, window, sender, timeout: members expect messages 0..m-1
-  (in order, once); if ``sender``, the first member sends them, at most
-  ``window`` ahead of its own copies.
+- ``bcast_arm`` room, m, window: members (room "": everybody) expect messages
+  0..m-1, in order, once; ``bcast_send``: the first member sends them, at most
+  ``window`` ahead of its own copies; ``bcast_wait`` timeout: the counts.
+  Every process is armed before any sends (a process still unarmed would
+  take the first messages for strays).
 - ``exit``.
 """
 
@@ -266,7 +268,8 @@ class Loop:
             return {"joined": sum(1 for c in members if c.room_ok), "asked": len(members)}
         self.task = step
 
-    def cmd_bcast(self, m: dict[str, Any]) -> None:
+    def cmd_bcast_arm(self, m: dict[str, Any]) -> None:
+        """Get ready to receive (answers at once): every process is armed before anyone sends."""
         self.mode = "bcast"
         total = int(m["m"])
         main = [c for c in self.groups["main"] if c.st == READY]
@@ -276,14 +279,25 @@ class Loop:
         members = [c for c in main if c.room_ok]
         for c in main:
             c.exp_seq = c.lost = c.dups = c.reorders = 0
-        self.bc = {"m": total, "last_rx": [0.0] * total, "per_seq": [0] * total, "skipped": {}, "emit": [], "strays": 0, "deliveries": 0,
-                   "sender": members[0] if m.get("sender") and members else None,
+        self.bc = {"m": total, "last_rx": [0.0] * total, "per_seq": [0] * total, "skipped": {}, "emit": [],
+                   "strays": 0, "deliveries": 0, "members": members, "sender": None,
                    "window": int(m.get("window", 1)), "room": m["room"].encode(), "sent": 0}
-        t0 = self.now()
+        self.task = lambda: {"armed": len(members)}
+
+    def cmd_bcast_send(self, m: dict[str, Any]) -> None:
+        """The first member sends the messages (answers at once; bcast_wait reports)."""
+        members = self.bc["members"]
+        self.bc["sender"] = members[0] if members else None
         self.bcast_pump()
+        self.task = lambda: {"sending": self.bc["sender"] is not None}
+
+    def cmd_bcast_wait(self, m: dict[str, Any]) -> None:
+        bc = self.bc
+        total = bc["m"]
+        members = bc["members"]
+        t0 = self.now()
 
         def step() -> dict[str, Any] | None:
-            bc = self.bc
             now = self.now()
             done = all(c.exp_seq >= total or c.st != READY for c in members)
             if not done and now - t0 < float(m.get("timeout", 60)):

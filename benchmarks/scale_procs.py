@@ -239,3 +239,31 @@ def free_port() -> int:
 
 def python_of_this_harness() -> str:
     return sys.executable
+
+
+class Profiler:
+    """py-spy recording one server's measured window into a flame graph (SVG), if asked for.
+
+    ``--nonblocking`` samples without stopping the process (the window's CPU
+    figures stay honest, at the price of an occasional torn stack).
+    """
+
+    def __init__(self, py_spy: str | None, pid: int, path: Path) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        if py_spy:
+            self.log = open(path.with_suffix(".py-spy.log"), "wb")
+            self.proc = subprocess.Popen(
+                [py_spy, "record", "--pid", str(pid), "--output", str(path), "--format", "flamegraph",
+                 "--rate", "200", "--nonblocking", "--subprocesses"],
+                stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
