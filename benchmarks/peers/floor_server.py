@@ -14,7 +14,8 @@ no protocol state beyond a room table and a per-session outbox for polling:
   split on the record separator); a GET returns the queue, or waits for it.
 
 One greenlet and one socket per connection, ``TCP_NODELAY``, one write per
-answer. Server CPU per operation of this process is the denominator of the
+answer, reads and writes straight on the OS socket (gevent's wrappers only to
+wait). Server CPU per operation of this process is the denominator of the
 "ours / floor" ratios in ``scale.py``.
 
     python floor_server.py --port N   (from the project's venv or benchmarks/.venv-peers: gevent)
@@ -89,11 +90,13 @@ class Floor:
     # ------------------------------------------------------------ connections
     def handle(self, sock: socket.socket, _addr: object) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        member = Member(sock)
+        raw = member.raw
         buf = b""
         try:
             while True:
                 while b"\r\n\r\n" not in buf:
-                    data = sock.recv(65536)
+                    data = recv(sock, raw)
                     if not data:
                         return
                     buf += data
@@ -107,12 +110,12 @@ class Floor:
                 length = int(lower[i + 15:lower.find(b"\r\n", i) if lower.find(b"\r\n", i) > 0 else None]) \
                     if i >= 0 else 0
                 while len(buf) < length:
-                    data = sock.recv(65536)
+                    data = recv(sock, raw)
                     if not data:
                         return
                     buf += data
                 body, buf = buf[:length], buf[length:]
-                sock.sendall(self.polling(head, body))
+                member.send(self.polling(head, body))
         except OSError:
             pass
         finally:
@@ -156,11 +159,12 @@ class Floor:
                      b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + frame(b'0{"sid":"' + sid + OPEN_TAIL))
         member = Member(sock)
         send = member.send
+        raw = member.raw
         try:
             while True:
                 n = len(buf)
                 if n < 2:
-                    data = sock.recv(65536)
+                    data = recv(sock, raw)
                     if not data:
                         return
                     buf += data
@@ -174,7 +178,7 @@ class Floor:
                     length = int.from_bytes(buf[2:10], "big") if n >= 10 else 1 << 40
                     hdr = 14
                 if n < hdr + length:
-                    data = sock.recv(65536)
+                    data = recv(sock, raw)
                     if not data:
                         return
                     buf += data
@@ -196,16 +200,36 @@ class Floor:
 
 
 class Member:
-    __slots__ = ("sock",)
+    """A connection's writer: straight to the OS socket, gevent's sendall only for the rest."""
+
+    __slots__ = ("sock", "raw")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.raw = raw_of(sock)
 
     def send(self, data: bytes) -> None:
         try:
+            n = self.raw.send(data)
+            if n < len(data):
+                self.sock.sendall(data[n:])
+        except BlockingIOError:
             self.sock.sendall(data)
         except OSError:
             pass
+
+
+def raw_of(sock: socket.socket) -> socket.socket:
+    """The stdlib socket under a gevent one (non-blocking): a call without gevent's wrapper."""
+    return getattr(sock, "_sock", sock)
+
+
+def recv(sock: socket.socket, raw: socket.socket) -> bytes:
+    """What is there now, else what gevent's recv waits for."""
+    try:
+        return raw.recv(65536)
+    except BlockingIOError:
+        return sock.recv(65536)
 
 
 def ok(body: bytes) -> bytes:
