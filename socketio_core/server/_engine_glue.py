@@ -50,7 +50,7 @@ from ._adapter import Adapter
 from ._calling import positional_count, takes_ack
 from ._errorlog import FailureLog, handler_name
 from ._registry import ConnectionRefusedError, HandlerRegistry
-from ._sockets import Client, Handshake, Socket, wsgi_environ
+from ._sockets import Client, Handshake, Socket
 
 __all__ = ["EngineGlue"]
 
@@ -254,7 +254,7 @@ class EngineGlue(HandlerRegistry):
             issued=time(),
             auth=auth,
             auth_sent=auth_sent,
-            environ=wsgi_environ(request),
+            request=request,
         )
         restored = None
         legacy = client.conn.protocol == 4
