@@ -96,6 +96,18 @@ class Loop:
 
     closing = False
 
+    def adopt(self, c: Conn) -> None:
+        """A helper connection of a client (a polling client's POST connection)."""
+        self.conns[c.fd] = c
+        self.ep.register(c.fd, select.EPOLLOUT)
+
+    def forget(self, c: Conn) -> None:
+        try:
+            self.ep.unregister(c.fd)
+        except OSError:
+            pass
+        self.conns.pop(c.fd, None)
+
     def poll_get(self, sid: bytes) -> bytes:
         q = b"&sid=" + sid if sid else b""
         return (b"GET " + self.path + b"?EIO=4&transport=polling" + q + b" HTTP/1.1\r\nHost: "

@@ -90,7 +90,7 @@ class Conn:
     def write(self, data: bytes) -> None:
         if self.st == CLOSED:
             return
-        if self.wbuf:
+        if self.wbuf or self.st == CONNECTING:
             self.wbuf += data
             return
         try:
@@ -274,14 +274,24 @@ class WSConn(Conn):
 
 
 class PollConn(Conn):
-    """A long-polling Socket.IO client on one keep-alive HTTP/1.1 connection.
+    """A long-polling Socket.IO client on two keep-alive HTTP/1.1 connections, as browsers do.
 
-    One round trip is a POST of the event followed by a GET that returns its
-    answer (a GET that brings only a ping is followed by a POST of the pong and
-    another GET).
+    GETs go on this connection, POSTs on its :class:`PostConn`. One round trip
+    is a POST of the event followed by a GET that returns its answer (a GET
+    that brings only a ping is followed by a POST of the pong and another GET).
     """
 
-    __slots__ = ("sid", "phase", "pong_due")
+    __slots__ = ("sid", "phase", "pong_due", "post")
+
+    def __init__(self, loop: Any, src: str, dest: tuple[str, int], idx: int) -> None:
+        super().__init__(loop, src, dest, idx)
+        self.post = PostConn(loop, src, dest, idx)
+        self.post.owner = self
+        loop.adopt(self.post)
+
+    def fail(self, outcome: str) -> None:
+        super().fail(outcome)
+        self.post.fail(outcome)
 
     def started(self) -> None:
         self.st = HTTP
@@ -319,7 +329,7 @@ class PollConn(Conn):
                 return
             self.sid = body[i + 7:body.index(b'"', i + 7)]
             self.phase = "post40"
-            self.write(self.loop.poll_post(self.sid, b"40"))
+            self.post.write(self.loop.poll_post(self.sid, b"40"))
         elif phase == "post40":
             self.phase = "get40"
             self.write(self.loop.poll_get(self.sid))
@@ -361,7 +371,7 @@ class PollConn(Conn):
     def next_get(self) -> None:
         if self.pong_due:
             self.phase = "pong"
-            self.write(self.loop.poll_post(self.sid, b"\x1e".join([b"3"] * self.pong_due)))
+            self.post.write(self.loop.poll_post(self.sid, b"\x1e".join([b"3"] * self.pong_due)))
             self.pong_due = 0
         else:
             self.phase = "get"
@@ -373,10 +383,54 @@ class PollConn(Conn):
             payload = b"\x1e".join([b"3"] * self.pong_due + [payload])
             self.pong_due = 0
         self.phase = "post"
-        self.write(self.loop.poll_post(self.sid, payload))
+        self.post.write(self.loop.poll_post(self.sid, payload))
 
     def poll_idle(self) -> None:
         """While holding: keep one GET out, so pings arrive and get answered."""
         if self.st == READY and self.phase == "idle":
             self.phase = "get"
             self.write(self.loop.poll_get(self.sid))
+
+
+class PostConn(Conn):
+    """The POST connection of a :class:`PollConn`: its answers go to the owner."""
+
+    __slots__ = ("owner",)
+
+    def started(self) -> None:
+        self.st = HTTP
+        data, self.wbuf = self.wbuf, b""
+        if data:
+            self.write(data)
+
+    def consume(self) -> None:
+        owner = self.owner
+        while self.st != CLOSED:
+            head = self.http_head()
+            if head is None:
+                return
+            status, end, length = head
+            if length < 0 or len(self.rbuf) < end + length:
+                if length < 0:
+                    self.fail("error")
+                return
+            body = bytes(self.rbuf[end:end + length])
+            del self.rbuf[:end + length]
+            if status != 200:
+                self.fail("refused_503" if status == 503 else "http_error")
+                return
+            owner.on_response(body)
+
+    def fail(self, outcome: str) -> None:
+        if self.st == CLOSED:
+            return
+        self.st = CLOSED
+        self.loop.forget(self)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.owner.fail(outcome)
+
+    def close(self) -> None:
+        self.fail("closed")
