@@ -52,7 +52,7 @@ from scale_report import render, plot  # noqa: E402
 
 FULL: dict[str, Any] = {
     "echo_sizes": [10, 100, 1000, 10000], "bcast_sizes": [100, 1000, 10000],
-    "poll_sizes": [10, 100, 1000, 2000], "warmup_s": 1.0, "duration_s": 5.0,
+    "poll_sizes": [10, 100, 1000, 2000], "warmup_s": 2.0, "duration_s": 5.0,
     "limit_clients": 19900, "probe": 100, "hold_s": 60.0, "ping_ms": None,
     "workers_clients": 100_000, "workers": 6, "client_procs": 4, "per_proc_max": 19_000,
     "server_nofile": None,

@@ -274,19 +274,23 @@ class WSConn(Conn):
 
 
 class PollConn(Conn):
-    """A long-polling Socket.IO client on two keep-alive HTTP/1.1 connections, as browsers do.
+    """A long-polling Socket.IO client as a browser runs one: two keep-alive HTTP/1.1 connections.
 
-    GETs go on this connection, POSTs on its :class:`PostConn`. One round trip
-    is a POST of the event followed by a GET that returns its answer (a GET
-    that brings only a ping is followed by a POST of the pong and another GET).
+    Once connected, a GET is always pending on this connection; POSTs go on
+    its :class:`PostConn`, one at a time (a packet to send while a POST is out
+    waits and goes with the next). A round trip is a POST of the event and the
+    answer arriving on the pending GET, which is at once sent again. Pings come
+    on the GET and are answered by a POST of ``3``.
     """
 
-    __slots__ = ("sid", "phase", "pong_due", "post")
+    __slots__ = ("sid", "phase", "post", "post_busy", "queued")
 
     def __init__(self, loop: Any, src: str, dest: tuple[str, int], idx: int) -> None:
         super().__init__(loop, src, dest, idx)
         self.post = PostConn(loop, src, dest, idx)
         self.post.owner = self
+        self.post_busy = False
+        self.queued: list[bytes] = []
         loop.adopt(self.post)
 
     def fail(self, outcome: str) -> None:
@@ -297,11 +301,10 @@ class PollConn(Conn):
         self.st = HTTP
         self.sid = b""
         self.phase = "open"
-        self.pong_due = 0
         self.write(self.loop.poll_get(b""))
 
     def consume(self) -> None:
-        while True:
+        while self.st != CLOSED:
             head = self.http_head()
             if head is None:
                 return
@@ -316,80 +319,58 @@ class PollConn(Conn):
             if status != 200:
                 self.fail("refused_503" if status == 503 else "http_error")
                 return
-            self.on_response(body)
-            if self.st == CLOSED:
-                return
+            self.on_get(body)
 
-    def on_response(self, body: bytes) -> None:
-        phase = self.phase
-        if phase == "open":
+    def on_get(self, body: bytes) -> None:
+        """The answer to this connection's GET (the handshake's, or the pending one)."""
+        if self.phase == "open":
             i = body.find(b'"sid":"')
             if body[:1] != b"0" or i < 0:
                 self.fail("error")
                 return
             self.sid = body[i + 7:body.index(b'"', i + 7)]
-            self.phase = "post40"
-            self.post.write(self.loop.poll_post(self.sid, b"40"))
-        elif phase == "post40":
-            self.phase = "get40"
+            self.phase = "nsp"
+            self.send_packet(b"40")
             self.write(self.loop.poll_get(self.sid))
-        elif phase in ("get40", "get"):
-            found = False
-            events = []
-            for pkt in body.split(b"\x1e"):
-                if pkt == b"2":
-                    self.pings += 1
-                    self.pong_due += 1
-                elif pkt[:3] == b"40{":
-                    found = True
-                elif pkt[:1] == b"1" or pkt[:2] == b"41" or pkt[:2] == b"44":
-                    self.fail("closed")
-                    return
-                else:
-                    events.append(pkt)
-            if phase == "get40":
-                if found:
-                    self.phase = "idle"
+            return
+        events = []
+        for pkt in body.split(b"\x1e"):
+            if pkt == b"2":
+                self.pings += 1
+                self.send_packet(b"3")
+            elif pkt[:3] == b"40{":
+                if self.phase == "nsp":
+                    self.phase = "ready"
                     self.ready()
-                else:
-                    self.next_get()
+            elif pkt[:1] == b"1" or pkt[:2] == b"41" or pkt[:2] == b"44":
+                self.fail("closed")
                 return
-            self.phase = "idle"  # before the events: an answer may send the next packet at once
-            answered = False
-            for pkt in events:
-                if self.loop.event(self, pkt):
-                    answered = True
-            if not answered and self.phase == "idle":
-                self.next_get()
-        elif phase == "post":
-            self.phase = "get"
-            self.write(self.loop.poll_get(self.sid))
-        elif phase == "pong":
-            self.phase = "get"
-            self.write(self.loop.poll_get(self.sid))
+            elif self.st == READY:
+                events.append(pkt)
+        self.write(self.loop.poll_get(self.sid))  # the next GET before the events' answers
+        for pkt in events:
+            self.loop.event(self, pkt)
 
-    def next_get(self) -> None:
-        if self.pong_due:
-            self.phase = "pong"
-            self.post.write(self.loop.poll_post(self.sid, b"\x1e".join([b"3"] * self.pong_due)))
-            self.pong_due = 0
-        else:
-            self.phase = "get"
-            self.write(self.loop.poll_get(self.sid))
+    def on_post(self, body: bytes) -> None:
+        """The answer to a POST: the next queued packets go."""
+        self.post_busy = False
+        if self.queued:
+            packets, self.queued = self.queued, []
+            self.send_packet(b"\x1e".join(packets))
 
-    def send_text(self, payload: bytes) -> None:
-        """Send one packet: a POST, then a GET for what comes back."""
-        if self.pong_due:
-            payload = b"\x1e".join([b"3"] * self.pong_due + [payload])
-            self.pong_due = 0
-        self.phase = "post"
+    def send_packet(self, payload: bytes) -> None:
+        if self.post_busy:
+            self.queued.append(payload)
+            return
+        self.post_busy = True
         self.post.write(self.loop.poll_post(self.sid, payload))
 
+    def send_text(self, payload: bytes) -> None:
+        """Send one packet (its answer comes on the pending GET)."""
+        self.send_packet(payload)
+
     def poll_idle(self) -> None:
-        """While holding: keep one GET out, so pings arrive and get answered."""
-        if self.st == READY and self.phase == "idle":
-            self.phase = "get"
-            self.write(self.loop.poll_get(self.sid))
+        """A GET is always pending: nothing to do to receive pings."""
 
 
 class PostConn(Conn):
@@ -419,7 +400,7 @@ class PostConn(Conn):
             if status != 200:
                 self.fail("refused_503" if status == 503 else "http_error")
                 return
-            owner.on_response(body)
+            owner.on_post(body)
 
     def fail(self, outcome: str) -> None:
         if self.st == CLOSED:
