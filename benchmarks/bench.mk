@@ -21,7 +21,15 @@ BENCH_VENV  := $(BENCH_DIR)/.venv-peers
 BENCH_NODE  := $(BENCH_DIR)/node
 BENCH_ARGS  ?=
 
-.PHONY: bench-setup bench
+#   make bench-scale   the scale benchmark (benchmarks/scale.py, issue 19): one process
+#                      at its descriptor limit (ours and Node), cost curves at 10 ...
+#                      10,000 clients (ours, Node, python-socketio, the bare-gevent
+#                      floor), ours / floor; results in benchmarks/results/<stamp>-scale/.
+#                      SCALE_ARGS passes options, e.g. SCALE_ARGS='--parts limit,curves,workers'
+
+SCALE_ARGS ?=
+
+.PHONY: bench-setup bench bench-scale
 
 bench-setup: $(BENCH_VENV)/.installed $(BENCH_NODE)/node_modules/.installed
 
@@ -41,3 +49,6 @@ $(BENCH_NODE)/node_modules/.installed: $(BENCH_NODE)/package.json $(BENCH_NODE)/
 # benchmark venv; our server runs from the project's .venv (`install`).
 bench: install bench-setup
 	$(BENCH_VENV)/bin/python $(BENCH_DIR)/run.py --ours-python $(PY) $(BENCH_ARGS)
+
+bench-scale: install bench-setup
+	$(BENCH_VENV)/bin/python $(BENCH_DIR)/scale.py --ours-python $(PY) $(SCALE_ARGS)

@@ -41,6 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_servers import SERVER_LABELS, ServerSpec, executable, server_spec  # noqa: E402
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 NODE_DIR = BENCH / "node"
@@ -48,14 +52,6 @@ LOADGEN = NODE_DIR / "loadgen.js"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SATURATED = 0.90  # load generator CPU share (of one core) above which a window is flagged
 
-SERVER_LABELS = {
-    "ours": "ours (socketio_core)",
-    "pysio": "python-socketio 5 (gevent)",
-    "node": "Node socket.io 4.8",
-    # --baseline-tree: our echo server from another checkout (an older commit),
-    # run by the same interpreter, for before/after tables in one run.
-    "base": "ours, baseline tree",
-}
 
 # ---------------------------------------------------------------- sizes
 
@@ -86,26 +82,50 @@ COMMON = {"payload_bytes": 32, "connect_timeout_ms": 20000}
 
 # ---------------------------------------------------------------- /proc sampling
 
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (a server with --workers is a supervisor and its workers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo.extend(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
 def proc_cpu_s(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), in seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """utime + stime of a process and its descendants (all their threads), in seconds."""
+    total, seen = 0, False
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        seen = True
+        fields = data[data.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK if seen else None
 
 
 def proc_rss_kb(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+    """VmRSS of a process and its descendants."""
+    total, seen = 0, False
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        seen = True
+                        break
+        except OSError:
+            continue
+    return total if seen else None
 
 
 def system_cpu() -> tuple[float, float, float]:
@@ -172,34 +192,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@dataclass
-class ServerSpec:
-    name: str
-    argv: list[str]
-    cwd: Path
-
-
-def server_spec(name: str, port: int, ping_interval_ms: int | None, opts: argparse.Namespace) -> ServerSpec:
-    ping = []
-    if ping_interval_ms is not None:
-        ping = ["--ping-interval", str(ping_interval_ms)]
-    if name == "ours":
-        return ServerSpec(name, [opts.ours_python, "-m", "socketio_core.echo", "--port", str(port),
-                                 "--log-level", "warning", *ping], ROOT)
-    if name == "base":
-        # `-m` puts the working directory first on sys.path: the baseline
-        # tree's packages shadow the editable install of this one.
-        return ServerSpec(name, [opts.ours_python, "-m", "socketio_core.echo", "--port", str(port),
-                                 "--log-level", "warning", *ping], Path(opts.baseline_tree))
-    if name == "pysio":
-        return ServerSpec(name, [opts.peers_python, str(BENCH / "peers" / "pysio_server.py"),
-                                 "--port", str(port), *ping], BENCH)
-    if name == "node":
-        return ServerSpec(name, [opts.node, str(NODE_DIR / "sio_server.js"), "--port", str(port), *ping],
-                          NODE_DIR)
-    raise ValueError(name)
 
 
 class RunningServer:
@@ -573,7 +565,8 @@ def plot(summary: dict[str, Any], servers: list[str], path: Path) -> bool:
     rows = [r for r in summary["rows"] if any(v is not None for v in r["values"].values())]
     if not rows:
         return False
-    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "base": "#8c6bb1"}
+    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "base": "#8c6bb1", "aio": "#1b9e9e",
+              "asgi": "#66a8d8", "pysio-asgi": "#c9822a", "w1": "#355c7d", "w2": "#6c5b7b"}
     peers = [s for s in servers if s != "ours"]
     ncols = 4
     nrows = (len(rows) + ncols - 1) // ncols
@@ -634,7 +627,9 @@ def plot(summary: dict[str, Any], servers: list[str], path: Path) -> bool:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--servers", default="ours,pysio,node",
-                   help="comma-separated: ours, pysio, node, base (base needs --baseline-tree)")
+                   help="comma-separated: ours, pysio, node, base (needs --baseline-tree), aio (--driver "
+                        "asyncio), asgi (our ASGI app under uvicorn), pysio-asgi (python-socketio's "
+                        "AsyncServer under uvicorn), w1, w2 (--workers 1 / 2)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
     p.add_argument("--rounds", type=int, default=3,
                    help="rounds per scenario, alternating order: A B C, C B A, A B C (default 3; "
@@ -646,6 +641,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--baseline-tree", default=None, metavar="DIR",
                    help="also run our echo server from this checkout (e.g. `git worktree add DIR <old commit>`) "
                         "as server 'base', for a before/after comparison in one run")
+    p.add_argument("--driver-tree", default=None, metavar="DIR",
+                   help="servers aio and asgi (--driver asyncio, the ASGI app) from this checkout")
+    p.add_argument("--driver-python", default=None, metavar="PYTHON",
+                   help="the Python of servers aio and asgi (default --ours-python; asgi needs uvicorn)")
+    p.add_argument("--workers-tree", default=None, metavar="DIR",
+                   help="servers w1 and w2 (--workers 1 / 2) from this checkout")
     p.add_argument("--peers-python", default=str(BENCH / ".venv-peers" / "bin" / "python"))
     p.add_argument("--node", default=shutil.which("node") or "node")
     p.add_argument("--out", default=str(BENCH / "results"), help="results folder (default benchmarks/results)")
@@ -655,6 +656,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # absolute (the servers run from other folders), but not symlink-resolved (a venv's python)
     opts.ours_python = os.path.abspath(opts.ours_python)
     opts.peers_python = os.path.abspath(opts.peers_python)
+    if opts.driver_python is not None:
+        opts.driver_python = os.path.abspath(opts.driver_python)
     opts.server_list = [s.strip() for s in opts.servers.split(",") if s.strip()]
     opts.scenario_list = [s.strip() for s in opts.scenarios.split(",") if s.strip()]
     if opts.baseline_tree is not None:
@@ -702,8 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: open-files limit {nofile[0]} is too low for the idle scenario "
               f"({max(opts.sizes['idle']['steps'])} connections)", file=sys.stderr)
     for srv in opts.server_list:
-        exe = {"ours": opts.ours_python, "base": opts.ours_python, "pysio": opts.peers_python,
-               "node": opts.node}[srv]
+        exe = executable(srv, opts)
         if not (Path(exe).exists() or shutil.which(exe)):
             print(f"error: {srv}: {exe} not found (run `make bench-setup` / `make install`)", file=sys.stderr)
             return 2

@@ -2,8 +2,9 @@
 // polling + websocket, no compression for small messages), implementing the
 // handlers of our echo server (shared/ECHO_SERVER.md) that the load generator
 // uses: on connect emit `auth` with the CONNECT payload; `echo` emits `echo`
-// back to the sender; `echo_ack` acks with the same args; `bcast` emits `bcast`
-// to every client of the namespace (or of a room when the first arg has `room`).
+// back to the sender; `echo_ack` acks with the same args; `join` (room, ack) joins
+// the room and acks its name; `bcast` emits `bcast` to every client of the
+// namespace (or of a room when the first arg has `room`).
 //
 //   node sio_server.js --port N [--ping-interval MS] [--ping-timeout MS]
 'use strict';
@@ -37,6 +38,10 @@ io.on('connection', (socket) => {
   socket.on('echo_ack', (...args) => {
     const ack = args.pop();
     if (typeof ack === 'function') ack(...args);
+  });
+  socket.on('join', (room, ack) => {
+    socket.join(room);
+    if (typeof ack === 'function') ack(room);
   });
   socket.on('bcast', (...args) => {
     const first = args[0];

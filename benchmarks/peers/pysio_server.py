@@ -6,7 +6,7 @@ The fastest pure-Python deployment python-socketio's documentation describes:
 log included). The handlers are those of our echo server (shared/ECHO_SERVER.md)
 that the load generator uses: on connect it emits ``auth`` with the CONNECT
 payload, ``echo`` emits ``echo`` back to the sender, ``echo_ack`` acks with the
-same args, ``bcast`` emits ``bcast`` to every client of the namespace (or of a
+same args, ``join`` (room) joins the room and acks its name, ``bcast`` emits ``bcast`` to every client of the namespace (or of a
 room when the first arg carries ``room``).
 
 Runs from benchmarks/.venv-peers (``make bench-setup``), never from the
@@ -47,6 +47,11 @@ def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.WSGIApp:
     @sio.on("echo_ack")
     def echo_ack(sid, *args):
         return args
+
+    @sio.on("join")
+    def join(sid, room):
+        sio.enter_room(sid, room)
+        return room
 
     @sio.on("bcast")
     def bcast(sid, *args):

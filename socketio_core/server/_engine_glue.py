@@ -54,7 +54,7 @@ from ._adapter import Adapter
 from ._calling import positional_count, takes_ack
 from ._errorlog import FailureLog, handler_name
 from ._registry import ConnectionRefusedError, HandlerRegistry
-from ._sockets import Client, Handshake, InOrder, Socket, wsgi_environ
+from ._sockets import Client, Handshake, InOrder, Socket
 
 if TYPE_CHECKING:
     from transports import EngineServer, EngineSocket
@@ -296,7 +296,7 @@ class EngineGlue(HandlerRegistry):
             issued=time(),
             auth=auth,
             auth_sent=auth_sent,
-            environ=wsgi_environ(request),
+            request=request,
         )
         restored = None
         legacy = client.conn.protocol == 4

@@ -1,0 +1,69 @@
+"""The handshake's WSGI environ is built on first use, not per connection (issue 19).
+
+Built eagerly it was a tenth of an idle connection's memory (every header again
+under an ``HTTP_*`` name) for an environ most handlers never read. These tests
+hold the lazy one to the eager one (:func:`wsgi_environ` of the same request)
+and check that a connection whose handlers do not ask for it never builds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from socketio_core import Server
+from socketio_core.server._sockets import Handshake, wsgi_environ
+
+from ._fakes import FakeEngineSocket, connect
+
+
+def _esock(name: str) -> FakeEngineSocket:
+    esock = FakeEngineSocket(name)
+    esock.request.header_map = {"x-app": "tests", "content-type": "text/plain", "cookie": "a=1"}
+    return esock
+
+
+def test_a_connection_whose_handlers_do_not_read_it_never_builds_the_environ() -> None:
+    sio = Server(namespaces="*")
+    sid = connect(sio, _esock("e1"), "/")
+    handshake = sio.handshake(sid)
+    assert handshake._environ is None
+    assert handshake.headers["x-app"] == "tests" and handshake.address == "127.0.0.1"
+    assert handshake._environ is None  # reading the handshake's own fields does not build it
+
+
+def test_the_lazy_environ_is_the_eager_one_and_is_kept() -> None:
+    sio = Server()
+    esock = _esock("e1")
+    seen: dict[str, Any] = {}
+
+    @sio.on("connect")
+    def on_connect(sid: str, environ: Any) -> None:
+        seen.update(app=environ["HTTP_X_APP"], cookie=environ.get("HTTP_COOKIE"))
+
+    sid = connect(sio, esock, "/")
+    assert seen == {"app": "tests", "cookie": "a=1"}
+    handshake = sio.handshake(sid)
+    assert handshake.environ == wsgi_environ(esock.request)
+    assert handshake.environ is handshake.environ
+    handshake.environ["saved_session"] = {"user": 1}  # integrations store things in it
+    assert sio.get_environ(sid) is handshake.environ
+    assert sio.get_environ(sid)["saved_session"] == {"user": 1}  # type: ignore[index]
+
+
+def test_mapping_access_reads_the_same_keys_as_before() -> None:
+    sio = Server(namespaces="*")
+    sid = connect(sio, _esock("e1"), "/")
+    handshake = sio.handshake(sid)
+    assert "environ" in handshake and handshake["environ"] is handshake.environ
+    assert "headers" in handshake and "REMOTE_ADDR" in handshake
+    # what the handshake keeps to build the environ is not one of its keys
+    assert "request" not in handshake and handshake.get("request") is None
+    assert "_environ" not in handshake and handshake.get("_environ", "-") == "-"
+
+
+def test_a_handshake_without_a_request_has_an_empty_environ_or_the_one_given() -> None:
+    bare = Handshake(headers={}, query={}, address="", secure=False, url="/", issued=0.0)
+    assert bare.environ == {}
+    given = Handshake(headers={}, query={}, address="", secure=False, url="/", issued=0.0,
+                      _environ={"HTTP_X": "1"})
+    assert given.environ == {"HTTP_X": "1"} and given["HTTP_X"] == "1"
