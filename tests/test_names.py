@@ -27,6 +27,12 @@ KNOWN_TWICE = {
     "Server",
     # Flask-SocketIO's class-based namespace (a compatibility API) and ours.
     "Namespace",
+    # One per driver (transports/gevent, transports/asyncio): the same role and
+    # API on each (issue 17's contract), over a shared base in transports/
+    # (EngineCore, EngineSocketBase, DeadlineHeap) that holds the logic.
+    "EngineServer",
+    "EngineSocket",
+    "Scheduler",
 }
 
 

@@ -264,6 +264,32 @@ class EngineSocketBase:
         self.session.handle_timeout(now)
         self.pump()
 
+    # ------------------------------------------------------------- polling
+
+    def start_poll(self) -> int | None:
+        """Let a polling GET begin: None, or the HTTP status refusing it (logged, events pumped)."""
+        try:
+            self.session.poll_started()
+        except RemoteProtocolError as exc:
+            return self._refused(exc)
+        return None
+
+    def start_post(self) -> int | None:
+        """Let a polling POST begin: None, or the HTTP status refusing it (logged, events pumped).
+
+        A refused POST's connection is closed after the answer (its body is not read).
+        """
+        try:
+            self.session.post_started()
+        except RemoteProtocolError as exc:
+            return self._refused(exc)
+        return None
+
+    def _refused(self, exc: RemoteProtocolError) -> int:
+        log.info("session %s: %s", self.sid, exc)
+        self.pump()
+        return exc.http_status
+
     # ----------------------------------------------------------- WebSocket
 
     def on_ws_message(self, message: Wire) -> None:

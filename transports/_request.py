@@ -30,9 +30,11 @@ __all__ = [
     "head_problem",
     "conflicting_framing",
     "ends_with_bare_lf",
+    "head_end",
     "BodyTooLarge",
     "ClientGone",
     "status_phrase",
+    "raw_refusal",
 ]
 
 class ClientGone(TransportError):
@@ -296,6 +298,26 @@ def ends_with_bare_lf(data: bytes) -> bool:
     return b"\n\n" in data or b"\n\r\n" in data
 
 
+def head_end(buf: bytes, max_header_bytes: int) -> int:
+    """Where the request head at the start of ``buf`` ends (its CRLF CRLF), or -1: more bytes needed.
+
+    Raises ClientGone: 431 for a head over ``max_header_bytes`` (whole or
+    not), 400 for a blank line made with a bare LF (complete for a lenient
+    client, which would otherwise wait ``header_timeout`` for a CRLF CRLF
+    that never comes). Every driver's head reader asks this after each read.
+    """
+    end = buf.find(b"\r\n\r\n")
+    if end >= 0:
+        if end + 4 > max_header_bytes:
+            raise ClientGone("request head too large", 431)
+        return end
+    if len(buf) > max_header_bytes:
+        raise ClientGone("request head too large", 431)
+    if buf and ends_with_bare_lf(buf):
+        raise ClientGone("bad HTTP: LF without CR in the request head", 400)
+    return -1
+
+
 def conflicting_framing(headers: list[tuple[bytes, bytes]]) -> bool:
     """Both Content-Length and Transfer-Encoding (h11's header form).
 
@@ -313,6 +335,15 @@ _STATUS_LINES = {k: b"HTTP/1.1 %d %s\r\n" % (k, v) for k, v in _PHRASES.items()}
 
 def status_phrase(status: int) -> bytes:
     return _PHRASES.get(status, b"")
+
+
+def raw_refusal(status: int) -> bytes:
+    """The whole answer refusing a request whose HTTP itself failed (then the connection closes)."""
+    body = status_phrase(status)
+    return (
+        f"HTTP/1.1 {status} {body.decode()}\r\nConnection: close\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def _wants_keep_alive(http_version: bytes, headers: list[tuple[bytes, bytes]]) -> bool:

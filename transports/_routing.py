@@ -130,6 +130,10 @@ class EngineCore(Generic[S]):
         self.sessions: dict[str, S] = {}
         #: Closed sessions kept briefly for a poll racing with their close.
         self._lingering: dict[str, tuple[S, float]] = {}
+        self._init_driver()
+
+    def _init_driver(self) -> None:
+        """The driver's own state (its scheduler, its flush list): set up here by a subclass."""
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]

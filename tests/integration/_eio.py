@@ -11,12 +11,15 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from tests.conftest import EchoServer, free_port
+import pytest
+
+from tests.conftest import ROOT, EchoServer, ServerProcess, free_port
 
 from . import _wsclient
 
@@ -27,7 +30,16 @@ __all__ = [
     "Background",
     "split_payload",
     "raw_exchange",
+    "DRIVERS",
+    "start_echo",
+    "skip_under_asgi",
 ]
+
+#: The servers the Engine.IO integration tests run against (the ``eio_driver``
+#: fixture of tests/integration/conftest.py): the gevent driver, the asyncio
+#: driver's own HttpServer, and its AsgiApp under uvicorn.
+DRIVERS = ["gevent", "asyncio", "uvicorn", "hypercorn"]
+_ASGI_ECHO = ROOT / "tests" / "transports" / "asyncio" / "asgi_echo.py"
 
 PATH = "/engine.io/"
 
@@ -163,10 +175,30 @@ def raw_exchange(port: int, data: bytes, *, timeout: float = 5.0, half_close: bo
         return b"".join(chunks)
 
 
+def skip_under_asgi(driver: str, why: str) -> None:
+    """Skip a test of what an ASGI server does itself (framing, shutdown), not our AsgiApp."""
+    if driver not in ("gevent", "asyncio"):
+        pytest.skip(f"under {driver}: {why}")
+
+
+def start_echo(driver: str, *args: str) -> ServerProcess:
+    """The Engine.IO echo on ``driver`` (one of :data:`DRIVERS`) with extra CLI arguments."""
+    port = free_port()
+    if driver == "gevent":
+        return EchoServer(["--engineio-only", *args], port)
+    if driver == "asyncio":
+        return EchoServer(["--engineio-only", "--driver", "asyncio", *args], port)
+    return ServerProcess(
+        [sys.executable, str(_ASGI_ECHO), "--server", driver, "--engineio-only",
+         "--port", str(port), *args],
+        port,
+    )
+
+
 @contextmanager
-def running_server(*args: str) -> Iterator[EchoServer]:
+def running_server(*args: str, driver: str = "gevent") -> Iterator[ServerProcess]:
     """The echo server in Engine.IO-only mode with extra CLI arguments."""
-    server = EchoServer(["--engineio-only", *args], free_port())
+    server = start_echo(driver, *args)
     try:
         yield server
     finally:

@@ -9,15 +9,34 @@ as a client-side close.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.conftest import EchoServer, run_node
+from tests.conftest import ServerProcess as EchoServer
+from tests.conftest import run_node
+
+from ._eio import start_echo
 
 pytestmark = pytest.mark.timeout(90)
 
 StartServer = Callable[..., EchoServer]
+
+
+@pytest.fixture
+def echo_server(eio_driver: str) -> Iterator[StartServer]:
+    """Factory: the Engine.IO echo on this module's driver (``--engineio-only`` implied)."""
+    started: list[EchoServer] = []
+
+    def start(*args: str) -> EchoServer:
+        server = start_echo(eio_driver, *[a for a in args if a != "--engineio-only"])
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        output = server.stop()
+        assert "Traceback" not in output, output[-4000:]
 
 
 def _run(server: EchoServer, mode: str, *extra: str) -> dict[str, Any]:

@@ -20,20 +20,20 @@ HANDSHAKE = "EIO=4&transport=polling"
 
 
 @pytest.fixture(scope="module")
-def allow_list() -> Iterator[Eio]:
-    with running_server("--cors-allowed-origins", ALLOWED) as srv:
+def allow_list(eio_driver: str) -> Iterator[Eio]:
+    with running_server("--cors-allowed-origins", ALLOWED, driver=eio_driver) as srv:
         yield Eio(srv.port)
 
 
 @pytest.fixture(scope="module")
-def same_origin() -> Iterator[Eio]:
-    with running_server() as srv:
+def same_origin(eio_driver: str) -> Iterator[Eio]:
+    with running_server(driver=eio_driver) as srv:
         yield Eio(srv.port)
 
 
 @pytest.fixture(scope="module")
-def any_origin() -> Iterator[Eio]:
-    with running_server("--cors-allowed-origins", "*") as srv:
+def any_origin(eio_driver: str) -> Iterator[Eio]:
+    with running_server("--cors-allowed-origins", "*", driver=eio_driver) as srv:
         yield Eio(srv.port)
 
 

@@ -19,10 +19,10 @@ OPEN_KEYS = {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EchoServer]:
+def server(eio_driver: str) -> Iterator[EchoServer]:
     # Values unlike the defaults, so the handshake provably reports the configuration.
     with running_server("--ping-interval", "20000", "--ping-timeout", "15000",
-                        "--max-payload", "54321") as srv:
+                        "--max-payload", "54321", driver=eio_driver) as srv:
         yield srv
 
 
@@ -204,8 +204,8 @@ def test_engineio_path_without_trailing_slash_is_served(eio: Eio) -> None:
     assert resp.body[:1] == b"0"
 
 
-def test_custom_path() -> None:
-    with running_server("--path", "/custom/eio/") as srv:
+def test_custom_path(eio_driver: str) -> None:
+    with running_server("--path", "/custom/eio/", driver=eio_driver) as srv:
         eio = Eio(srv.port, "/custom/eio/")
         sid, info = eio.handshake()
         assert info["sid"] == sid

@@ -21,9 +21,9 @@ MAX_PAYLOAD = 100_000
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EchoServer]:
+def server(eio_driver: str) -> Iterator[EchoServer]:
     with running_server("--ping-interval", "20000", "--ping-timeout", "20000",
-                        "--max-payload", str(MAX_PAYLOAD)) as srv:
+                        "--max-payload", str(MAX_PAYLOAD), driver=eio_driver) as srv:
         yield srv
 
 

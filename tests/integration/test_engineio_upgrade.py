@@ -16,9 +16,9 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EchoServer]:
+def server(eio_driver: str) -> Iterator[EchoServer]:
     # Long timers: no ping interleaves with the exchanges under test.
-    with running_server("--ping-interval", "20000", "--ping-timeout", "20000") as srv:
+    with running_server("--ping-interval", "20000", "--ping-timeout", "20000", driver=eio_driver) as srv:
         yield srv
 
 

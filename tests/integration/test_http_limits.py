@@ -13,8 +13,8 @@ from ._eio import Eio, raw_exchange, running_server
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EchoServer]:
-    with running_server() as srv:
+def server(eio_driver: str) -> Iterator[EchoServer]:
+    with running_server(driver=eio_driver) as srv:
         yield srv
 
 

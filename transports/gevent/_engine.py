@@ -13,14 +13,12 @@ output.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 import gevent
 
-from engineio import BAD_REQUEST, Config, RequestRejected, reject
+from engineio import BAD_REQUEST, RequestRejected, reject
 
-from .._cors import AllowedOrigins
-from .._hooks import RequestHooks
 from .._logtext import peer_text
 from .._request import HttpRequest
 from .._routing import (
@@ -58,27 +56,9 @@ class EngineServer(EngineCore[EngineSocket]):
 
     socket_class = EngineSocket
 
-    def __init__(
-        self,
-        handler: EngineHandler,
-        config: Config | None = None,
-        *,
-        path: str = "/engine.io/",
-        cors_allowed_origins: AllowedOrigins = None,
-        cors_credentials: bool = True,
-        cookie: str | dict[str, Any] | None = None,
-        http_compression: bool = True,
-        compression_threshold: int = 1024,
-        websocket_compression: bool = False,
-        sid_factory: Callable[[], str] | None = None,
-        hooks: RequestHooks | None = None,
-    ) -> None:
-        super().__init__(
-            handler, config, path=path, cors_allowed_origins=cors_allowed_origins,
-            cors_credentials=cors_credentials, cookie=cookie, http_compression=http_compression,
-            compression_threshold=compression_threshold,
-            websocket_compression=websocket_compression, sid_factory=sid_factory, hooks=hooks,
-        )
+    scheduler: Scheduler
+
+    def _init_driver(self) -> None:
         #: WebSocket sessions with output to write at the end of this loop turn.
         self._to_flush: list[EngineSocket] = []
         self._loop: Any = None

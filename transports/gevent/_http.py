@@ -37,12 +37,13 @@ from .._request import (
     ClientGone,
     HttpRequest,
     conflicting_framing,
-    ends_with_bare_lf,
+    head_end,
     head_problem,
     _keep_alive_11,
     _parse_head,
     _ParsedHead,
     _wants_keep_alive,
+    raw_refusal,
     status_phrase,
 )
 
@@ -305,15 +306,9 @@ class HttpConnection(BodyReading):
         deadline: float | None = None
         limit = self.limits.max_header_bytes
         while True:
-            end = self._buf.find(b"\r\n\r\n")
+            end = head_end(self._buf, limit)
             if end >= 0:
                 break
-            if len(self._buf) > limit:
-                raise ClientGone("request head too large", 431)
-            if self._buf and ends_with_bare_lf(self._buf):
-                # Complete for a lenient client, which would otherwise wait
-                # header_timeout for a CRLF CRLF that never comes.
-                raise ClientGone("bad HTTP: LF without CR in the request head", 400)
             if self._eof:
                 if not self._buf:
                     return None
@@ -331,8 +326,6 @@ class HttpConnection(BodyReading):
                 self._buf += data
             else:
                 self._eof = True
-        if end + 4 > limit:
-            raise ClientGone("request head too large", 431)
         buf = self._buf
         parsed = self._parse_head_cached(buf[: end + 2])
         if parsed is None:
@@ -557,13 +550,8 @@ class HttpConnection(BodyReading):
 
     def reject_raw(self, status: int) -> None:
         """Best-effort error answer when HTTP parsing itself failed; never raises."""
-        body = status_phrase(status)
-        head = (
-            f"HTTP/1.1 {status} {body.decode()}\r\nConnection: close\r\n"
-            f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
         try:
-            self.sock.sendall(head + body)
+            self.sock.sendall(raw_refusal(status))
         except OSError:
             pass
 

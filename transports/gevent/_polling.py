@@ -73,12 +73,9 @@ def _park_poll(
 ) -> bool:
     """A GET answered now if output is ready, else parked (see :class:`_ParkedPoll`)."""
     session = esock.session
-    try:
-        session.poll_started()
-    except RemoteProtocolError as exc:
-        log.info("session %s: %s", esock.sid, exc)
-        esock.pump()
-        http.respond(exc.http_status, server.cors.response_headers(request), b"")
+    refused = esock.start_poll()
+    if refused is not None:
+        http.respond(refused, server.cors.response_headers(request), b"")
         return True
     body = session.drain_polling()
     if body is None and session.state is not State.CLOSED:
@@ -125,12 +122,9 @@ def post(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
     meanwhile. Returns whether the connection goes on to its next request.
     """
     session = esock.session
-    try:
-        session.post_started()
-    except RemoteProtocolError as exc:
-        log.info("session %s: %s", esock.sid, exc)
-        esock.pump()
-        http.respond(exc.http_status, server.cors.response_headers(request), b"", close=True)
+    refused = esock.start_post()
+    if refused is not None:
+        http.respond(refused, server.cors.response_headers(request), b"", close=True)
         return False
     finished = True
     try:

@@ -1,6 +1,8 @@
 """engine.io-client's test support server, on our public API.
 
-usage: python eio_support_server.py [PORT]   (default 3000, where the suite looks)
+usage: python eio_support_server.py [PORT] [--driver gevent|asyncio|uvicorn]
+(port default 3000, where the suite looks; uvicorn serves the asyncio
+driver's AsgiApp)
 
 Written from reading what the suite's support server (test/support/server.js
 and hooks.js of packages/engine.io-client) does, not from its code: an
@@ -16,9 +18,9 @@ runs in Node here.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
-import sys
 from email.utils import formatdate
 from typing import Any
 
@@ -74,9 +76,9 @@ class SupportEngine:
             self.latest_headers[sid] = dict(request.header_map)
 
 
-def build(port: int) -> Server:
+def _engine(engine_class: Any) -> Any:
     handler = SupportEngine()
-    engine = EngineServer(
+    return engine_class(
         handler,
         Config(ping_interval=0.5, max_payload=100),
         path="/engine.io/",
@@ -86,12 +88,54 @@ def build(port: int) -> Server:
             headers=handler.every_headers,
         ),
     )
-    return Server(engine)
+
+
+def build(port: int) -> Server:
+    return Server(_engine(EngineServer))
+
+
+async def serve_asyncio(port: int) -> None:
+    """The same server on the asyncio driver (our own HttpServer)."""
+    from transports.asyncio import EngineServer as AsyncEngineServer
+    from transports.asyncio import HttpServer
+
+    server = HttpServer(_engine(AsyncEngineServer))
+    host, bound = await server.start("127.0.0.1", port)
+    print(f"listening on http://{host}:{bound}", flush=True)
+    await server.serve_forever()
+
+
+def serve_uvicorn(port: int) -> None:
+    """The same server as an ASGI app (AsgiApp) under uvicorn."""
+    import uvicorn
+
+    from transports.asyncio import AsgiApp
+    from transports.asyncio import EngineServer as AsyncEngineServer
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            print(f"listening on http://127.0.0.1:{port}", flush=True)
+
+    app = AsgiApp(_engine(AsyncEngineServer))
+    Announcing(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="wsproto")).run()
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    parser = argparse.ArgumentParser()
+    parser.add_argument("port", type=int, nargs="?", default=3000)
+    parser.add_argument("--driver", choices=["gevent", "asyncio", "uvicorn"], default="gevent")
+    options = parser.parse_args()
+    port = options.port
+    if options.driver == "asyncio":
+        import asyncio
+
+        asyncio.run(serve_asyncio(port))
+        return
+    if options.driver == "uvicorn":
+        serve_uvicorn(port)
+        return
     server = build(port)
     host, bound = server.start("127.0.0.1", port)
     print(f"listening on http://{host}:{bound}", flush=True)

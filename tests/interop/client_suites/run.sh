@@ -8,7 +8,9 @@
 #   run.sh node  [SCRATCH]           both suites against the monorepo's own (Node) servers
 #
 # SCRATCH defaults to /tmp/scratch/client-suites. Logs: SCRATCH/../client-suites.*.log
-# DRIVER=asyncio runs socket.io-client's suite against our asyncio driver (AsyncServer).
+# SIO_DRIVER=asyncio runs socket.io-client's suite against our asyncio driver (AsyncServer).
+# EIO_DRIVER=asyncio|uvicorn runs engine.io-client against the asyncio driver
+# (our HttpServer, or its AsgiApp under uvicorn) instead of gevent.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -65,7 +67,7 @@ suites() {
   local logs; logs="$(dirname "$scratch")/client-suites"
   cd "$scratch/packages/socket.io-client"
   if [ "$mode" = ours ]; then
-    start_server "$logs.sio-server.log" "$PY" "$HERE/sio_support_server.py" 3210 "${DRIVER:-gevent}"
+    start_server "$logs.sio-server.log" "$PY" "$HERE/sio_support_server.py" 3210 "${SIO_DRIVER:-gevent}"
     npx mocha --import=tsx --exit test/index.ts -g "$FLAKY" --invert >"$logs.sio-$mode.log" 2>&1 || true
     kill "$SERVER_PID"
   else
@@ -75,7 +77,7 @@ suites() {
   echo "socket.io-client vs $mode: $(grep -E '^  [0-9]+ (passing|failing|pending)' "$logs.sio-$mode.log" | tr -s ' \n' ' ')"
   cd "$scratch/packages/engine.io-client"
   if [ "$mode" = ours ]; then
-    start_server "$logs.eio-server.log" "$PY" "$HERE/eio_support_server.py" 3000
+    start_server "$logs.eio-server.log" "$PY" "$HERE/eio_support_server.py" 3000 --driver "${EIO_DRIVER:-gevent}"
     npx mocha --exit test/index.js >"$logs.eio-$mode.log" 2>&1 || true
     kill "$SERVER_PID"
   else

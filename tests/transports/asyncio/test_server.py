@@ -1,0 +1,151 @@
+"""Our asyncio HttpServer over real sockets: TLS, the connection limit, and fair turns.
+
+The fairness checks are counts of messages handled per loop turn
+(:class:`._harness.TurnCountingEcho`), not clocks: one flooding WebSocket,
+one POST of thousands of packets and one connection pipelining requests
+each get at most their budget (:mod:`transports._turns`) per turn.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from engineio import Config
+from tests.integration import _wsclient
+from transports import HttpLimits
+from transports._frames import OP_TEXT
+from transports._turns import TURN_MESSAGES, TURN_PACKETS, TURN_REQUESTS
+
+from ._harness import AioServer
+
+pytestmark = pytest.mark.timeout(60)
+ROOT = Path(__file__).resolve().parents[3]
+PATH = "/engine.io/"
+
+
+def _handshake(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", f"{PATH}?EIO=4&transport=polling")
+    body = conn.getresponse().read()
+    conn.close()
+    return str(json.loads(body[1:])["sid"])
+
+
+def _masked_text(text: str) -> bytes:
+    payload = text.encode()
+    assert len(payload) < 126
+    key = b"\x01\x02\x03\x04"
+    return bytes([0x80 | OP_TEXT, 0x80 | len(payload)]) + key + bytes(
+        b ^ key[i % 4] for i, b in enumerate(payload)
+    )
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_tls_polling_and_websocket(certificate: tuple[str, str]) -> None:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with AioServer(certfile=certificate[0], keyfile=certificate[1]) as server:
+        conn = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=10, context=context)
+        conn.request("GET", f"{PATH}?EIO=4&transport=polling")
+        response = conn.getresponse()
+        assert response.status == 200 and response.read()[:1] == b"0"
+        conn.close()
+        client = _wsclient.connect(server.port, f"{PATH}?EIO=4&transport=websocket",
+                                   ssl_context=context)
+        with client:
+            assert str(client.recv())[:1] == "0"
+            client.send("4over tls")
+            assert client.recv() == "4over tls"
+            secure = server.call(lambda: [e.request.secure for e in server.engine.sessions.values()])
+            assert secure == [True, True]  # the polling session and the WebSocket one
+
+
+def test_connections_past_the_limit_get_503() -> None:
+    with AioServer(limits=HttpLimits(max_connections=1)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as first:
+            first.sendall(f"GET {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert first.recv(65536).startswith(b"HTTP/1.1 200")  # served, and kept open
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as second:
+                second.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert second.recv(65536).startswith(b"HTTP/1.1 503")
+
+
+def test_a_websocket_flood_gets_its_budget_per_turn() -> None:
+    count = 40 * TURN_MESSAGES
+    with AioServer(count_turns=True) as server:
+        client = _wsclient.connect(server.port, f"{PATH}?EIO=4&transport=websocket")
+        with client:
+            client.recv()  # OPEN
+            client.send_raw(b"".join(_masked_text(f"4m{i}") for i in range(count)))
+            for i in range(count):
+                assert client.recv() == f"4m{i}"
+        per_turn = server.handler.per_turn
+        assert sum(per_turn.values()) == count
+        assert max(per_turn.values()) <= TURN_MESSAGES
+        assert len(per_turn) >= count // TURN_MESSAGES
+
+
+def test_a_long_post_is_handed_up_over_many_turns() -> None:
+    count = 40 * TURN_PACKETS
+    with AioServer(Config(ping_interval=20, ping_timeout=20, max_payload=1_000_000),
+                   count_turns=True) as server:
+        sid = _handshake(server.port)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("POST", f"{PATH}?EIO=4&transport=polling&sid={sid}",
+                     "\x1e".join(["4x"] * count).encode())
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"ok")
+        conn.close()
+        per_turn = server.handler.per_turn
+        assert sum(per_turn.values()) == count
+        assert max(per_turn.values()) <= TURN_PACKETS
+        assert len(per_turn) >= count // TURN_PACKETS
+
+
+def test_pipelined_requests_get_their_budget_per_turn() -> None:
+    count = 20 * TURN_REQUESTS
+    with AioServer(count_turns=True) as server:
+        sid = _handshake(server.port)
+        request = (f"POST {PATH}?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n"
+                   f"Content-Length: 2\r\n\r\n4p").encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request * count)
+            answers = b""
+            while answers.count(b"\r\n\r\nok") < count:
+                data = sock.recv(65536)
+                assert data, "the server closed the connection"
+                answers += data
+        per_turn = server.handler.per_turn
+        assert sum(per_turn.values()) == count
+        assert max(per_turn.values()) <= TURN_REQUESTS
+        assert len(per_turn) >= count // TURN_REQUESTS
+
+
+def test_echo_refuses_socketio_mode_on_asyncio_with_a_clear_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "socketio_core.echo", "--driver", "asyncio", "--port", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--engineio-only" in result.stderr
