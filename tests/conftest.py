@@ -21,6 +21,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The property tests judge answers, not speed: on a shared 2-core machine one
+# example may take seconds, which hypothesis would call a failure (a deadline)
+# or refuse to run (too slow). Speed is measured in benchmarks/.
+settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "tests" / "interop"

@@ -135,7 +135,7 @@ def demo_answer(request: HttpRequest) -> tuple[int, list[tuple[str, str]], bytes
         if script is not None:
             return 200, [("Content-Type", "application/javascript; charset=utf-8"),
                          ("Cache-Control", "max-age=3600")], script.read_bytes()
-        log.warning("socket.io.min.js not found: run `make npm` to install the client")
+        log.debug("socket.io.min.js requested but missing (see the warning at start)")
     return 404, [("Content-Type", "text/plain")], b"Not Found"
 
 
@@ -180,6 +180,13 @@ def build_socketio_echo(
     register_echo_handlers(sio)
     if driver != "asyncio":
         sio.bind_hub()  # AsyncServer binds the loop that serves it
+    if client_script_path() is None:
+        # Said once at start, where whoever started the server looks, rather
+        # than only later beside a 404 the browser hides.
+        log.warning(
+            "the demo page's client script socket.io.min.js is missing: `make npm` installs it "
+            "(a wheel built with `make wheel` contains it); the page at / will not connect"
+        )
     return sio
 
 

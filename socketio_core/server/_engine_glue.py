@@ -54,7 +54,7 @@ from ._adapter import Adapter
 from ._calling import positional_count, takes_ack
 from ._errorlog import FailureLog, handler_name
 from ._registry import ConnectionRefusedError, HandlerRegistry
-from ._sockets import Client, Handshake, Socket, wsgi_environ
+from ._sockets import Client, Handshake, InOrder, Socket, wsgi_environ
 
 if TYPE_CHECKING:
     from transports import EngineServer, EngineSocket
@@ -89,6 +89,8 @@ class EngineGlue(HandlerRegistry):
     logger: logging.Logger
     _debug: bool
     always_connect: bool
+    #: False: one client's event handlers run one at a time, in order (python-socketio's option).
+    async_handlers: bool
     #: Handler failures: named, the first few with tracebacks, then counted.
     failures: FailureLog
 
@@ -105,8 +107,12 @@ class EngineGlue(HandlerRegistry):
             max_namespaces=self.max_namespaces,
             protocol=4 if legacy else 5,
         )
-        client = Client(esock, conn, self._process, AckTable(
-            self.max_pending_acks, self.workers.submit, self.runtime.call_later))
+        submit = self.workers.submit
+        client = Client(
+            esock, conn, self._process,
+            AckTable(self.max_pending_acks, submit, self.runtime.call_later),
+            submit if self.async_handlers else InOrder(submit).submit,
+        )
         esock.context = client
         self.engine.scheduler.schedule(client, conn.next_deadline())
         for listener in self._listeners:
@@ -181,7 +187,7 @@ class EngineGlue(HandlerRegistry):
             if self._listeners:
                 for listener in self._listeners:
                     listener.event_received(sock.namespace, sock.sid, event.data)
-            self.workers.submit(self._run_event, sock, event.data, event.ack_id)
+            client.run_handler(self._run_event, sock, event.data, event.ack_id)
 
     # ---------------------------------------------------------------- events
 

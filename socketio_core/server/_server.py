@@ -94,8 +94,9 @@ class Server(Delivery, PeerViews):
     advice), ``logger``/``engineio_logger`` (True, False or a Logger),
     ``always_connect``, ``max_http_buffer_size`` (= ``max_payload``),
     ``ping_interval=(interval, grace)``, ``client_manager`` (= ``adapter``),
-    ``namespaces`` (a list, or ``"*"`` for any), ``async_handlers`` (always
-    on), ``monitor_clients`` and ``serializer="default"``.
+    ``namespaces`` (a list, or ``"*"`` for any), ``async_handlers`` (False:
+    one client's event handlers run one at a time, in arrival order; other
+    clients are never held back), ``monitor_clients`` and ``serializer="default"``.
 
     Node's engine hooks: ``initial_headers(headers, request)`` adds response
     headers to a handshake, ``headers(headers, request)`` to every Engine.IO

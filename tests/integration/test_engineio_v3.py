@@ -26,8 +26,9 @@ SUITE_BINARY = bytes([0, 6, 255, 52, 104, 101, 108, 108, 111, 1, 5, 255, 4, 1, 2
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EchoServer]:
-    with running_server("--allow-eio3", "--ping-interval", "20000", "--ping-timeout", "20000") as srv:
+def server(eio_driver: str) -> Iterator[EchoServer]:
+    with running_server("--allow-eio3", "--ping-interval", "20000", "--ping-timeout", "20000",
+                        driver=eio_driver) as srv:
         yield srv
 
 
@@ -54,8 +55,8 @@ def test_handshake_is_length_prefixed_text(eio: Eio) -> None:
     assert info["upgrades"] == ["websocket"]
 
 
-def test_eio3_is_refused_unless_enabled() -> None:
-    with running_server() as srv:
+def test_eio3_is_refused_unless_enabled(eio_driver: str) -> None:
+    with running_server(driver=eio_driver) as srv:
         resp = Eio(srv.port).request("GET", V3)
     assert resp.status == 400
     assert resp.json() == {"code": 5, "message": "Unsupported protocol version"}
