@@ -147,7 +147,7 @@ def echo_on(server: str) -> ServerProcess:
 def run_clients_against(server: str, runner: Callable[..., Any], script: str, modes: list[str]) -> dict[str, Any]:
     """The echo on ``server``; ``runner(script, url, mode)`` for every mode at once.
 
-    ``{"results": {mode: what the script printed}, "log": the server's output}``.
+    ``{"results": {mode: what the script printed}, "log": the server's output, "server": server}``.
     """
     process = echo_on(server)
     try:
@@ -156,7 +156,7 @@ def run_clients_against(server: str, runner: Callable[..., Any], script: str, mo
             results = {mode: future.result() for mode, future in futures.items()}
     finally:
         log = process.stop()
-    return {"results": results, "log": log}
+    return {"results": results, "log": log, "server": server}
 
 
 @pytest.fixture

@@ -108,10 +108,17 @@ class EngineGlue(HandlerRegistry):
             protocol=4 if legacy else 5,
         )
         submit = self.workers.submit
+        run_handler: Callable[..., None]
+        finish_handler: Callable[[Coroutine[Any, Any, Any]], None]
+        if self.async_handlers:
+            run_handler, finish_handler = submit, self.runtime.run_coroutine
+        else:
+            order = InOrder(submit, self.runtime.run_coroutine)
+            run_handler, finish_handler = order.submit, order.hold
         client = Client(
             esock, conn, self._process,
             AckTable(self.max_pending_acks, submit, self.runtime.call_later),
-            submit if self.async_handlers else InOrder(submit).submit,
+            run_handler, finish_handler,
         )
         esock.context = client
         self.engine.scheduler.schedule(client, conn.next_deadline())
@@ -220,7 +227,7 @@ class EngineGlue(HandlerRegistry):
             self._event_failed(sock, event, handler)
             return
         if type(result) is CoroutineType:
-            self.runtime.run_coroutine(self._finish_event(result, sock, ack_id, event, handler))
+            sock.client.finish_handler(self._finish_event(result, sock, ack_id, event, handler))
             return
         if ack_id is not None and not sock.gone:
             self._send_ack(sock, ack_id, result, event, handler)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol
 
 if TYPE_CHECKING:
     from transports import EngineSocket
@@ -189,15 +189,22 @@ class InOrder:
 
     python-socketio's ``async_handlers=False``: a handler that waits holds
     back the next event of the same client (never other clients': the queue
-    is drained in a worker, not on the loop).
+    is drained in a worker, not on the loop). An ``async def`` handler
+    (AsyncServer) is handed over with :meth:`hold` while it is drained: the
+    queue goes on once its coroutine ended (``run_coroutine`` runs it).
     """
 
-    __slots__ = ("_spawn", "_queue", "_draining")
+    __slots__ = ("_spawn", "_queue", "_draining", "_run_coroutine", "_held")
 
-    def __init__(self, spawn: Callable[..., None]) -> None:
+    def __init__(
+        self, spawn: Callable[..., None],
+        run_coroutine: Callable[[Coroutine[Any, Any, Any]], None] | None = None,
+    ) -> None:
         self._spawn = spawn
         self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._draining = False
+        self._run_coroutine = run_coroutine
+        self._held: Coroutine[Any, Any, Any] | None = None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         self._queue.append((fn, args))
@@ -205,17 +212,35 @@ class InOrder:
             self._draining = True
             self._spawn(self._drain)
 
+    def hold(self, pending: Coroutine[Any, Any, Any]) -> None:
+        """The handler being drained ends in ``pending``: the next one waits for it."""
+        self._held = pending
+
     def _drain(self) -> None:
         queue = self._queue
+        waiting = False
         try:
             while queue:
                 fn, args = queue.popleft()
                 fn(*args)
+                held, self._held = self._held, None
+                if held is not None:
+                    assert self._run_coroutine is not None
+                    waiting = True  # still draining: _after goes on
+                    self._run_coroutine(self._after(held))
+                    return
         finally:
-            self._draining = False
-            if queue:  # a handler raised: the rest still run, in order
-                self._draining = True
-                self._spawn(self._drain)
+            if not waiting:
+                self._draining = False
+                if queue:  # a handler raised: the rest still run, in order
+                    self._draining = True
+                    self._spawn(self._drain)
+
+    async def _after(self, held: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await held
+        finally:
+            self._spawn(self._drain)
 
 
 class Client:
@@ -224,19 +249,25 @@ class Client:
     ``process`` drains the connection's events (the engine glue's loop); the
     gevent scheduler calls :meth:`on_deadline` when the connect timeout is due.
     ``run_handler(fn, *args)`` starts an event's handler: in a worker of its
-    own, or after the client's previous ones (:class:`InOrder`).
+    own, or after the client's previous ones (:class:`InOrder`);
+    ``finish_handler(coro)`` runs an ``async def`` handler's end (a task, or
+    held by :class:`InOrder` so that the next event waits for it).
     """
 
-    __slots__ = ("esock", "conn", "sockets", "acks", "scheduled_at", "process", "run_handler")
+    __slots__ = (
+        "esock", "conn", "sockets", "acks", "scheduled_at", "process", "run_handler", "finish_handler",
+    )
 
     def __init__(
         self, esock: EngineSocket, conn: Connection, process: Callable[["Client"], None],
         acks: AckTable, run_handler: Callable[..., None],
+        finish_handler: Callable[[Coroutine[Any, Any, Any]], None],
     ) -> None:
         self.esock = esock
         self.conn = conn
         self.process = process
         self.run_handler = run_handler
+        self.finish_handler = finish_handler
         #: namespace -> socket
         self.sockets: dict[str, Socket] = {}
         #: The acks this client owes us (an :class:`~._acks.AckWaiter` for ``call``).

@@ -342,3 +342,42 @@ def test_the_asgi_lifespan_reaches_the_other_app_and_shutdown_closes_every_sessi
         assert sio.hub is asyncio.get_running_loop()  # bound by the first call
 
     run(main)
+
+
+@pytest.mark.parametrize("async_handlers", [False, True])
+def test_async_handlers_false_runs_one_clients_async_handlers_one_at_a_time(async_handlers: bool) -> None:
+    async def main() -> None:
+        sio = Sio(async_handlers=async_handlers)
+        sio.bind_hub()
+        sio.on("connect", lambda sid: None)
+        order: list[str] = []
+        release, started = asyncio.Event(), asyncio.Event()
+
+        @sio.on("slow")
+        async def slow(sid: str) -> str:
+            order.append("slow:start")
+            started.set()
+            await release.wait()
+            order.append("slow:end")
+            return "slow"
+
+        @sio.on("fast")
+        async def fast(sid: str) -> str:
+            order.append("fast")
+            return "fast"
+
+        esock, _ = await connected(sio)
+        sio.engineio_message(esock, '21["slow"]')  # type: ignore[arg-type]
+        sio.engineio_message(esock, '22["fast"]')  # type: ignore[arg-type]
+        if async_handlers:
+            assert await esock.next_matching("432") == '432["fast"]'  # not held back
+            assert order == ["slow:start", "fast"]
+        else:
+            await asyncio.wait_for(started.wait(), 5)
+        release.set()
+        assert await esock.next_matching("431") == '431["slow"]'
+        if not async_handlers:
+            assert await esock.next_matching("432") == '432["fast"]'
+            assert order == ["slow:start", "slow:end", "fast"]  # "fast" waited for "slow"
+
+    run(main)

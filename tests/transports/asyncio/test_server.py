@@ -13,6 +13,7 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -139,3 +140,14 @@ def test_pipelined_requests_get_their_budget_per_turn() -> None:
         assert sum(per_turn.values()) == count
         assert max(per_turn.values()) <= TURN_REQUESTS
         assert len(per_turn) >= count // TURN_REQUESTS
+
+
+def test_echo_refuses_a_message_queue_on_asyncio_with_a_clear_message() -> None:
+    """Socket.IO mode runs on asyncio (the interop tests drive it); the Redis link does not."""
+    result = subprocess.run(
+        [sys.executable, "-m", "socketio_core.echo", "--driver", "asyncio", "--port", "0",
+         "--message-queue", "redis://127.0.0.1:1/0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--message-queue needs the gevent driver" in result.stderr
