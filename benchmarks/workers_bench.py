@@ -130,13 +130,49 @@ def measure(scenario: str, params: dict[str, Any], workers: int) -> dict[str, An
     }
 
 
+def routing_micro(n: int = 3000) -> float:
+    """CPU µs the supervisor spends per new connection, measured alone in this process:
+    accept, read the head, find its worker, pass the descriptor, close (the client's
+    side and the receiving worker's are not counted)."""
+    sys.path.insert(0, str(ROOT))
+    from transports.gevent._cluster._routing import head_end, owner_of_head
+    from transports.gevent._cluster._supervisor import pack_handoff
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    head = b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"
+    spent = 0.0
+    for _ in range(n):
+        client = socket.create_connection(listener.getsockname())
+        client.sendall(head)
+        t0 = time.thread_time()
+        conn, address = listener.accept()
+        data = conn.recv(65536)
+        if head_end(data) >= 0:
+            owner_of_head(data)
+        socket.send_fds(a, [pack_handoff(address, data)], [conn.fileno()])
+        conn.close()
+        spent += time.thread_time() - t0
+        _, fds, _, _ = socket.recv_fds(b, 65536, 4)
+        for fd in fds:
+            os.close(fd)
+        client.close()
+    listener.close()
+    a.close()
+    b.close()
+    return spent * 1e6 / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="write the raw numbers here")
+    parser.add_argument("--scenarios", nargs="+", choices=list(FULL), default=list(FULL))
     opts = parser.parse_args()
-    sizes = QUICK if opts.quick else FULL
+    sizes = {k: v for k, v in (QUICK if opts.quick else FULL).items() if k in opts.scenarios}
     load_start = os.getloadavg()
     raw: dict[str, dict[int, list[dict[str, Any]]]] = {s: {1: [], 2: []} for s in sizes}
     for round_ in range(opts.rounds):
@@ -163,6 +199,7 @@ def main() -> None:
             print(f"{scenario:<10} {workers:>2} {med(rows, 'rate'):>10,.0f} {cpu:>10.1f} "
                   f"{cpu / base:>6.2f} {med(rows, 'supervisor_us_per_op'):>14.2f} "
                   f"{med(rows, 'cpu_share'):>9.0%}")
+    print(f"routing cost per new connection (supervisor CPU, measured alone): {routing_micro():.1f} µs")
     if opts.json is not None:
         opts.json.write_text(json.dumps({"load": [load_start, load_end], "raw": raw}, indent=1))
 

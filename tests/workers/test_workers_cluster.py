@@ -123,3 +123,15 @@ def test_broadcasts_exact_with_a_message_queue_and_another_server(
 
     other = servers(echo_server(redis_server.url))
     _exact_broadcasts(echo.url, other.url)
+
+
+def test_python_socketio_clients_upgrade_on_their_worker(local: Any) -> None:
+    """Default transports: the polling handshake, its requests and the upgrade reach one worker."""
+    tag = uuid.uuid4().hex[:8]
+    got = run_peer_python("workers_peer_upgrade.py", local.url, tag)
+    for name, client in got.items():
+        assert client["transport"] == "websocket", (name, client)
+        assert client["ack"] == f"{name}-{tag}", (name, client)
+        assert client["got"] == [tag], (name, client)
+    slots = {slot_of_socket(local, client["sid"]) for client in got.values()}
+    assert slots == {0, 1}, slots

@@ -175,6 +175,11 @@ class Supervisor:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "TCP_DEFER_ACCEPT"):
+            # Linux: accept() returns once the client's first bytes arrived, so
+            # the first recv() usually has the whole head and the connection
+            # is routed at once, never registered with the selector.
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
         try:
             listener.bind((host, port))
             listener.listen(backlog)
