@@ -66,6 +66,11 @@ log = logging.getLogger(__name__)
 #: Reasons after which a socket's state is not kept for recovery: it left on purpose.
 _DELIBERATE = ("client namespace disconnect", "server namespace disconnect")
 
+#: Seconds between a WebSocket CONNECT reply and the packets emitted while the
+#: socket connected (see ``EngineGlue._accept``): a delay only at connect time,
+#: long enough for a client process on the same machine to read the reply alone.
+CONNECT_REPLY_GAP = 0.005
+
 
 def new_socket_id() -> str:
     return secrets.token_urlsafe(15)
@@ -431,21 +436,36 @@ class EngineGlue(HandlerRegistry):
             client.esock.transport, " recovered" if sock.recovered else "",
         )
         wires = client.conn.accept(sock.namespace, sock.sid, sock.pid)
-        pending, sock.pending = sock.pending, []
         sock.connected = True
         for listener in self._listeners:
             listener.socket_connected(sock.namespace, sock.sid)
-        client.esock.send_many(wires)
-        if missed or pending:
-            # The CONNECT reply in a write of its own, not merged with what
-            # follows at the end of the loop turn: clients that dispatch every
-            # frame of one TCP read at once (the ws package the conformance
-            # suite pins) can lose the frames behind it.
-            client.esock.flush()
-        for data in missed or ():
-            client.esock.send_many(client.conn.event(sock.namespace, data))
+        esock = client.esock
+        esock.send_many(wires)
+        if missed:
+            sock.pending[:0] = [w for data in missed for w in client.conn.event(sock.namespace, data)]
+        if not sock.pending:
+            sock.writable = True
+        elif esock.transport == "websocket":
+            # What the connect handler emitted follows the CONNECT reply a
+            # moment later, in writes of its own: a client that dispatches
+            # every frame of one TCP read at once and listens for the next
+            # frame only after handling one (the ws package the conformance
+            # suite pins) would lose the frames read together with the reply.
+            # Emits meanwhile queue behind them, in order.
+            esock.flush()
+            self.runtime.call_later(CONNECT_REPLY_GAP, self._release, sock)
+        else:
+            self._release(sock)  # polling: the client reads one payload at a time
+
+    @staticmethod
+    def _release(sock: Socket) -> None:
+        """Send what waited behind the CONNECT reply; from now on packets go straight out."""
+        if sock.gone or sock.writable:
+            return
+        pending, sock.pending = sock.pending, []
+        sock.writable = True
         if pending:
-            client.esock.send_many(pending)
+            sock.client.esock.send_many(pending)
 
     # --------------------------------------------------------------- leaving
 

@@ -141,8 +141,8 @@ class Socket:
     """One client's membership of one namespace."""
 
     __slots__ = (
-        "sid", "namespace", "key", "client", "handshake", "data", "connected", "gone", "pending",
-        "pid", "recovered",
+        "sid", "namespace", "key", "client", "handshake", "data", "connected", "writable", "gone",
+        "pending", "pid", "recovered",
     )
 
     def __init__(
@@ -157,6 +157,9 @@ class Socket:
         self.handshake = handshake
         self.data: dict[str, Any] = {}
         self.connected = False
+        #: Packets go straight to the session (connected, and not held behind
+        #: the CONNECT reply: see ``EngineGlue._accept``).
+        self.writable = False
         self.gone = False
         #: Packets emitted while the connect handler runs; sent after the CONNECT reply.
         self.pending: list[Any] = []
@@ -171,10 +174,10 @@ class Socket:
     def deliver(self, wires: list[Any]) -> None:
         """Write encoded packets to this socket: the one sink of every emit and ack.
 
-        Connected: straight to the Engine.IO session. Still connecting: kept
-        until the CONNECT reply is out. Gone: dropped.
+        Writable: straight to the Engine.IO session. Still connecting (or
+        held just behind the CONNECT reply): kept, in order. Gone: dropped.
         """
-        if self.connected:
+        if self.writable:
             esock = self.client.esock
             if len(wires) == 1:
                 esock.send_encoded(wires[0])
