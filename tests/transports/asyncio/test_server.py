@@ -149,3 +149,33 @@ def test_echo_refuses_socketio_mode_on_asyncio_with_a_clear_message() -> None:
     )
     assert result.returncode == 2
     assert "--engineio-only" in result.stderr
+
+
+def test_a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() -> None:
+    """Past the transport's high-water mark output stays in the session, which bounds it."""
+    config = Config(ping_interval=20, ping_timeout=20, max_buffer_bytes=1_000_000)
+    with AioServer(config) as server:
+        client = _wsclient.connect(server.port, f"{PATH}?EIO=4&transport=websocket")
+        with client:
+            client.recv()  # OPEN; from now on the client reads nothing
+            chunk = "4" + "x" * 100_000
+
+            def send() -> tuple[bool, int]:
+                esock = next(iter(server.engine.sessions.values()), None)
+                if esock is None:
+                    return False, 0
+                esock.send(chunk)
+                buffered = esock.ws._writer.transport.get_write_buffer_size() if esock.ws else 0
+                return True, buffered
+
+            most_buffered = 0
+            for _ in range(2000):  # up to 200 MB offered; the kernel's buffers take a few
+                alive, buffered = server.call(send)
+                if not alive:
+                    break
+                most_buffered = max(most_buffered, buffered)
+            else:
+                pytest.fail("the client was never dropped")
+        assert [reason for _, reason in server.handler.closed] == ["slow consumer"]
+        # What waits in the transport is one batch past the high-water mark at most.
+        assert most_buffered <= 65536 + 2 * len(chunk)
