@@ -92,16 +92,38 @@ class HttpExchange:
         #: The head was read by the fast parser (the WebSocket fast handshake needs it).
         self.fast = False
         self.taken_over = False
+        #: A read's deadline passed (see :meth:`_recv`): the connection is closing.
+        self._timed_out = False
+        #: The task watching for the client leaving while a poll waits (:meth:`watch_gone`).
+        self._watch: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------- reading
 
     async def _recv(self, timeout: float, *, answer_timeout: bool) -> bytes:
+        """The next bytes, within ``timeout`` seconds (then ClientGone, answered 408 if asked).
+
+        One timer handle per wait rather than ``asyncio.wait_for``, which
+        wraps every read in a task of its own (two per polling round trip).
+        At the deadline the timer answers (408, for a head or body under
+        way) and closes the connection, which ends the read.
+        """
+        timer = asyncio.get_running_loop().call_later(timeout, self._time_out, answer_timeout)
         try:
-            return await asyncio.wait_for(self.reader.read(_READ_SIZE), timeout)
-        except asyncio.TimeoutError:
-            raise ClientGone("timed out", 408 if answer_timeout else None) from None
+            data = await self.reader.read(_READ_SIZE)
         except (OSError, asyncio.IncompleteReadError) as exc:
             raise ClientGone(str(exc)) from None
+        finally:
+            timer.cancel()
+        if self._timed_out:
+            raise ClientGone("timed out")  # answered (or not) by _time_out already
+        return data
+
+    def _time_out(self, answer: bool) -> None:
+        self._timed_out = True
+        self._keep_alive = False
+        if answer:
+            self.reject_raw(408)
+        self.writer.close()
 
     async def read_request(self) -> HttpRequest | None:
         """The next request head, or None when the client closed between requests.
@@ -109,6 +131,12 @@ class HttpExchange:
         Raises ClientGone on a timeout or malformed HTTP; its ``status``
         says whether the client deserves an answer.
         """
+        watch = self._watch
+        if watch is not None:
+            # A poll's watch for the client leaving may still hold the reader
+            # (a cancel takes effect on the next turn); what it read is ours.
+            self._watch = None
+            await asyncio.wait([watch])
         limits = self.limits
         limit = limits.max_header_bytes
         deadline: float | None = None
@@ -280,7 +308,7 @@ class HttpExchange:
                 self._eof = True
                 on_gone()
 
-        task = asyncio.get_running_loop().create_task(watch())
+        task = self._watch = asyncio.get_running_loop().create_task(watch())
         return partial(_cancel, task)
 
     # ----------------------------------------------------------- WebSocket

@@ -179,3 +179,37 @@ def test_a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() -
         assert [reason for _, reason in server.handler.closed] == ["slow consumer"]
         # What waits in the transport is one batch past the high-water mark at most.
         assert most_buffered <= 65536 + 2 * len(chunk)
+
+
+SHORT = HttpLimits(header_timeout=0.3, keepalive_timeout=0.3, body_timeout=0.3)
+
+
+def _read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)  # socket.timeout fails the test: the server kept it open
+        if not chunk:
+            return data
+        data += chunk
+
+
+@pytest.mark.parametrize(("sent", "answer"), [
+    (b"", b""),  # idle: keepalive_timeout, closed without a word
+    (b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n", b"HTTP/1.1 408"),  # slowloris
+    (b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4abc", None),  # a stalled body
+], ids=["idle", "head", "body"])
+def test_a_stalled_client_is_cut_at_its_timeout(sent: bytes, answer: bytes | None) -> None:
+    with AioServer(limits=SHORT) as server:
+        sid = _handshake(server.port)
+        if b"POST" in sent:
+            sent = sent.replace(b"/x", f"{PATH}?EIO=4&transport=polling&sid={sid}".encode())
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(sent)
+            data = _read_until_closed(sock, 5.0)
+        if answer is None:
+            assert data == b"" or data.startswith(b"HTTP/1.1 408")
+        else:
+            assert data.startswith(answer) if answer else data == b""
+        # The session survives its client's stalled POST.
+        assert sid in server.call(lambda: list(server.engine.sessions))
