@@ -75,6 +75,9 @@ class StreamWebSocket(FramedWebSocket):
             if not data:
                 self._shutdown()
                 return None
+            text = reader.single_text(data)
+            if text is not None:  # the common read: one whole text message (FrameReader's fast path)
+                return text
             reader.feed(data)
 
     def send(self, items: Iterable[Wire]) -> None:
