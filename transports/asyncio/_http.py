@@ -31,17 +31,18 @@ from engineio import BAD_REQUEST, reject
 
 from .._limits import HttpLimits
 from .._request import (
-    _STATUS_LINES,
     BodyTooLarge,
     ClientGone,
     HttpRequest,
     _keep_alive_11,
     _parse_head,
     _wants_keep_alive,
-    conflicting_framing,
     head_end,
     head_problem,
+    judge_h11_head,
     raw_refusal,
+    response_bytes,
+    status_head,
 )
 from .._routing import with_headers
 from .._ws_handshake import HandshakeFailed, refusal_response, upgrade_response
@@ -193,10 +194,11 @@ class HttpExchange:
         if not isinstance(event, h11.Request):
             raise ClientGone("bad HTTP: not a request", 400)
         headers = list(event.headers)
-        if len(headers) > self.limits.max_header_count:
-            raise ClientGone("too many headers", 431)
-        if conflicting_framing(headers):
-            raise ClientGone("bad HTTP: Content-Length with Transfer-Encoding", 400)
+        judge_h11_head(
+            event.target, headers,
+            max_header_count=self.limits.max_header_count,
+            max_header_bytes=self.limits.max_header_bytes,
+        )
         self.fast = False
         self._keep_alive = _wants_keep_alive(event.http_version, headers)
         self._body_left = 0
@@ -264,14 +266,9 @@ class HttpExchange:
     def format_response(self, status: int, headers: Headers, body: bytes, *, close: bool) -> bytes:
         if close or self.body_unread:
             self._keep_alive = False  # an unread body ends the connection after the answer
-        head = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode()
-        if headers:
-            head += "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
-        if self._keep_alive:
-            head += b"Content-Length: %d\r\n\r\n" % len(body)
-        else:
-            head += b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-        return head + body if body and not self._head_only else head
+        return response_bytes(
+            status_head(status, headers), body, keep_alive=self._keep_alive, head_only=self._head_only
+        )
 
     async def respond(self, status: int, headers: Headers, body: bytes = b"", *, close: bool = False) -> None:
         await self.write(self.format_response(status, headers, body, close=close))
