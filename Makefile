@@ -12,7 +12,7 @@ STAMPS := .stamps
 PORT   ?= 5000
 CLIENT_JS := socketio_core/echo/static/socket.io.min.js
 
-.PHONY: run test install peer npm system-deps typecheck pytest fuzz clean
+.PHONY: run test install peer npm system-deps typecheck pytest fuzz clean wheel
 
 install: $(STAMPS)/venv
 
@@ -39,6 +39,13 @@ $(STAMPS)/npm: tests/interop/package.json tests/interop/package-lock.json
 	cp tests/interop/node_modules/socket.io-client/dist/socket.io.min.js $(CLIENT_JS)
 	@touch $@
 
+# A wheel with the official browser client inside (the echo server's demo page
+# needs it, and pip users have no npm): `npm` copies it from the locked npm
+# package first. WHEEL_DIR says where the wheel goes.
+WHEEL_DIR ?= dist
+wheel: install npm
+	$(PY) -m pip wheel -q --no-deps -w $(WHEEL_DIR) .
+
 # Debian packages the integration tests drive for real (a browser, a Redis server).
 system-deps:
 	@sh .ci/system-deps.sh
@@ -63,4 +70,4 @@ fuzz: install
 -include benchmarks/bench.mk
 
 clean:
-	rm -rf $(VENV) $(PEER) $(STAMPS) tests/interop/node_modules $(CLIENT_JS)
+	rm -rf $(VENV) $(PEER) $(STAMPS) tests/interop/node_modules $(CLIENT_JS) dist

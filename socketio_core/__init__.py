@@ -98,12 +98,10 @@ if TYPE_CHECKING:
         TooManyPendingAcks,
         WSGIApp,
     )
+    from .server import ASGIApp, AsyncNamespace, AsyncServer
     from .server._compat import (
-        ASGIApp,
         AsyncAioPikaManager,
-        AsyncNamespace,
         AsyncRedisManager,
-        AsyncServer,
         KafkaManager,
         KombuManager,
         RedisManager,
@@ -149,11 +147,10 @@ __all__ = [
 
 _SERVER_NAMES = frozenset(
     {"Ack", "Adapter", "MemoryAdapter", "Namespace", "ConnectionRefusedError", "Handshake", "Server", "WSGIApp",
-     "TooManyPendingAcks"}
+     "TooManyPendingAcks", "AsyncServer", "AsyncNamespace", "ASGIApp"}
 )
 _COMPAT_NAMES = frozenset(
-    {"RedisManager", "KombuManager", "KafkaManager", "ZmqManager", "AsyncServer", "AsyncNamespace",
-     "AsyncRedisManager", "AsyncAioPikaManager", "ASGIApp"}
+    {"RedisManager", "KombuManager", "KafkaManager", "ZmqManager", "AsyncRedisManager", "AsyncAioPikaManager"}
 )
 
 

@@ -16,10 +16,18 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The property tests judge answers, not speed: on a shared 2-core machine one
+# example may take seconds, which hypothesis would call a failure (a deadline)
+# or refuse to run (too slow). Speed is measured in benchmarks/.
+settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "tests" / "interop"
@@ -122,6 +130,33 @@ def script_server(script: str, *args: str) -> ServerProcess:
     return ServerProcess(
         [sys.executable, str(ROOT / "tests" / "integration" / script), str(port), *args], port
     )
+
+
+#: Where the Socket.IO echo runs in the interop tests: our own server on either
+#: driver, and AsyncServer's ASGI app under uvicorn and hypercorn (_asgi_serve.py).
+SERVERS = ["gevent", "asyncio", "uvicorn", "hypercorn"]
+
+
+def echo_on(server: str) -> ServerProcess:
+    """The Socket.IO echo (default options) on one of :data:`SERVERS`."""
+    if server in ("gevent", "asyncio"):
+        return EchoServer(["--driver", server], free_port())
+    return script_server("_asgi_serve.py", server)
+
+
+def run_clients_against(server: str, runner: Callable[..., Any], script: str, modes: list[str]) -> dict[str, Any]:
+    """The echo on ``server``; ``runner(script, url, mode)`` for every mode at once.
+
+    ``{"results": {mode: what the script printed}, "log": the server's output}``.
+    """
+    process = echo_on(server)
+    try:
+        with ThreadPoolExecutor(len(modes)) as pool:
+            futures = {mode: pool.submit(runner, script, process.url, mode) for mode in modes}
+            results = {mode: future.result() for mode, future in futures.items()}
+    finally:
+        log = process.stop()
+    return {"results": results, "log": log}
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ fresh interpreter (``__name__ == "__main__"``), from an empty folder, with
 this tree on ``PYTHONPATH``. Blocks that start a server run it briefly: a
 prelude makes ``Server.run`` and gevent's ``serve_forever`` listen on a free
 port, lets one polling client (no auth) join ``/`` so that the connect
-handler and middlewares run for real, and stops. Nothing may raise, and
+handler and middlewares run for real, and stops (``AsyncServer.serve``/``run``
+and ``uvicorn.run`` too, the client in a thread while the loop serves). Nothing may raise, and
 nothing may log a traceback (the README's first example once raised the
 built-in ConnectionRefusedError: every refused client got "Internal server
 error" and a traceback in the log).
@@ -57,8 +58,8 @@ def _http(port, method, target, body=b""):
         while b"\\r\\n\\r\\n" not in data:
             data += s.recv(65536)
         head, rest = data.split(b"\\r\\n\\r\\n", 1)
-        length = int(dict(line.split(b": ", 1) for line in head.split(b"\\r\\n")[1:]
-                          if b": " in line).get(b"Content-Length", b"0"))
+        fields = [line.split(b": ", 1) for line in head.split(b"\\r\\n")[1:] if b": " in line]
+        length = int(dict((name.lower(), value) for name, value in fields).get(b"content-length", b"0"))
         while len(rest) < length:
             rest += s.recv(65536)
         return rest
@@ -92,6 +93,41 @@ def _brief_serve_forever(self, *args, **kwargs):
 
 _Server.run = _brief_run
 gevent.baseserver.BaseServer.serve_forever = _brief_serve_forever
+
+# asyncio: AsyncServer.serve (so run/run_async) and uvicorn.run serve briefly too;
+# the same client runs in a thread of its own while the loop serves.
+import asyncio as _asyncio
+import socket as _stdsocket
+from socketio_core.server._async_server import AsyncServer as _AsyncServer
+
+
+async def _brief_serve(self, host="127.0.0.1", port=5000, **kwargs):
+    _, bound = await self.start(host, 0, **kwargs)
+    await _asyncio.to_thread(_one_client, self.engine.path, bound)
+    await self.stop()
+
+
+def _brief_uvicorn(app, host="127.0.0.1", port=8000, **kwargs):
+    listener = _stdsocket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    server = _uvicorn.Server(_uvicorn.Config(app, log_level="warning", lifespan="on"))
+
+    async def main():
+        serving = _asyncio.ensure_future(server.serve(sockets=[listener]))
+        await _asyncio.to_thread(_one_client, "/socket.io/", listener.getsockname()[1])
+        server.should_exit = True
+        await serving
+
+    _asyncio.run(main())
+
+
+_AsyncServer.serve = _AsyncServer.run_async = _brief_serve
+try:
+    import uvicorn as _uvicorn
+    _uvicorn.run = _brief_uvicorn
+except ImportError:
+    pass
 # --- the README's block ---
 '''
 

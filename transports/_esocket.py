@@ -45,6 +45,9 @@ __all__ = ["EngineSocketBase", "PollWaiter", "WsLike", "COALESCE_BYTES"]
 
 log = logging.getLogger(__name__)
 
+#: Why an upgrade stops when the client simply went away (logged at DEBUG, not INFO).
+_CLIENT_LEFT = frozenset({"session closing", "probe connection closed"})
+
 _CLOSING = (State.CLOSING, State.CLOSED)
 #: WebSocket output is written at the end of the loop turn, so packets
 #: queued for one client in that turn (several broadcasts, a handler's emits)
@@ -245,7 +248,10 @@ class EngineSocketBase:
             probe, self.probe = self.probe, None
             if probe is not None:
                 probe.close()
-            log.info("upgrade of session %s aborted: %s", self.sid, event.description)
+            # The client leaving (its session closing, its probe closed) is no news;
+            # a timeout or a misbehaving probe is (a proxy breaking WebSocket, say).
+            level = logging.DEBUG if event.description in _CLIENT_LEFT else logging.INFO
+            log.log(level, "upgrade of session %s aborted: %s", self.sid, event.description)
         elif type(event) is SessionClosed:
             self.server.forget(self)
             self.server.scheduler.cancel(self)

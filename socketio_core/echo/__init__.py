@@ -81,8 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.driver == "asyncio":
         if not args.engineio_only:
-            print("socketio-echo: --driver asyncio serves only --engineio-only for now", file=sys.stderr)
-            return 2
+            from ._app import serve_socketio_asyncio
+
+            return serve_socketio_asyncio(args, config, _cors(args.cors_allowed_origins))
         import asyncio
 
         return asyncio.run(_serve_engineio_asyncio(args, config))

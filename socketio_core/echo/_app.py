@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from engineio import Config
 from transports import HttpConnection, HttpRequest
 
-from ..server import Adapter, Server
+from ..server import Adapter, AsyncServer, Server
 
-__all__ = ["build_socketio_echo", "register_echo_handlers", "client_script_path"]
+__all__ = ["build_socketio_echo", "register_echo_handlers", "client_script_path", "serve_socketio_asyncio"]
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,20 @@ def _register_echo_namespace(sio: Server, ns: str) -> None:
     def to_room(sid: str, room: str, *args: Any) -> None:
         sio.emit("room_msg", *args, to=room, namespace=ns)
 
-    @sio.on("call_me", namespace=ns)
-    def call_me(sid: str, x: Any = None) -> Any:
-        try:
-            return sio.call("ping_client", x, to=sid, namespace=ns, timeout=30)
-        except TimeoutError:
-            return None
+    if isinstance(sio, AsyncServer):
+        @sio.on("call_me", namespace=ns)
+        async def call_me_async(sid: str, x: Any = None) -> Any:
+            try:
+                return await sio.call("ping_client", x, to=sid, namespace=ns, timeout=30)
+            except TimeoutError:
+                return None
+    else:
+        @sio.on("call_me", namespace=ns)
+        def call_me(sid: str, x: Any = None) -> Any:
+            try:
+                return sio.call("ping_client", x, to=sid, namespace=ns, timeout=30)
+            except TimeoutError:
+                return None
 
     @sio.on("disconnect_me", namespace=ns)
     def disconnect_me(sid: str, *args: Any) -> None:
@@ -115,39 +124,47 @@ def _register_demo(sio: Server) -> None:
         sio.emit("my response", {"data": message.get("data")}, namespace=ns)
 
 
-def demo_app(http: HttpConnection, request: HttpRequest) -> bool:
-    """``/`` serves the demo page, ``/socket.io.min.js`` the official client; else 404."""
-    http.discard_body()
+def demo_answer(request: HttpRequest) -> tuple[int, list[tuple[str, str]], bytes]:
+    """``/`` is the demo page, ``/socket.io.min.js`` the official client; else 404 (either driver)."""
     if request.method not in ("GET", "HEAD"):
-        http.respond(405, [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")], b"Method Not Allowed")
-        return True
+        return 405, [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")], b"Method Not Allowed"
     if request.path == "/":
-        body = (_STATIC / "demo.html").read_bytes()
-        http.respond(200, [("Content-Type", "text/html; charset=utf-8")], body)
-        return True
+        return 200, [("Content-Type", "text/html; charset=utf-8")], (_STATIC / "demo.html").read_bytes()
     if request.path == "/socket.io.min.js":
         script = client_script_path()
         if script is not None:
-            http.respond(
-                200, [("Content-Type", "application/javascript; charset=utf-8"),
-                      ("Cache-Control", "max-age=3600")], script.read_bytes(),
-            )
-            return True
-        log.warning("socket.io.min.js not found: run `make npm` to install the client")
-    http.respond(404, [("Content-Type", "text/plain")], b"Not Found")
+            return 200, [("Content-Type", "application/javascript; charset=utf-8"),
+                         ("Cache-Control", "max-age=3600")], script.read_bytes()
+        log.debug("socket.io.min.js requested but missing (see the warning at start)")
+    return 404, [("Content-Type", "text/plain")], b"Not Found"
+
+
+def demo_app(http: HttpConnection, request: HttpRequest) -> bool:
+    """The gevent server's app for the paths outside Socket.IO's: :func:`demo_answer`."""
+    http.discard_body()
+    http.respond(*demo_answer(request))
+    return True
+
+
+async def demo_app_asyncio(ex: Any, request: HttpRequest) -> bool:
+    """The asyncio server's app for the paths outside Socket.IO's: :func:`demo_answer`."""
+    status, headers, body = demo_answer(request)
+    await ex.respond(status, headers, body, close=request.method not in ("GET", "HEAD"))
     return True
 
 
 def build_socketio_echo(
-    args: argparse.Namespace, config: Config, cors: Any, adapter: Adapter | None = None
+    args: argparse.Namespace, config: Config, cors: Any, adapter: Adapter | None = None,
+    driver: str = "gevent",
 ) -> Server:
     """The echo's Socket.IO server (not yet serving): ``sio.http_server(demo_app)`` serves it.
 
     The adapter (Redis with ``--message-queue``) is given at construction, so
     the recovery log of ``--connection-state-recovery`` is the adapter's (kept
-    in Redis: any server of the group recovers any client).
+    in Redis: any server of the group recovers any client). ``driver="asyncio"``
+    builds an :class:`AsyncServer` (served by :func:`serve_asyncio`).
     """
-    sio = Server(
+    sio = (AsyncServer if driver == "asyncio" else Server)(
         path=args.path or "/socket.io/",
         ping_interval=config.ping_interval,
         ping_timeout=config.ping_timeout,
@@ -161,5 +178,42 @@ def build_socketio_echo(
         websocket_compression=args.websocket_compression,
     )
     register_echo_handlers(sio)
-    sio.bind_hub()
+    if driver != "asyncio":
+        sio.bind_hub()  # AsyncServer binds the loop that serves it
+    if client_script_path() is None:
+        # Said once at start, where whoever started the server looks, rather
+        # than only later beside a 404 the browser hides.
+        log.warning(
+            "the demo page's client script socket.io.min.js is missing: `make npm` installs it "
+            "(a wheel built with `make wheel` contains it); the page at / will not connect"
+        )
     return sio
+
+
+def serve_socketio_asyncio(args: argparse.Namespace, config: Config, cors: Any) -> int:
+    """``socketio-echo --driver asyncio``: the Socket.IO echo on the asyncio driver
+    (uvloop when installed) until SIGINT/SIGTERM. ``--message-queue`` is refused
+    (the Redis adapter's link is gevent's)."""
+    import asyncio
+
+    from transports.asyncio._runtime import new_event_loop
+
+    if args.message_queue:
+        print("socketio-echo: --message-queue needs the gevent driver", file=sys.stderr)
+        return 2
+    sio = build_socketio_echo(args, config, cors, driver="asyncio")
+    assert isinstance(sio, AsyncServer)
+
+    async def serve() -> None:
+        address = await sio.start(args.host, args.port, app=demo_app_asyncio)
+        print(f"listening on http://{address[0]}:{address[1]}", flush=True)
+        http: Any = sio.http_server()
+        await http.serve_forever()  # until SIGINT/SIGTERM; it closes every session properly
+        sio.adapter.close()
+
+    loop = new_event_loop()
+    try:
+        loop.run_until_complete(serve())
+    finally:
+        loop.close()
+    return 0

@@ -208,7 +208,7 @@ class SocketIO:
                 else RedisAdapter(message_queue)
             )
             self.server_options["client_manager"] = self._own_manager = options["adapter"]
-        server = Server(**options)
+        server = Server(**options, async_handlers=flask_options.get("async_handlers", True))
         self.server = server
         self.app = app
         self._connections = weakref.WeakKeyDictionary()

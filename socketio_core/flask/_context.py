@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import flask
 
 from ..server import Namespace as _CoreNamespace
-from ..server import positional_count
+from ..server import positional_count, takes_ack
 
 if TYPE_CHECKING:
     from . import SocketIO
@@ -172,6 +172,13 @@ class _NamespaceAdapter(_CoreNamespace):
                 return sio._dispatch(sid, ns, "disconnect", trigger, (reason,) if takes_reason else ())
 
             return on_disconnect
+
+        if method is not None and not self._custom_trigger and takes_ack(method):
+            # ``on_x(self, data, *, ack)``: the method answers through a deferred ack.
+            def on_event_ack(sid: str, *args: Any, ack: Any) -> Any:
+                return sio._dispatch(sid, ns, event, method, args, {"ack": ack})
+
+            return on_event_ack
 
         def on_event(sid: str, *args: Any) -> Any:
             return sio._dispatch(sid, ns, event, trigger, args)

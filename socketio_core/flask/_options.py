@@ -54,8 +54,6 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     manager = flask_options.get("client_manager")
     if isinstance(manager, Adapter):
         server.setdefault("adapter", manager)
-    if flask_options.get("async_handlers") is False:
-        log.warning("async_handlers=False is not supported: every event's handler runs in its own greenlet")
     return server, flask_options
 
 

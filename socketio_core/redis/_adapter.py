@@ -127,6 +127,8 @@ class RedisAdapter(MemoryAdapter):
 
     #: Flask-SocketIO's ``client_manager.write_only``: a server's adapter, not a write-only emitter.
     write_only = False
+    #: Its link to Redis runs in greenlets on the server's hub: the gevent server only.
+    runs_on = frozenset({"gevent"})
 
     #: Seconds of silence on the subscription before it PINGs Redis; no answer
     #: within twice that more and the connection is deemed dead and replaced.

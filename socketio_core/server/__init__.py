@@ -11,14 +11,18 @@ packets, and gives adapters and integrations their documented seams:
   :class:`SocketView` (what :meth:`Server.local_socket` returns) and
   :func:`positional_count` (how the server decides which arguments a
   handler takes).
+
+:class:`AsyncServer` is the same server on the asyncio driver (see
+:mod:`._async_server`): a facade over the shared code, not a second server.
 """
 
 from ._acks import Ack
+from ._async_server import ASGIApp, AsyncServer
 from ._acks import TooManyPendingAcks
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._calling import positional_count, takes_ack
 from ._delivery import LocalDelivery
-from ._namespace import Namespace
+from ._namespace import AsyncNamespace, Namespace
 from ._registry import ConnectionRefusedError, ServerListener
 from ._server import Server
 from ._sockets import Handshake, SocketView
@@ -26,6 +30,9 @@ from ._wsgi_app import WSGIApp
 
 __all__ = [
     "Ack",
+    "ASGIApp",
+    "AsyncNamespace",
+    "AsyncServer",
     "Adapter",
     "MemoryAdapter",
     "SocketInfo",

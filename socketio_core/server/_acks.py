@@ -11,9 +11,10 @@ comes back runs it. Two shapes of callback need more than a plain function:
   ``{sid: answer}`` until every recipient answered, left, or time ran out.
 
 Each client files its callbacks in an :class:`AckTable`. An entry leaves it in
-exactly one of three ways, all on the hub: the answer comes
-(:meth:`AckTable.answer`), its timeout passes (a libev timer of the hub's loop:
-no greenlet waits for it), or the client goes away (:meth:`AckTable.release`).
+exactly one of three ways, all on the loop's thread: the answer comes
+(:meth:`AckTable.answer`), its timeout passes (a timer of the loop, armed
+through the runtime's ``call_later``: no greenlet or task waits for it), or
+the client goes away (:meth:`AckTable.release`).
 A waiter is told in the last two cases too, at once, so nothing is left
 behind a ``call()``. A client already owing ``limit`` acks gets no more
 packets that ask for one: :class:`TooManyPendingAcks` goes to the caller
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-import gevent
+from transports._runtime import Timer
 
 from ..protocol._errors import LocalSocketIOError, SocketIOError
 
@@ -156,13 +157,17 @@ class Ack:
 class AckTable:
     """One client's pending acks: ``{ack_id: (callback, timer)}``, at most ``limit``."""
 
-    __slots__ = ("limit", "_entries", "_run")
+    __slots__ = ("limit", "_entries", "_run", "_call_later")
 
-    def __init__(self, limit: int, run: Callable[..., Any]) -> None:
+    def __init__(
+        self, limit: int, run: Callable[..., Any], call_later: Callable[..., Timer]
+    ) -> None:
         self.limit = limit
-        self._entries: dict[int, tuple[Callable[..., Any], Any]] = {}
+        self._entries: dict[int, tuple[Callable[..., Any], Timer | None]] = {}
         #: How callbacks that may block run: the server's worker pool's ``submit``.
         self._run = run
+        #: The runtime's ``call_later(delay, fn, *args)``: timeouts run on the loop.
+        self._call_later = call_later
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -177,7 +182,7 @@ class AckTable:
         if entry is None:
             return None
         if entry[1] is not None:
-            entry[1].close()
+            entry[1].cancel()
         return entry[0]
 
     def check_room(self, who: str) -> None:
@@ -189,10 +194,7 @@ class AckTable:
 
     def add(self, ack_id: int, callback: Callable[..., Any], timeout: float | None) -> None:
         """File ``callback``; after ``timeout`` seconds it is forgotten (a waiter is told)."""
-        timer = None
-        if timeout is not None:
-            timer = gevent.get_hub().loop.timer(max(0.0, timeout))
-            timer.start(self._expire, ack_id)
+        timer = None if timeout is None else self._call_later(timeout, self._expire, ack_id)
         self._entries[ack_id] = (callback, timer)
 
     def answer(self, ack_id: int, args: tuple[Any, ...]) -> None:
@@ -202,7 +204,7 @@ class AckTable:
             return
         callback, timer = entry
         if timer is not None:
-            timer.close()
+            timer.cancel()
         if type(callback) is AckWaiter and callback.inline:
             callback.answer(args)
         else:
@@ -213,7 +215,7 @@ class AckTable:
         entries, self._entries = self._entries, {}
         for callback, timer in entries.values():
             if timer is not None:
-                timer.close()
+                timer.cancel()
             if type(callback) is AckWaiter:
                 self._notify(callback, callback.gone)
 
@@ -222,7 +224,8 @@ class AckTable:
         if entry is None:
             return
         callback, timer = entry
-        timer.close()
+        assert timer is not None
+        timer.cancel()
         if type(callback) is AckWaiter:
             self._notify(callback, callback.expired)
 

@@ -46,6 +46,9 @@ class Adapter:
     #: ``fn(namespace, room, sid, joined)`` after each local membership change
     #: (observers such as the admin instrumentation); empty costs one test per change.
     membership_listeners: tuple[Callable[[str, str, str, bool], None], ...] = ()
+    #: The drivers whose servers this adapter can serve (``Server`` is gevent,
+    #: ``AsyncServer`` asyncio); an adapter with its own I/O names its own.
+    runs_on: frozenset[str] = frozenset({"gevent", "asyncio"})
 
     def add_membership_listener(self, listener: Callable[[str, str, str, bool], None]) -> None:
         """Call ``listener(namespace, room, sid, joined)`` when a local socket joins or leaves a room."""

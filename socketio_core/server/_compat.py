@@ -11,10 +11,12 @@ An application written for python-socketio's gevent mode runs here with
 - ``max_http_buffer_size`` is our ``max_payload``; ``ping_interval=(interval,
   grace)`` adds the grace to ``ping_timeout`` (:func:`ping_options`);
 - ``client_manager`` is our ``adapter``; Kombu, Kafka and ZeroMQ managers
-  (and the asyncio classes) are refused when constructed (:class:`Unsupported`).
+  (and the asyncio Redis/AioPika managers) are refused when constructed
+  (:class:`Unsupported`). ``AsyncServer``, ``AsyncNamespace`` and ``ASGIApp``
+  are real: :mod:`._async_server`.
 
 The names that exist only for python-socketio code (``KombuManager``,
-``AsyncServer``, ``RedisManager``...) are defined here and exported from the
+``RedisManager``...) are defined here and exported from the
 package root; the README's "Coming from python-socketio" section lists them.
 """
 
@@ -57,21 +59,30 @@ _MODES = {
 _ASYNCIO_MODES = ("asgi", "aiohttp", "sanic", "tornado")
 
 
-def check_async_mode(mode: str | None) -> None:
-    """Accept ``None`` and ``"gevent"`` (and ``"gevent_uwsgi"``'s gevent); refuse the rest.
+def check_async_mode(mode: str | None, driver: str = "gevent") -> None:
+    """Accept ``None`` and the driver's own mode; refuse the rest.
 
-    Raises ValueError naming what to use instead.
+    ``Server`` (``driver="gevent"``) takes ``"gevent"``; ``AsyncServer``
+    (``"asyncio"``) takes ``"asgi"`` and ``"asyncio"``. Raises ValueError
+    naming what to use instead.
     """
+    if driver == "asyncio":
+        if mode in (None, "asgi", "asyncio"):
+            return
+        raise ValueError(
+            f"async_mode={mode!r} is not supported by AsyncServer: leave it out (or say 'asgi'); "
+            "serve with sio.asgi_app() under any ASGI server, or await sio.serve(host, port)"
+        )
     if mode in (None, "gevent"):
         return
     if mode in _MODES:
         raise ValueError(f"async_mode={mode!r} is not supported: {_MODES[mode]}")
     if mode in _ASYNCIO_MODES:
         raise ValueError(
-            f"async_mode={mode!r} is not supported: socketio-core has no asyncio driver; "
-            f"use socketio_core.Server(async_mode='gevent') and {_SERVE}"
+            f"async_mode={mode!r} is not supported by Server (gevent): use socketio_core.AsyncServer "
+            f"for asyncio, or socketio_core.Server(async_mode='gevent') and {_SERVE}"
         )
-    raise ValueError(f"async_mode={mode!r} is not supported: use async_mode='gevent' (the only one)")
+    raise ValueError(f"async_mode={mode!r} is not supported: use async_mode='gevent' (or AsyncServer)")
 
 
 def _configure(option: bool | logging.Logger | None, name: str) -> logging.Logger:
@@ -151,7 +162,10 @@ _MANAGER_ADVICE = (
     "socketio_core.RedisManager('redis://...')) or Server(adapter=socketio_core.redis_adapter."
     "RedisAdapter('redis://...')); external processes emit with socketio_core.emitter.Emitter(url)"
 )
-_ASYNC_ADVICE = "there is no asyncio driver; use socketio_core.Server (gevent) and " + _SERVE
+_ASYNC_ADVICE = (
+    "the asyncio server (socketio_core.AsyncServer) takes the MemoryAdapter only for now; "
+    "for a cluster use socketio_core.Server (gevent) with the Redis adapter, and " + _SERVE
+)
 _CLIENT_ADVICE = (
     "socketio-core is a server; run python-socketio's client from a virtualenv of its own "
     "(its engineio package and ours cannot share one)"
@@ -178,22 +192,10 @@ class AsyncAioPikaManager(Unsupported):
     advice = _ASYNC_ADVICE
 
 
-class AsyncServer(Unsupported):
-    advice = _ASYNC_ADVICE
-
-
-class AsyncNamespace(Unsupported):
-    advice = _ASYNC_ADVICE
-
-
-class ASGIApp(Unsupported):
-    advice = _ASYNC_ADVICE
-
-
 UNSUPPORTED_NAMES = {
     cls.__name__: cls
     for cls in (KombuManager, KafkaManager, ZmqManager, AsyncRedisManager, AsyncAioPikaManager,
-                AsyncServer, AsyncNamespace, ASGIApp)
+                )
 }
 
 #: python-socketio's clients: not provided, and not defined (``socketio_core.Client``

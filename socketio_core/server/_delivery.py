@@ -21,9 +21,11 @@ path: same wire data to the same sockets, with a count of how often it answered.
 Every packet to a socket, on either path and for handler acks, is written by
 :meth:`~._sockets.Socket.deliver`.
 
-**Threads.** The server runs on one gevent hub; ``emit`` and the other
-cluster operations called from another OS thread are handed to that hub's
-thread (:meth:`Delivery.run_on_hub`), so they work from anywhere.
+**Threads.** The server runs on one loop (a gevent hub, or an asyncio loop
+under :class:`~socketio_core.AsyncServer`): its driver's
+:class:`~transports._runtime.Runtime`. ``emit`` and the other cluster
+operations called from another OS thread are handed to that loop's thread
+(:meth:`Delivery.run_on_hub`), so they work from anywhere.
 """
 
 from __future__ import annotations
@@ -33,10 +35,8 @@ from functools import partial
 from time import monotonic
 from typing import Any, Callable, Iterable, Protocol, Union
 
-import gevent
-from gevent import monkey
-
-from transports import SharedBytes, SharedText, WorkerPool, peer_text
+from transports import SharedBytes, SharedText, peer_text
+from transports._runtime import Runtime, Workers
 
 from ..protocol._connection import encode_for_engine
 from ..protocol._encoder import encode_event_fast
@@ -49,8 +49,6 @@ from ._sockets import Socket
 __all__ = ["Delivery", "LocalDelivery", "Target"]
 
 log = logging.getLogger(__name__)
-
-_real_get_ident: Callable[[], int] = monkey.get_original("_thread", "get_ident")
 
 #: A sid, a room, several of them, or None for everyone.
 Target = Union[str, Iterable[str], None]
@@ -65,16 +63,16 @@ class LocalDelivery(Protocol):
     An adapter relays cluster-wide operations (a broadcast, fetching or moving
     sockets, a message between servers) to every server concerned; on each,
     it acts on that process's sockets only through these methods. All of them
-    must be called on the server's hub thread (see :meth:`in_hub_thread` and
+    must be called on the server's loop thread (see :meth:`in_hub_thread` and
     ``hub``); ``workers`` runs blocking work (a handler, waiting on Redis) off it.
     """
 
     @property
-    def workers(self) -> WorkerPool: ...
+    def workers(self) -> Workers: ...
 
     @property
     def hub(self) -> Any:
-        """The gevent hub running the server (None until it is bound)."""
+        """The gevent hub (or asyncio loop) running the server (None until it is bound)."""
 
     def in_hub_thread(self) -> bool: ...
 
@@ -114,8 +112,12 @@ class LocalDelivery(Protocol):
 class Delivery(EngineGlue):
     """``emit`` and the :class:`LocalDelivery` methods; see the module docstring."""
 
+    runtime: Runtime
     _hub: Any
     _hub_thread: int | None
+    #: The runtime's callables, bound once (see bind_hub): no indirection per emit.
+    _get_ident: Callable[[], int]
+    _call_soon_threadsafe: Callable[..., None]
     _encode: Callable[[Packet], list[Any]]
     logger: logging.Logger
     #: Whether the per-event and per-emit DEBUG lines are on; read from the logger
@@ -144,23 +146,27 @@ class Delivery(EngineGlue):
 
     @property
     def hub(self) -> Any:
-        """The gevent hub running this server (None until it is bound)."""
+        """The gevent hub (or asyncio loop) running this server (None until it is bound)."""
         return self._hub
 
     def bind_hub(self) -> None:
-        """Run this server on the calling OS thread's gevent hub from now on.
+        """Run this server on the calling OS thread's hub (or asyncio loop) from now on.
 
         ``start``, ``run`` and ``wsgi_app`` do it; an integration that serves
         from a thread of its own (Flask's test client, a WSGI server) calls it
-        from that thread. Emits from any other thread are handed to this hub.
+        from that thread. Emits from any other thread are handed to this loop.
         """
-        self._hub = gevent.get_hub()
-        self._hub_thread = _real_get_ident()
+        runtime = self.runtime
+        runtime.bind()
+        self._hub = runtime.loop
+        self._hub_thread = runtime.thread
+        self._get_ident = runtime.get_ident
+        self._call_soon_threadsafe = runtime.call_soon_threadsafe
         self.refresh_log_levels()
 
     def in_hub_thread(self) -> bool:
-        """Whether the caller runs on the hub's OS thread (True before any hub is bound)."""
-        return self._hub_thread is None or _real_get_ident() == self._hub_thread
+        """Whether the caller runs on the loop's OS thread (True before any loop is bound)."""
+        return self._hub_thread is None or self._get_ident() == self._hub_thread
 
     def run_on_hub(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """From another OS thread: have ``fn(*args, **kwargs)`` run soon on the hub's thread."""
@@ -171,7 +177,7 @@ class Delivery(EngineGlue):
             except TooManyPendingAcks as exc:  # the calling thread has moved on: say it here
                 log.warning("emit from another thread dropped: %s", exc)
 
-        self._hub.loop.run_callback_threadsafe(run)
+        self._call_soon_threadsafe(run)
 
     # -------------------------------------------------------------- emitting
 

@@ -1,16 +1,17 @@
 """The Engine.IO glue: sessions in, handler calls out.
 
-The second layer of :class:`~socketio_core.server.Server`. The gevent driver
-(:class:`transports.EngineServer`) calls three methods, named after the
-Engine.IO events they answer so that nobody takes them for the application's
-``connect``/``disconnect`` handlers:
+The second layer of :class:`~socketio_core.server.Server`. The driver's
+engine (the gevent or the asyncio ``EngineServer``) calls three methods,
+named after the Engine.IO events they answer so that nobody takes them for
+the application's ``connect``/``disconnect`` handlers:
 
 - :meth:`EngineGlue.engineio_session_opened`: a new session gets a
   :class:`~._sockets.Client` holding a sans-IO Socket.IO
   :class:`~socketio_core.protocol.Connection`;
 - :meth:`EngineGlue.engineio_message`: a message is fed to that connection
-  and its events become handler calls, each in a worker greenlet so that a
-  slow handler delays nobody;
+  and its events become handler calls, each in a worker (a greenlet; under
+  asyncio a call on the loop, and a task for an ``async def`` handler) so
+  that a slow handler delays nobody;
 - :meth:`EngineGlue.engineio_session_closed`: every socket of the client
   leaves (disconnect handlers run), pending ``call`` waiters are released.
 
@@ -26,11 +27,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from inspect import isawaitable
 from time import monotonic, time
-from typing import Any, Callable
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 from engineio import CloseReason
-from transports import EngineServer, EngineSocket, WorkerPool, peer_text
+from transports import peer_text
+from transports._runtime import Runtime, Workers
 
 from ..protocol._connection import (
     AckReceived,
@@ -50,7 +54,10 @@ from ._adapter import Adapter
 from ._calling import positional_count, takes_ack
 from ._errorlog import FailureLog, handler_name
 from ._registry import ConnectionRefusedError, HandlerRegistry
-from ._sockets import Client, Handshake, Socket, wsgi_environ
+from ._sockets import Client, Handshake, InOrder, Socket, wsgi_environ
+
+if TYPE_CHECKING:
+    from transports import EngineServer, EngineSocket
 
 __all__ = ["EngineGlue"]
 
@@ -68,11 +75,12 @@ class EngineGlue(HandlerRegistry):
     """Engine.IO sessions to Socket.IO sockets and handler calls; see the module docstring."""
 
     # Set by Server.__init__.
+    runtime: Runtime
     engine: EngineServer
     parser: Parser
     adapter: Adapter
     recovery: RecoveryStore | None
-    workers: WorkerPool
+    workers: Workers
     connect_timeout: float
     max_namespaces: int
     max_pending_acks: int
@@ -81,6 +89,8 @@ class EngineGlue(HandlerRegistry):
     logger: logging.Logger
     _debug: bool
     always_connect: bool
+    #: False: one client's event handlers run one at a time, in order (python-socketio's option).
+    async_handlers: bool
     #: Handler failures: named, the first few with tracebacks, then counted.
     failures: FailureLog
 
@@ -97,7 +107,12 @@ class EngineGlue(HandlerRegistry):
             max_namespaces=self.max_namespaces,
             protocol=4 if legacy else 5,
         )
-        client = Client(esock, conn, self._process, AckTable(self.max_pending_acks, self.workers.submit))
+        submit = self.workers.submit
+        client = Client(
+            esock, conn, self._process,
+            AckTable(self.max_pending_acks, submit, self.runtime.call_later),
+            submit if self.async_handlers else InOrder(submit).submit,
+        )
         esock.context = client
         self.engine.scheduler.schedule(client, conn.next_deadline())
         for listener in self._listeners:
@@ -172,46 +187,73 @@ class EngineGlue(HandlerRegistry):
             if self._listeners:
                 for listener in self._listeners:
                     listener.event_received(sock.namespace, sock.sid, event.data)
-            self.workers.submit(self._run_event, sock, event.data, event.ack_id)
+            client.run_handler(self._run_event, sock, event.data, event.ack_id)
 
     # ---------------------------------------------------------------- events
 
     def _run_event(self, sock: Socket, data: list[Any], ack_id: int | None) -> None:
-        """In a worker: the event's handler (or the catch-all), then its ack."""
+        """In a worker: the event's handler (or the catch-all), then its ack.
+
+        An ``async def`` handler (AsyncServer) returns a coroutine: it is
+        finished by :meth:`_finish_event` in a task, and answers from there.
+        """
         event = data[0]
         key = sock.key
         handler = self._handler(key, event) if isinstance(event, str) else None
         try:
             if handler is not None:
                 if takes_ack(handler):
-                    handler(sock.sid, *data[1:], ack=self._ack_for(sock, ack_id))
-                    return
-                result = handler(sock.sid, *data[1:])
+                    result = handler(sock.sid, *data[1:], ack=self._ack_for(sock, ack_id))
+                    ack_id = None  # the handler answers through its Ack
+                else:
+                    result = handler(sock.sid, *data[1:])
             else:
                 handler = self._handler(key, "*")
                 if handler is None:
                     return
                 if takes_ack(handler):
-                    handler(event, sock.sid, *data[1:], ack=self._ack_for(sock, ack_id))
-                    return
-                result = handler(event, sock.sid, *data[1:])
+                    result = handler(event, sock.sid, *data[1:], ack=self._ack_for(sock, ack_id))
+                    ack_id = None
+                else:
+                    result = handler(event, sock.sid, *data[1:])
         except Exception:
-            self.failures.failed(
-                'event "%s" [%s] from %s: handler %s raised', peer_text(str(event)),
-                peer_text(sock.namespace), sock.sid, handler_name(handler),
-            )
+            self._event_failed(sock, event, handler)
+            return
+        if type(result) is CoroutineType:
+            self.runtime.run_coroutine(self._finish_event(result, sock, ack_id, event, handler))
             return
         if ack_id is not None and not sock.gone:
-            try:
-                wires = sock.client.conn.ack(sock.namespace, ack_id, ack_args(result))
-            except NotSerializableError as exc:
-                self.logger.error(
-                    'event "%s" [%s] from %s, handler %s: ack value is not %s-serialisable: %s',
-                    peer_text(str(event)), peer_text(sock.namespace), sock.sid, handler_name(handler),
-                    exc.codec, exc.type_name or exc,
-                )
-                return
-            sock.deliver(wires)
+            self._send_ack(sock, ack_id, result, event, handler)
+
+    async def _finish_event(
+        self, pending: Coroutine[Any, Any, Any], sock: Socket, ack_id: int | None, event: Any, handler: Any
+    ) -> None:
+        """An ``async def`` handler's end: its value is the ack, as a plain handler's return."""
+        try:
+            result = await pending
+        except Exception:
+            self._event_failed(sock, event, handler)
+            return
+        if ack_id is not None and not sock.gone:
+            self._send_ack(sock, ack_id, result, event, handler)
+
+    def _event_failed(self, sock: Socket, event: Any, handler: Any) -> None:
+        self.failures.failed(
+            'event "%s" [%s] from %s: handler %s raised', peer_text(str(event)),
+            peer_text(sock.namespace), sock.sid, handler_name(handler),
+        )
+
+    def _send_ack(self, sock: Socket, ack_id: int, result: Any, event: Any, handler: Any) -> None:
+        try:
+            wires = sock.client.conn.ack(sock.namespace, ack_id, ack_args(result))
+        except NotSerializableError as exc:
+            self.logger.error(
+                'event "%s" [%s] from %s, handler %s: ack value is not %s-serialisable: %s',
+                peer_text(str(event)), peer_text(sock.namespace), sock.sid, handler_name(handler),
+                exc.codec, exc.type_name or exc,
+            )
+            return
+        sock.deliver(wires)
 
     def _ack_for(self, sock: Socket, ack_id: int | None) -> Ack | None:
         """The :class:`Ack` a handler with an ``ack`` parameter answers with (None: none asked)."""
@@ -307,14 +349,20 @@ class EngineGlue(HandlerRegistry):
             sock.data = saved.data
             for room in saved.rooms:
                 self.adapter.add(namespace, sock.sid, room)
-            self.workers.submit(self._run_connect, sock, key, auth, missed)
+            self.runtime.run_coroutine(self._run_connect(sock, key, auth, missed))
             return
-        self.workers.submit(self._run_connect, sock, key, auth)
+        self.runtime.run_coroutine(self._run_connect(sock, key, auth))
 
-    def _run_connect(
+    async def _run_connect(
         self, sock: Socket, key: str, auth: dict[str, Any], missed: list[list[Any]] | None = None
     ) -> None:
-        """In a worker: middlewares and the connect handler, then CONNECT or CONNECT_ERROR."""
+        """Middlewares and the connect handler, then CONNECT or CONNECT_ERROR.
+
+        Written once as a coroutine for both drivers: under gevent it runs in
+        a worker greenlet and never suspends (a blocking middleware switches
+        greenlets inside it); under asyncio it is a task, and ``async def``
+        middlewares and connect handlers are awaited.
+        """
         refusal: ConnectionRefusedError | None = None
         skip_middlewares = missed is not None and self.recovery is not None and self.recovery.skip_middlewares
         client = sock.client
@@ -330,12 +378,17 @@ class EngineGlue(HandlerRegistry):
         try:
             for middleware in () if skip_middlewares else self._middlewares.get(key, ()):
                 handler = middleware
-                middleware(sock.sid, sock.handshake)
+                outcome = middleware(sock.sid, sock.handshake)
+                if isawaitable(outcome):
+                    await outcome
             handler = self._handler(key, "connect")
             if handler is not None:
                 arity = positional_count(handler)
                 args = (sock.sid, sock.handshake, auth)[: max(1, min(arity, 3))]
-                if handler(*args) is False:
+                outcome = handler(*args)
+                if isawaitable(outcome):
+                    outcome = await outcome
+                if outcome is False:
                     refusal = ConnectionRefusedError()
         except ConnectionRefusedError as exc:
             refusal = exc

@@ -4,8 +4,9 @@ A handler that fails on every event would otherwise write one traceback per
 event: 10,000 failing calls, 10,000 tracebacks, and the one line that matters
 scrolls away. :class:`FailureLog` writes the first :data:`BURST` failures of
 an interval in full (with traceback), counts the rest, and writes the count
-in one line when the interval ends (a greenlet timer armed by the first
-suppressed failure, so the count appears even if the failures stop).
+in one line when the interval ends (a timer armed by the first suppressed
+failure through the server's runtime, so the count appears even if the
+failures stop).
 
 Every line names what failed the way the application knows it: the event,
 the namespace, the sid and the handler's qualified name
@@ -18,7 +19,7 @@ import logging
 from time import monotonic
 from typing import Any, Callable
 
-import gevent
+from transports._runtime import Timer
 
 __all__ = ["BURST", "INTERVAL", "FailureLog", "handler_name"]
 
@@ -46,15 +47,19 @@ class FailureLog:
         burst: int = BURST,
         interval: float = INTERVAL,
         clock: Callable[[], float] = monotonic,
+        later: Callable[[float, Callable[[], None]], Timer] | None = None,
     ) -> None:
         self._logger = logger
+        #: ``later(delay, fn)`` arms the end-of-interval flush (None: no timer;
+        #: the count is then written by the next failure after the interval).
+        self._later = later
         self.burst = burst
         self.interval = interval
         self.clock = clock
         self.window_end = 0.0
         self.shown = 0
         self.suppressed = 0
-        self._flush_timer: Any = None
+        self._flush_timer: Timer | None = None
 
     def failed(self, message: str, *args: Any) -> None:
         """Log ``message % args`` at ERROR with the current exception, or count it."""
@@ -72,14 +77,14 @@ class FailureLog:
             )
             return
         self.suppressed += 1
-        if self._flush_timer is None:
-            self._flush_timer = gevent.spawn_later(max(0.0, self.window_end - now), self.flush)
+        if self._flush_timer is None and self._later is not None:
+            self._flush_timer = self._later(max(0.0, self.window_end - now), self.flush)
 
     def flush(self) -> None:
         """Write the count of suppressed failures, if any (at the end of an interval)."""
         timer, self._flush_timer = self._flush_timer, None
-        if timer is not None and timer is not gevent.getcurrent():
-            timer.kill(block=False)
+        if timer is not None:
+            timer.cancel()  # harmless when it is the timer running this flush
         if self.suppressed:
             count, self.suppressed = self.suppressed, 0
             self._logger().error(

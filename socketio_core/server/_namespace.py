@@ -2,19 +2,23 @@
 
 The helper methods forward to the server with this namespace filled in, so a
 handler class reads like Node's ``socket``-centred code without globals.
+They return what the server's method returns, so on an
+:class:`~socketio_core.AsyncServer` they are awaited (``await self.emit(...)``,
+``async with self.session(sid)``) and ``on_<event>`` methods may be
+``async def``: :data:`AsyncNamespace` is this class, under python-socketio's name.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, ContextManager
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._calling import positional_count
 
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["Namespace"]
+__all__ = ["AsyncNamespace", "Namespace"]
 
 
 class Namespace:
@@ -60,35 +64,39 @@ class Namespace:
             raise RuntimeError("namespace is not registered with a server")
         return self.server
 
-    def emit(self, event: str, *args: Any, namespace: str | None = None, **kwargs: Any) -> None:
-        self._server().emit(event, *args, namespace=namespace or self.namespace, **kwargs)
+    def emit(self, event: str, *args: Any, namespace: str | None = None, **kwargs: Any) -> Any:
+        return self._server().emit(event, *args, namespace=namespace or self.namespace, **kwargs)
 
-    def send(self, data: Any, namespace: str | None = None, **kwargs: Any) -> None:
-        self._server().send(data, namespace=namespace or self.namespace, **kwargs)
+    def send(self, data: Any, namespace: str | None = None, **kwargs: Any) -> Any:
+        return self._server().send(data, namespace=namespace or self.namespace, **kwargs)
 
     def call(self, event: str, *args: Any, namespace: str | None = None, **kwargs: Any) -> Any:
         return self._server().call(event, *args, namespace=namespace or self.namespace, **kwargs)
 
-    def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        self._server().enter_room(sid, room, namespace=namespace or self.namespace)
+    def enter_room(self, sid: str, room: str, namespace: str | None = None) -> Any:
+        return self._server().enter_room(sid, room, namespace=namespace or self.namespace)
 
-    def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        self._server().leave_room(sid, room, namespace=namespace or self.namespace)
+    def leave_room(self, sid: str, room: str, namespace: str | None = None) -> Any:
+        return self._server().leave_room(sid, room, namespace=namespace or self.namespace)
 
-    def close_room(self, room: str, namespace: str | None = None) -> None:
-        self._server().close_room(room, namespace=namespace or self.namespace)
+    def close_room(self, room: str, namespace: str | None = None) -> Any:
+        return self._server().close_room(room, namespace=namespace or self.namespace)
 
     def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
         return self._server().rooms(sid, namespace=namespace or self.namespace)
 
-    def disconnect(self, sid: str, namespace: str | None = None) -> None:
-        self._server().disconnect(sid, namespace=namespace or self.namespace)
+    def disconnect(self, sid: str, namespace: str | None = None) -> Any:
+        return self._server().disconnect(sid, namespace=namespace or self.namespace)
 
-    def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+    def get_session(self, sid: str, namespace: str | None = None) -> Any:
         return self._server().get_session(sid, namespace=namespace or self.namespace)
 
-    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
-        self._server().save_session(sid, session, namespace=namespace or self.namespace)
+    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> Any:
+        return self._server().save_session(sid, session, namespace=namespace or self.namespace)
 
-    def session(self, sid: str, namespace: str | None = None) -> ContextManager[dict[str, Any]]:
+    def session(self, sid: str, namespace: str | None = None) -> Any:
         return self._server().session(sid, namespace=namespace or self.namespace)
+
+
+#: python-socketio's ``AsyncNamespace``: the same class (see the module docstring).
+AsyncNamespace = Namespace

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable, Pattern, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Pattern, TypeVar, Union, overload
 
-from transports import EngineSocket, peer_text
+from transports import peer_text
 
 from ._namespace import Namespace
+
+if TYPE_CHECKING:
+    from transports import EngineSocket
 
 __all__ = ["ConnectionRefusedError", "HandlerRegistry", "ServerListener"]
 

@@ -6,7 +6,7 @@ object):
 
 - :mod:`._registry`: what the application registers (handlers, namespaces,
   middlewares, observers);
-- :mod:`._engine_glue`: the Engine.IO handler the gevent driver calls
+- :mod:`._engine_glue`: the Engine.IO handler the driver's engine calls
   (sessions, messages, connecting and leaving namespaces, running handlers);
 - :mod:`._delivery`: ``emit`` with its one fast path, and the
   :class:`~._delivery.LocalDelivery` methods adapters call back into;
@@ -14,8 +14,10 @@ object):
   operations, sessions, ``run``/``start``/``stop``).
 
 Per-client state is in :mod:`._sockets`, ack bookkeeping in :mod:`._acks`.
-Calls from other OS threads are handed to the gevent hub's thread, so the
-API works from anywhere, monkey-patched or not.
+Calls from other OS threads are handed to the loop's thread, so the API
+works from anywhere, monkey-patched or not. What differs between drivers
+(the hub or the asyncio loop, timers, how handlers run) is the
+:class:`~transports._runtime.Runtime` in ``self.runtime``.
 """
 
 from __future__ import annotations
@@ -26,15 +28,12 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
-
-import gevent
-from gevent.event import AsyncResult
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from engineio import Config
-from transports import AllowRequest, EngineServer, EngineSocket, HeaderHook, HttpApp, HttpLimits
-from transports import RequestHooks, WorkerPool
-from transports import Server as HttpServer
+from transports import AllowRequest, HeaderHook, HttpLimits, RequestHooks
+from transports._runtime import Runtime, Waitable, Workers
 
 from ..protocol._parser import Parser, make_parser
 from ..protocol._recovery import RecoveryStore
@@ -47,6 +46,10 @@ from ._errorlog import FailureLog
 from ._sockets import Handshake, Socket, SocketView, wsgi_environ
 from ._views import PeerViews
 
+if TYPE_CHECKING:
+    from transports import EngineServer, EngineSocket, HttpApp
+    from transports import Server as HttpServer
+
 __all__ = ["Server"]
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,23 @@ log = logging.getLogger(__name__)
 def _any_namespace(name: str, auth: dict[str, Any]) -> bool:
     """``namespaces="*"``: every namespace a client asks for is served."""
     return True
+
+
+def _gevent_runtime() -> Runtime:
+    from transports.gevent._runtime import GeventRuntime
+
+    return GeventRuntime()
+
+
+class _FutureSetter:
+    """A :class:`~transports._runtime.Waitable` face for a ``concurrent.futures.Future``
+    (a caller on another OS thread waits on it)."""
+
+    __slots__ = ("set", "set_exception")
+
+    def __init__(self, future: concurrent.futures.Future[Any]) -> None:
+        self.set = future.set_result
+        self.set_exception = future.set_exception
 
 
 class Server(Delivery, PeerViews):
@@ -74,8 +94,9 @@ class Server(Delivery, PeerViews):
     advice), ``logger``/``engineio_logger`` (True, False or a Logger),
     ``always_connect``, ``max_http_buffer_size`` (= ``max_payload``),
     ``ping_interval=(interval, grace)``, ``client_manager`` (= ``adapter``),
-    ``namespaces`` (a list, or ``"*"`` for any), ``async_handlers`` (always
-    on), ``monitor_clients`` and ``serializer="default"``.
+    ``namespaces`` (a list, or ``"*"`` for any), ``async_handlers`` (False:
+    one client's event handlers run one at a time, in arrival order; other
+    clients are never held back), ``monitor_clients`` and ``serializer="default"``.
 
     Node's engine hooks: ``initial_headers(headers, request)`` adds response
     headers to a handshake, ``headers(headers, request)`` to every Engine.IO
@@ -85,6 +106,10 @@ class Server(Delivery, PeerViews):
     before its session exists. It runs in the request's greenlet, so it may
     wait. See README "Request hooks".
     """
+
+    #: Builds this server's :class:`~transports._runtime.Runtime` (the driver
+    #: it runs on); :class:`~socketio_core.AsyncServer` names the asyncio one.
+    _new_runtime: Callable[[], Runtime] = staticmethod(_gevent_runtime)
 
     def __init__(
         self,
@@ -127,6 +152,8 @@ class Server(Delivery, PeerViews):
         monitor_clients: bool = True,
         serializer: str = "default",
     ) -> None:
+        #: How code runs on this server's driver (gevent, or asyncio for AsyncServer).
+        self.runtime: Runtime = self._new_runtime()
         check_async_mode(async_mode)
         if serializer not in ("default", "json", "msgpack"):
             raise ValueError(f"serializer={serializer!r} is not supported: use parser='json' or 'msgpack'")
@@ -137,7 +164,7 @@ class Server(Delivery, PeerViews):
         self.logger: logging.Logger = server_logger(logger)
         #: ``logger=False``: python-socketio's "say nothing" (no startup line on stderr).
         self._quiet = logger is False
-        self.failures = FailureLog(lambda: self.logger)
+        self.failures = FailureLog(lambda: self.logger, later=self._later_in_worker)
         engineio_logger_option(engineio_logger)
         ping_interval, ping_timeout = ping_options(ping_interval, ping_timeout)
         if max_http_buffer_size is not None:
@@ -154,7 +181,7 @@ class Server(Delivery, PeerViews):
             allow_upgrades=allow_upgrades,
             allow_eio3=allow_eio3,
         )
-        self.engine = EngineServer(
+        self.engine: EngineServer = self.runtime.engine_server(
             self,
             self.config,
             path=path,
@@ -180,8 +207,8 @@ class Server(Delivery, PeerViews):
         self._encode = self.parser.encode
         self._sockets: dict[str, Socket] = {}
         self._http: HttpServer | None = None
-        #: Handlers run here: each in a greenlet of its own, reused across calls.
-        self.workers: WorkerPool = WorkerPool()
+        #: Handlers run here (gevent: each in a pooled greenlet; asyncio: on the loop, or a task).
+        self.workers: Workers = self.runtime.workers
         self._hub: Any = None
         self._hub_thread: int | None = None
         self.adapter: Adapter = adapter or client_manager or MemoryAdapter()
@@ -224,58 +251,65 @@ class Server(Delivery, PeerViews):
         Works from greenlets and from plain OS threads. python-socketio's
         ``sid=`` (for ``to=``), ``data=`` and ``namespace=None`` are accepted.
         """
-        if data is not _NO_DATA:
-            args = (*args, *data) if type(data) is tuple else (*args, data)
-        to = to if to is not None else sid
-        if to is None:
-            raise TypeError("call() needs the socket to ask: to=sid")
-        namespace = namespace or "/"
-        sock = self._sockets.get(to)
-        if sock is None or sock.namespace != namespace:
-            # Connected to another server (or nowhere): gather its single answer.
-            answers = self.call_all(event, *args, to=to, namespace=namespace, timeout=timeout)
-            if to not in answers:
-                raise TimeoutError(f"no ack for {event!r} from {to} within {timeout} s")
-            return answers[to]
-        gone = f"{to} disconnected before acknowledging {event!r}"
-        late = f"no ack for {event!r} from {to} within {timeout} s"
+        event, args, to, namespace = self._call_target(event, args, to, namespace, sid, data)
         if self.in_hub_thread():
-            result: AsyncResult[tuple[Any, ...]] = AsyncResult()
-            self._start_call(to, namespace, [event, *args], timeout, AckWaiter(
-                result.set, lambda: result.set_exception(TimeoutError(gone)),
-                lambda: result.set_exception(TimeoutError(late)), inline=True,
-            ))
+            result = self.runtime.waitable()
+            self._begin_call(to, namespace, event, args, timeout, result)
             return ack_value(result.get() or ())
+        # From another OS thread: the call runs on the hub, we wait here.
         future: concurrent.futures.Future[tuple[Any, ...]] = concurrent.futures.Future()
-        waiter = AckWaiter(
-            future.set_result, lambda: future.set_exception(TimeoutError(gone)),
-            lambda: future.set_exception(TimeoutError(late)), inline=True,
-        )
-
-        def start() -> None:
-            try:
-                self._start_call(to, namespace, [event, *args], timeout, waiter)
-            except TooManyPendingAcks as exc:
-                future.set_exception(exc)
-
-        self.run_on_hub(start)
+        self.run_on_hub(self._begin_call, to, namespace, event, args, timeout, _FutureSetter(future))
         try:
             # The hub's timer answers at ``timeout``; the margin only guards a stuck hub.
             return ack_value(future.result(timeout + 5.0))
         except concurrent.futures.TimeoutError:
             if future.done():
                 raise  # the waiter's own TimeoutError (the same class since Python 3.11)
-            raise TimeoutError(late) from None
+            raise TimeoutError(self._late(event, to, timeout)) from None
 
-    def _start_call(
-        self, sid: str, namespace: str, data: list[Any], timeout: float, waiter: AckWaiter
+    @staticmethod
+    def _call_target(
+        event: str, args: tuple[Any, ...], to: str | None, namespace: str | None, sid: str | None, data: Any
+    ) -> tuple[str, tuple[Any, ...], str, str]:
+        """``call``'s arguments, python-socketio's spellings folded in: (event, args, to, namespace)."""
+        if data is not _NO_DATA:
+            args = (*args, *data) if type(data) is tuple else (*args, data)
+        to = to if to is not None else sid
+        if to is None:
+            raise TypeError("call() needs the socket to ask: to=sid")
+        return event, args, to, namespace or "/"
+
+    @staticmethod
+    def _late(event: str, to: str, timeout: float) -> str:
+        return f"no ack for {event!r} from {to} within {timeout} s"
+
+    def _begin_call(
+        self, to: str, namespace: str, event: str, args: tuple[Any, ...], timeout: float, result: Waitable
     ) -> None:
-        """On the hub: send ``data`` to ``sid`` asking for an ack that ``waiter`` receives."""
-        sock = self._sockets.get(sid)
+        """On the loop: ask ``to`` for an ack to ``event``; ``result`` gets the ack's
+        arguments, or TimeoutError (no answer in time, or it left first), or
+        :class:`TooManyPendingAcks`. Either way the server keeps nothing of the call."""
+        late = self._late(event, to, timeout)
+        sock = self._sockets.get(to)
         if sock is None or sock.namespace != namespace:
-            waiter.gone()  # it went away before the packet could leave
+            # Connected to another server (or nowhere): gather its single answer.
+            def answered(answers: dict[str, Any]) -> None:
+                if to in answers:
+                    result.set((answers[to],))
+                else:
+                    result.set_exception(TimeoutError(late))
+
+            self.adapter.broadcast_with_ack(namespace, [event, *args], [to], [], answered, timeout)
             return
-        self.emit(*data, to=sid, namespace=namespace, callback=waiter, timeout=timeout)
+        gone = f"{to} disconnected before acknowledging {event!r}"
+        waiter = AckWaiter(
+            result.set, lambda: result.set_exception(TimeoutError(gone)),
+            lambda: result.set_exception(TimeoutError(late)), inline=True,
+        )
+        try:
+            self.emit(event, *args, to=to, namespace=namespace, callback=waiter, timeout=timeout)
+        except TooManyPendingAcks as exc:
+            result.set_exception(exc)
 
     def call_all(
         self,
@@ -291,18 +325,23 @@ class Server(Delivery, PeerViews):
         Recipients that did not answer within ``timeout`` are missing from the result.
         Always gathered (a single sid too: ``emit`` would hand its callback the bare answer).
         """
-        rooms = self._rooms_arg(to)
-        skipped = self._rooms_arg(skip) or []
-        data = [event, *args]
         if self.in_hub_thread():
-            result: AsyncResult[dict[str, Any]] = AsyncResult()
-            self.adapter.broadcast_with_ack(namespace, data, rooms, skipped, result.set, timeout)
+            result = self.runtime.waitable()
+            self._begin_call_all(event, args, to, skip, namespace, timeout, result)
             return result.get() or {}
         # From another OS thread: the gathering runs on the hub, we wait here.
         future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
-        self.run_on_hub(self.adapter.broadcast_with_ack, namespace, data, rooms, skipped,
-                        future.set_result, timeout)
+        self.run_on_hub(self._begin_call_all, event, args, to, skip, namespace, timeout, _FutureSetter(future))
         return future.result(timeout + 5.0)
+
+    def _begin_call_all(
+        self, event: str, args: tuple[Any, ...], to: Target, skip: Target, namespace: str, timeout: float,
+        result: Waitable,
+    ) -> None:
+        """On the loop: broadcast ``event``; ``result`` gets ``{sid: answer}``."""
+        rooms = self._rooms_arg(to)
+        skipped = self._rooms_arg(skip) or []
+        self.adapter.broadcast_with_ack(namespace, [event, *args], rooms, skipped, result.set, timeout)
 
     # ----------------------------------------------------------------- rooms
 
@@ -441,9 +480,9 @@ class Server(Delivery, PeerViews):
     # ------------------------------------------------------------- serving
 
     def http_server(self, app: HttpApp | None = None) -> HttpServer:
-        """The gevent HTTP server serving this Socket.IO server (and ``app`` elsewhere)."""
+        """The driver's HTTP server serving this Socket.IO server (and ``app`` elsewhere)."""
         if self._http is None:
-            self._http = HttpServer(self.engine, app, limits=self.http_limits)
+            self._http = self.runtime.http_server(self.engine, app, self.http_limits)
         elif app is not None:
             self._http.app = app
         return self._http
@@ -476,20 +515,29 @@ class Server(Delivery, PeerViews):
         try:
             address = self.start(host, port, **kwargs)
         except OSError as exc:
-            raise SystemExit(
-                f"socketio-core: cannot listen on {host}:{port}: "
-                f"{os.strerror(exc.errno) if exc.errno else exc}"
-                + (" (another server is running there: stop it or choose another port)"
-                   if exc.errno == errno.EADDRINUSE else "")
-            ) from None
-        scheme = "https" if kwargs.get("certfile") else "http"
+            raise self._cannot_listen(exc, host, port) from None
+        self._announce(address, bool(kwargs.get("certfile")))
+        assert self._http is not None
+        self._http.serve_forever()
+
+    @staticmethod
+    def _cannot_listen(exc: OSError, host: str, port: int) -> SystemExit:
+        """The one line a failure to listen ends the program with."""
+        return SystemExit(
+            f"socketio-core: cannot listen on {host}:{port}: "
+            f"{os.strerror(exc.errno) if exc.errno else exc}"
+            + (" (another server is running there: stop it or choose another port)"
+               if exc.errno == errno.EADDRINUSE else "")
+        )
+
+    def _announce(self, address: tuple[str, int], tls: bool) -> None:
+        """Where we listen, on the logger at INFO when enabled, else on stderr (unless ``logger=False``)."""
+        scheme = "https" if tls else "http"
         line = " * Socket.IO server running on %s://%s:%d (Press CTRL+C to quit)"
         if self.logger.isEnabledFor(logging.INFO):
             self.logger.info(line, scheme, *address)
         elif not self._quiet:
             print(line % (scheme, *address), file=sys.stderr, flush=True)
-        assert self._http is not None
-        self._http.serve_forever()
 
     def stop(self) -> None:
         """Stop serving: close every session properly, release the adapter."""
@@ -509,16 +557,19 @@ class Server(Delivery, PeerViews):
         if self._http is not None:
             self.stop()
             return
+        self._close_sessions()
+
+    def _close_sessions(self) -> None:
+        """Close every session properly, stop the timers, release the adapter (no HTTP server of ours)."""
         self.engine.close_all()
         self.engine.scheduler.stop()
         self.adapter.close()
 
     # ----------------------------------------------- python-socketio's helpers
 
-    @staticmethod
-    def sleep(seconds: float = 0) -> None:
+    def sleep(self, seconds: float = 0) -> None:
         """python-socketio's ``sio.sleep``: a gevent sleep (never blocks other clients)."""
-        gevent.sleep(seconds)
+        self.runtime.sleep(seconds)
 
     def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``target(*args, **kwargs)`` in a greenlet; returns it (``join()`` waits for it).
@@ -526,14 +577,10 @@ class Server(Delivery, PeerViews):
         An exception it raises is logged, with the function's name, on this
         server's logger.
         """
-        def run() -> Any:
-            try:
-                return target(*args, **kwargs)
-            except Exception:
-                self.logger.exception("background task %s failed", getattr(target, "__qualname__", target))
-                return None
+        return self.runtime.start_background_task(target, args, kwargs, partial(self._task_failed, target))
 
-        return gevent.spawn(run)
+    def _task_failed(self, target: Any) -> None:
+        self.logger.exception("background task %s failed", getattr(target, "__qualname__", target))
 
     def get_environ(self, sid: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The WSGI-style environ of ``sid``'s handshake request (None for an unknown sid)."""
@@ -569,5 +616,9 @@ class Server(Delivery, PeerViews):
             "busy_workers": workers.workers - workers.idle_count,
             "connections": self._http.connections if self._http is not None else 0,
         }
+
+    def _later_in_worker(self, delay: float, fn: Callable[[], None]) -> Any:
+        """After ``delay`` seconds, ``fn`` in a worker (it may log, and logging may block)."""
+        return self.runtime.call_later(delay, self.workers.submit, fn)
 
 

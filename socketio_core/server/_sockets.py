@@ -13,15 +13,17 @@ Integrations read sockets through :class:`SocketView`, the read-only face
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from transports import EngineSocket
+if TYPE_CHECKING:
+    from transports import EngineSocket
 
 from ..protocol._connection import Connection
 from ._acks import AckTable
 
-__all__ = ["Client", "Handshake", "Socket", "SocketView", "wsgi_environ"]
+__all__ = ["Client", "Handshake", "InOrder", "Socket", "SocketView", "wsgi_environ"]
 
 
 def wsgi_environ(request: Any) -> dict[str, Any]:
@@ -161,22 +163,59 @@ class Socket:
             self.pending.extend(wires)
 
 
+class InOrder:
+    """Runs one client's event handlers one after another, in arrival order.
+
+    python-socketio's ``async_handlers=False``: a handler that waits holds
+    back the next event of the same client (never other clients': the queue
+    is drained in a worker, not on the loop).
+    """
+
+    __slots__ = ("_spawn", "_queue", "_draining")
+
+    def __init__(self, spawn: Callable[..., None]) -> None:
+        self._spawn = spawn
+        self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._draining = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._queue.append((fn, args))
+        if not self._draining:
+            self._draining = True
+            self._spawn(self._drain)
+
+    def _drain(self) -> None:
+        queue = self._queue
+        try:
+            while queue:
+                fn, args = queue.popleft()
+                fn(*args)
+        finally:
+            self._draining = False
+            if queue:  # a handler raised: the rest still run, in order
+                self._draining = True
+                self._spawn(self._drain)
+
+
 class Client:
     """The Socket.IO side of one Engine.IO session.
 
     ``process`` drains the connection's events (the engine glue's loop); the
     gevent scheduler calls :meth:`on_deadline` when the connect timeout is due.
+    ``run_handler(fn, *args)`` starts an event's handler: in a worker of its
+    own, or after the client's previous ones (:class:`InOrder`).
     """
 
-    __slots__ = ("esock", "conn", "sockets", "acks", "scheduled_at", "process")
+    __slots__ = ("esock", "conn", "sockets", "acks", "scheduled_at", "process", "run_handler")
 
     def __init__(
         self, esock: EngineSocket, conn: Connection, process: Callable[["Client"], None],
-        acks: AckTable,
+        acks: AckTable, run_handler: Callable[..., None],
     ) -> None:
         self.esock = esock
         self.conn = conn
         self.process = process
+        self.run_handler = run_handler
         #: namespace -> socket
         self.sockets: dict[str, Socket] = {}
         #: The acks this client owes us (an :class:`~._acks.AckWaiter` for ``call``).

@@ -18,10 +18,8 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from transports import EngineSocket
-
 if TYPE_CHECKING:
-    from transports import EngineServer
+    from transports import EngineServer, EngineSocket
 
 __all__ = ["EngineView", "EnvironMap"]
 

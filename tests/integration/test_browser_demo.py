@@ -13,16 +13,19 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
+
 from tests.conftest import run_node
 
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def test_demo_page_emit_and_broadcast_between_two_pages(echo_server: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("driver", ["gevent", "asyncio"])
+def test_demo_page_emit_and_broadcast_between_two_pages(echo_server: Callable[..., Any], driver: str) -> None:
     assert CHROMIUM.exists() or shutil.which("chromium"), (
         "chromium is missing: run `make system-deps` (apt-get install chromium)"
     )
-    server = echo_server()
+    server = echo_server("--driver", driver)
     tag = uuid.uuid4().hex[:8]
     result = run_node("browser_demo.js", server.url, tag, str(CHROMIUM), timeout=90)
     log = server.stop()

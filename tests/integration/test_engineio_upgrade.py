@@ -160,3 +160,23 @@ def test_probe_connection_dropped_leaves_the_session_on_polling(eio: Eio) -> Non
     if body == b"6":
         body = eio.poll(sid, timeout=5).body
     assert body == b"4back"
+
+
+def test_a_client_leaving_mid_upgrade_is_not_logged_as_an_aborted_upgrade(server: EchoServer, eio: Eio) -> None:
+    """A refused Socket.IO client closes its session while its probe is open:
+    that is the client leaving (DEBUG), not an upgrade problem worth an INFO line."""
+    sid, _ = eio.handshake()
+    probe = _probe(eio, sid)
+    probe.close()  # the refused client drops its probe first (socket.io-client does)...
+    assert eio.post(sid, "1").body == b"ok"  # ...then closes its session
+    server.wait_for_output(rf"disconnect {sid} ")
+    assert f"upgrade of session {sid} aborted" not in server.log()
+
+
+def test_a_misbehaving_probe_is_logged_at_info(server: EchoServer, eio: Eio) -> None:
+    sid, _ = eio.handshake()
+    client = eio.ws(f"EIO=4&transport=websocket&sid={sid}")
+    client.send("4not a probe")
+    assert isinstance(client.wait_closed(timeout=5), WsClosed)
+    client.close()
+    server.wait_for_output(rf"upgrade of session {sid} aborted: unexpected packet")

@@ -9,9 +9,9 @@ import pytest
 from tests.conftest import note_recovery_result, run_node, script_server
 
 
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    server = script_server("_recovery_server.py")
+@pytest.fixture(scope="module", params=["gevent", "asyncio"])
+def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = script_server("_recovery_server.py", request.param)
     yield server.url
     output = server.stop()
     assert "Traceback" not in output, output[-4000:]

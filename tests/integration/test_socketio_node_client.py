@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EchoServer, free_port, run_node
+from tests.conftest import SERVERS, echo_on, run_node
 
 MODES = ["polling", "websocket", "default"]
 SCRIPTS = ["sio_features.js", "sio_disconnect.js"]
@@ -28,9 +28,9 @@ def b(hex_digits: str) -> dict[str, str]:
     return {"$bin": hex_digits}
 
 
-@pytest.fixture(scope="module")
-def runs() -> dict[str, Any]:
-    server = EchoServer([], free_port())
+@pytest.fixture(scope="module", params=SERVERS)
+def runs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    server = echo_on(request.param)
     try:
         with ThreadPoolExecutor(len(MODES) * len(SCRIPTS)) as pool:
             futures = {

@@ -10,12 +10,11 @@ broadcasts are tagged per run), and the server's log tells what it saw.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.conftest import EchoServer, free_port, run_peer_python
+from tests.conftest import SERVERS, run_clients_against, run_peer_python
 
 MODES = ["polling", "websocket", "default"]
 
@@ -24,16 +23,9 @@ def b(hex_digits: str) -> dict[str, str]:
     return {"$bin": hex_digits}
 
 
-@pytest.fixture(scope="module")
-def runs() -> dict[str, Any]:
-    server = EchoServer([], free_port())
-    try:
-        with ThreadPoolExecutor(len(MODES)) as pool:
-            futures = {m: pool.submit(run_peer_python, "py_features.py", server.url, m) for m in MODES}
-            results = {m: f.result() for m, f in futures.items()}
-    finally:
-        log = server.stop()
-    return {"results": results, "log": log}
+@pytest.fixture(scope="module", params=SERVERS)
+def runs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return run_clients_against(request.param, run_peer_python, "py_features.py", MODES)
 
 
 @pytest.fixture(params=MODES)

@@ -8,6 +8,7 @@
 #   run.sh node  [SCRATCH]           both suites against the monorepo's own (Node) servers
 #
 # SCRATCH defaults to /tmp/scratch/client-suites. Logs: SCRATCH/../client-suites.*.log
+# DRIVER=asyncio runs socket.io-client's suite against our asyncio driver (AsyncServer).
 # EIO_DRIVER=asyncio|uvicorn runs engine.io-client against the asyncio driver
 # (our HttpServer, or its AsgiApp under uvicorn) instead of gevent.
 set -euo pipefail
@@ -66,7 +67,7 @@ suites() {
   local logs; logs="$(dirname "$scratch")/client-suites"
   cd "$scratch/packages/socket.io-client"
   if [ "$mode" = ours ]; then
-    start_server "$logs.sio-server.log" "$PY" "$HERE/sio_support_server.py" 3210
+    start_server "$logs.sio-server.log" "$PY" "$HERE/sio_support_server.py" 3210 "${DRIVER:-gevent}"
     npx mocha --import=tsx --exit test/index.ts -g "$FLAKY" --invert >"$logs.sio-$mode.log" 2>&1 || true
     kill "$SERVER_PID"
   else

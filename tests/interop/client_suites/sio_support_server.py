@@ -1,6 +1,6 @@
 """socket.io-client's test support server, on our public API.
 
-usage: python sio_support_server.py [PORT]   (default 3210, where the suite looks)
+usage: python sio_support_server.py [PORT] [gevent|asyncio]   (default 3210, where the suite looks)
 
 Written from reading what the suite's support server (test/support/server.ts
 of packages/socket.io-client) does, not from its code: a Socket.IO server
@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 from typing import Any
 
-import gevent
-
-from socketio_core import Ack, ConnectionRefusedError, Handshake, Server
+from socketio_core import Ack, AsyncServer, ConnectionRefusedError, Handshake, Server
 from transports import HttpRequest
 
 
@@ -50,12 +49,25 @@ def handshake_json(handshake: Handshake) -> dict[str, Any]:
 
 
 def allow_request(request: HttpRequest) -> bool:
+    import gevent
+
     gevent.sleep(0.01)  # a slow handshake, for the client's connection timeout tests
     return True
 
 
-def build() -> Server:
-    sio = Server(ping_interval=2, connection_state_recovery=True, allow_request=allow_request)
+def allow_request_blocking(request: HttpRequest) -> bool:
+    """The asyncio driver calls the hook on its loop: the 10 ms hold the whole loop."""
+    time.sleep(0.01)
+    return True
+
+
+def build(driver: str = "gevent") -> Server:
+    """The server; on ``asyncio`` an AsyncServer with the same (plain) handlers."""
+    if driver == "asyncio":
+        sio: Server = AsyncServer(ping_interval=2, connection_state_recovery=True,
+                                  allow_request=allow_request_blocking)
+    else:
+        sio = Server(ping_interval=2, connection_state_recovery=True, allow_request=allow_request)
     handshakes: dict[str, Handshake] = {}
     #: Per socket: which of the ordered binary messages arrived so far.
     seen: dict[str, set[str]] = {}
@@ -192,7 +204,19 @@ def build() -> Server:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 3210
-    sio = build()
+    driver = sys.argv[2] if len(sys.argv) > 2 else "gevent"
+    sio = build(driver)
+    if driver == "asyncio":
+        import asyncio
+
+        async def serve() -> None:
+            host, bound = await sio.start("127.0.0.1", port)  # type: ignore[misc]
+            print(f"listening on http://{host}:{bound}", flush=True)
+            http: Any = sio.http_server()
+            await http.serve_forever()
+
+        asyncio.run(serve())
+        return
     host, bound = sio.start("127.0.0.1", port)
     print(f"listening on http://{host}:{bound}", flush=True)
     sio.http_server().serve_forever()

@@ -35,3 +35,28 @@ def test_a_flask_handler_answers_later_through_ack() -> None:
     assert len(kept) == 1 and seen_sid
     assert client.emit("now", 2, callback=True) == [2, "both"]
     client.disconnect()
+
+
+def test_a_class_based_namespace_method_answers_through_ack() -> None:
+    from socketio_core.flask import Namespace
+
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+    seen: list[str] = []
+
+    class Chat(Namespace):
+        def on_ask(self, data: Any, *, ack: Ack | None) -> str:
+            assert ack is not None
+            seen.append(request.sid)  # type: ignore[attr-defined]
+            ack(data, "answered")
+            return "not sent: the ack answered"
+
+        def on_plain(self, data: Any) -> Any:
+            return data
+
+    socketio.on_namespace(Chat("/chat"))
+    client = socketio.test_client(app, namespace="/chat")
+    assert client.emit("ask", 7, namespace="/chat", callback=True) == [7, "answered"]
+    assert len(seen) == 1  # in a request context, once
+    assert client.emit("plain", "p", namespace="/chat", callback=True) == "p"
+    client.disconnect(namespace="/chat")

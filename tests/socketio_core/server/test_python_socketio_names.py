@@ -37,11 +37,11 @@ def wait_for(esock: FakeEngineSocket, prefix: str) -> str:
     [
         ("threading", "emit/call from plain OS threads work"),
         ("eventlet", "use async_mode='gevent'"),
-        ("asgi", "no asyncio driver"),
-        ("aiohttp", "no asyncio driver"),
-        ("sanic", "no asyncio driver"),
-        ("tornado", "no asyncio driver"),
-        ("bogus", "the only one"),
+        ("asgi", "use socketio_core.AsyncServer"),
+        ("aiohttp", "use socketio_core.AsyncServer"),
+        ("sanic", "use socketio_core.AsyncServer"),
+        ("tornado", "use socketio_core.AsyncServer"),
+        ("bogus", "or AsyncServer"),
     ],
 )
 def test_unsupported_async_modes_are_refused_with_advice(mode: str, advice: str) -> None:
@@ -58,8 +58,7 @@ def test_gevent_is_accepted(mode: str | None) -> None:
 @pytest.mark.parametrize(
     ("name", "advice"),
     [("KombuManager", "RedisManager"), ("KafkaManager", "RedisManager"), ("ZmqManager", "Emitter"),
-     ("AsyncServer", "no asyncio driver"), ("AsyncRedisManager", "no asyncio driver"),
-     ("ASGIApp", "no asyncio driver"), ("AsyncNamespace", "no asyncio driver")],
+     ("AsyncRedisManager", "MemoryAdapter only"), ("AsyncAioPikaManager", "MemoryAdapter only")],
 )
 def test_unsupported_classes_fail_at_construction(name: str, advice: str) -> None:
     cls = getattr(socketio_core, name)

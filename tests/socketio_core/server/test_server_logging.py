@@ -25,6 +25,7 @@ from socketio_core import Server
 from socketio_core.exceptions import ConnectionRefusedError
 from socketio_core.server._compat import ENGINEIO_LOGGER, SERVER_LOGGER
 from socketio_core.server._errorlog import BURST, FailureLog, handler_name
+from transports.gevent._runtime import GeventRuntime
 
 from ._fakes import FakeEngineSocket, connect
 from .test_python_socketio_names import wait_for
@@ -203,7 +204,7 @@ def test_ten_thousand_failures_write_a_few_tracebacks_and_a_count(
 
 def test_the_count_is_written_when_the_interval_ends_by_itself(captured: tuple[logging.Logger, Records]) -> None:
     logger, records = captured
-    failures = FailureLog(lambda: logger, burst=1, interval=0.05)
+    failures = FailureLog(lambda: logger, burst=1, interval=0.05, later=GeventRuntime().call_later)
     for _ in range(3):
         try:
             raise RuntimeError("x")

@@ -13,9 +13,7 @@ import json
 import socket
 import ssl
 import subprocess
-import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -28,7 +26,6 @@ from transports._turns import TURN_MESSAGES, TURN_PACKETS, TURN_REQUESTS
 from ._harness import AioServer
 
 pytestmark = pytest.mark.timeout(60)
-ROOT = Path(__file__).resolve().parents[3]
 PATH = "/engine.io/"
 
 
@@ -140,15 +137,6 @@ def test_pipelined_requests_get_their_budget_per_turn() -> None:
         assert sum(per_turn.values()) == count
         assert max(per_turn.values()) <= TURN_REQUESTS
         assert len(per_turn) >= count // TURN_REQUESTS
-
-
-def test_echo_refuses_socketio_mode_on_asyncio_with_a_clear_message() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "socketio_core.echo", "--driver", "asyncio", "--port", "0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode == 2
-    assert "--engineio-only" in result.stderr
 
 
 def test_a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() -> None:
