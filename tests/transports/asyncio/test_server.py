@@ -13,7 +13,6 @@ import json
 import socket
 import ssl
 import subprocess
-from pathlib import Path
 
 import pytest
 
