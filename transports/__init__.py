@@ -1,11 +1,16 @@
 """The only code that does I/O.
 
 Layout: the modules at this level are shared by every driver and touch no
-socket and no event loop (request heads, WebSocket frames and handshake,
-CORS, limits, who owns a connection); each driver is a sub-package
-(:mod:`transports.gevent` today) that moves bytes between sockets and the
-sans-IO :mod:`engineio` sessions and decides nothing about the protocol
-itself. The names below are the gevent driver's, the one the server runs on;
+socket and no event loop: request heads, WebSocket frames and handshake,
+CORS, limits, who owns a connection, and the Engine.IO driver core (what a
+request means and the sessions, :mod:`._routing`; one session's events and
+WebSocket steps, :mod:`._esocket`; the polling answers,
+:mod:`._polling_answer`; what WebSocket frames mean, :mod:`._ws_conn`; the
+deadline heap, :mod:`._deadlines`; the per-turn budgets, :mod:`._turns`).
+Each driver is a sub-package (:mod:`transports.gevent`,
+:mod:`transports.asyncio`) that subclasses that core, moves bytes between
+sockets and the sans-IO :mod:`engineio` sessions and decides nothing about
+the protocol itself. The names below are the gevent driver's, the default;
 they load lazily, so that a driver (or a test) importing only the shared
 modules does not load gevent.
 """

@@ -35,6 +35,9 @@ __all__ = [
     "ClientGone",
     "status_phrase",
     "raw_refusal",
+    "judge_h11_head",
+    "status_head",
+    "response_bytes",
 ]
 
 class ClientGone(TransportError):
@@ -335,6 +338,46 @@ _STATUS_LINES = {k: b"HTTP/1.1 %d %s\r\n" % (k, v) for k, v in _PHRASES.items()}
 
 def status_phrase(status: int) -> bytes:
     return _PHRASES.get(status, b"")
+
+
+def judge_h11_head(
+    target: bytes, headers: list[tuple[bytes, bytes]], *, max_header_count: int, max_header_bytes: int
+) -> None:
+    """The checks h11 leaves to us on a head it parsed. Raises ClientGone (431, or 400).
+
+    h11 bounds only a head still incomplete; one that arrived whole in a
+    single read is measured here. With both framings h11 would go by
+    Transfer-Encoding, and a proxy before us may have gone by Content-Length
+    (request smuggling): 400, then close.
+    """
+    if len(headers) > max_header_count:
+        raise ClientGone("too many headers", 431)
+    if len(target) + sum(len(n) + len(v) + 4 for n, v in headers) > max_header_bytes:
+        raise ClientGone("request head too large", 431)
+    if conflicting_framing(headers):
+        raise ClientGone("bad HTTP: Content-Length with Transfer-Encoding", 400)
+
+
+def status_head(status: int, headers: list[tuple[str, str]]) -> bytes:
+    """The status line and ``headers`` of a response, each line with its CRLF."""
+    head = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode()
+    if headers:
+        head += "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
+    return head
+
+
+def response_bytes(head: bytes, body: bytes, *, keep_alive: bool, head_only: bool) -> bytes:
+    """A whole response: ``head`` (no Content-Length), the length, ``Connection: close`` unless kept alive, the body.
+
+    A HEAD request's answer says the body's length and carries none.
+    """
+    if keep_alive:
+        data = head + b"Content-Length: %d\r\n\r\n" % len(body)
+    else:
+        data = head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    if body and not head_only:
+        data += body
+    return data
 
 
 def raw_refusal(status: int) -> bytes:

@@ -130,6 +130,9 @@ class EngineCore(Generic[S]):
         self.sessions: dict[str, S] = {}
         #: Closed sessions kept briefly for a poll racing with their close.
         self._lingering: dict[str, tuple[S, float]] = {}
+        #: WebSocket sessions with output to write at the end of this loop
+        #: turn (the driver's ``flush_later`` queues them and :meth:`_flush_pending`).
+        self._to_flush: list[S] = []
         self._init_driver()
 
     def _init_driver(self) -> None:
@@ -137,6 +140,15 @@ class EngineCore(Generic[S]):
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]
+
+    def _flush_pending(self) -> None:
+        """The end-of-turn write of every session ``flush_later`` queued (WebSocket output)."""
+        pending, self._to_flush = self._to_flush, []
+        for esock in pending:
+            try:
+                esock.flush_queued()
+            except Exception:
+                log.exception("flushing session %s failed", esock.sid)
 
     def close_all(self, reason: CloseReason = CloseReason.SERVER_SHUTDOWN) -> None:
         for esock in list(self.sessions.values()):

@@ -6,7 +6,8 @@ WebSockets; a request on the Engine.IO path becomes an exchange
 ``websocket``) that :class:`~._engine.EngineServer` routes like one of our
 own server's. Everything else (other paths, and ``lifespan`` when there is
 an ``other_app``) goes to ``other_app``; without one, other paths are 404
-and ``lifespan`` is answered here (closing every session at shutdown).
+and ``lifespan`` is answered here. Either way every session is closed
+properly at the lifespan shutdown (before the other app hears of it).
 
 Limits: the server bounds heads and connections; here the field count is
 checked, and a POST body over ``max_payload`` is refused (413) from its
@@ -212,10 +213,13 @@ class AsgiApp:
             await self._http(scope, receive, send)
         elif kind == "websocket" and self.engine.matches(scope["path"]):
             await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            if self.other_app is not None:
+                await self.other_app(scope, self._watching_shutdown(receive), send)
+            else:
+                await self._lifespan(receive, send)
         elif self.other_app is not None:
             await self.other_app(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
         elif kind == "http":
             await send({"type": "http.response.start", "status": 404,
                         "headers": [(b"content-type", b"text/plain"), (b"content-length", b"9")]})
@@ -248,13 +252,27 @@ class AsgiApp:
                 ex.ws.close()
                 await ex.ws.finish()
 
+    def _shut_down(self) -> None:
+        """Close every session properly (a close packet each), then stop the deadlines."""
+        self.engine.close_all()
+        self.engine.scheduler.stop()
+
+    def _watching_shutdown(self, receive: Receive) -> Receive:
+        """``receive`` for the other app's lifespan: the sessions close before it hears of the shutdown."""
+        async def wrapped() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                self._shut_down()
+            return message
+
+        return wrapped
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.engine.close_all()
-                self.engine.scheduler.stop()
+                self._shut_down()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -58,8 +58,6 @@ class EngineServer(EngineCore[EngineSocket]):
     scheduler: Scheduler
 
     def _init_driver(self) -> None:
-        #: WebSocket sessions with output to write at the end of this loop turn.
-        self._to_flush: list[EngineSocket] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.scheduler = Scheduler()
 
@@ -77,14 +75,6 @@ class EngineServer(EngineCore[EngineSocket]):
             if loop is None:
                 loop = self._loop = asyncio.get_running_loop()
             loop.call_soon(self._flush_pending)
-
-    def _flush_pending(self) -> None:
-        pending, self._to_flush = self._to_flush, []
-        for esock in pending:
-            try:
-                esock.flush_queued()
-            except Exception:
-                log.exception("flushing session %s failed", esock.sid)
 
     # ------------------------------------------------------------- requests
 

@@ -31,17 +31,18 @@ from engineio import BAD_REQUEST, reject
 
 from .._limits import HttpLimits
 from .._request import (
-    _STATUS_LINES,
     BodyTooLarge,
     ClientGone,
     HttpRequest,
     _keep_alive_11,
     _parse_head,
     _wants_keep_alive,
-    conflicting_framing,
     head_end,
     head_problem,
+    judge_h11_head,
     raw_refusal,
+    response_bytes,
+    status_head,
 )
 from .._routing import with_headers
 from .._ws_handshake import HandshakeFailed, refusal_response, upgrade_response
@@ -92,16 +93,38 @@ class HttpExchange:
         #: The head was read by the fast parser (the WebSocket fast handshake needs it).
         self.fast = False
         self.taken_over = False
+        #: A read's deadline passed (see :meth:`_recv`): the connection is closing.
+        self._timed_out = False
+        #: The task watching for the client leaving while a poll waits (:meth:`watch_gone`).
+        self._watch: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------- reading
 
     async def _recv(self, timeout: float, *, answer_timeout: bool) -> bytes:
+        """The next bytes, within ``timeout`` seconds (then ClientGone, answered 408 if asked).
+
+        One timer handle per wait rather than ``asyncio.wait_for``, which
+        wraps every read in a task of its own (two per polling round trip).
+        At the deadline the timer answers (408, for a head or body under
+        way) and closes the connection, which ends the read.
+        """
+        timer = asyncio.get_running_loop().call_later(timeout, self._time_out, answer_timeout)
         try:
-            return await asyncio.wait_for(self.reader.read(_READ_SIZE), timeout)
-        except asyncio.TimeoutError:
-            raise ClientGone("timed out", 408 if answer_timeout else None) from None
+            data = await self.reader.read(_READ_SIZE)
         except (OSError, asyncio.IncompleteReadError) as exc:
             raise ClientGone(str(exc)) from None
+        finally:
+            timer.cancel()
+        if self._timed_out:
+            raise ClientGone("timed out")  # answered (or not) by _time_out already
+        return data
+
+    def _time_out(self, answer: bool) -> None:
+        self._timed_out = True
+        self._keep_alive = False
+        if answer:
+            self.reject_raw(408)
+        self.writer.close()
 
     async def read_request(self) -> HttpRequest | None:
         """The next request head, or None when the client closed between requests.
@@ -109,6 +132,12 @@ class HttpExchange:
         Raises ClientGone on a timeout or malformed HTTP; its ``status``
         says whether the client deserves an answer.
         """
+        watch = self._watch
+        if watch is not None:
+            # A poll's watch for the client leaving may still hold the reader
+            # (a cancel takes effect on the next turn); what it read is ours.
+            self._watch = None
+            await asyncio.wait([watch])
         limits = self.limits
         limit = limits.max_header_bytes
         deadline: float | None = None
@@ -165,10 +194,11 @@ class HttpExchange:
         if not isinstance(event, h11.Request):
             raise ClientGone("bad HTTP: not a request", 400)
         headers = list(event.headers)
-        if len(headers) > self.limits.max_header_count:
-            raise ClientGone("too many headers", 431)
-        if conflicting_framing(headers):
-            raise ClientGone("bad HTTP: Content-Length with Transfer-Encoding", 400)
+        judge_h11_head(
+            event.target, headers,
+            max_header_count=self.limits.max_header_count,
+            max_header_bytes=self.limits.max_header_bytes,
+        )
         self.fast = False
         self._keep_alive = _wants_keep_alive(event.http_version, headers)
         self._body_left = 0
@@ -236,14 +266,9 @@ class HttpExchange:
     def format_response(self, status: int, headers: Headers, body: bytes, *, close: bool) -> bytes:
         if close or self.body_unread:
             self._keep_alive = False  # an unread body ends the connection after the answer
-        head = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode()
-        if headers:
-            head += "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
-        if self._keep_alive:
-            head += b"Content-Length: %d\r\n\r\n" % len(body)
-        else:
-            head += b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-        return head + body if body and not self._head_only else head
+        return response_bytes(
+            status_head(status, headers), body, keep_alive=self._keep_alive, head_only=self._head_only
+        )
 
     async def respond(self, status: int, headers: Headers, body: bytes = b"", *, close: bool = False) -> None:
         await self.write(self.format_response(status, headers, body, close=close))
@@ -280,7 +305,7 @@ class HttpExchange:
                 self._eof = True
                 on_gone()
 
-        task = asyncio.get_running_loop().create_task(watch())
+        task = self._watch = asyncio.get_running_loop().create_task(watch())
         return partial(_cancel, task)
 
     # ----------------------------------------------------------- WebSocket

@@ -75,6 +75,9 @@ class StreamWebSocket(FramedWebSocket):
             if not data:
                 self._shutdown()
                 return None
+            text = reader.single_text(data)
+            if text is not None:  # the common read: one whole text message (FrameReader's fast path)
+                return text
             reader.feed(data)
 
     def send(self, items: Iterable[Wire]) -> None:
@@ -189,7 +192,12 @@ class AsgiWebSocket:
 
     def write_frames(self, esock: "EngineSocket") -> bool:
         if self.closed:
-            raise ClientGone("WebSocket closed")
+            # Closed by us, or its connection is gone: the output has nowhere
+            # to go, and the end of the session comes from receive() (the
+            # ASGI server's websocket.disconnect), after the messages the
+            # client sent before it left.
+            esock.session.drain_frames()
+            return False
         self._esock = esock
         self._kick()
         return True
@@ -240,10 +248,12 @@ class AsgiWebSocket:
                         items = esock.session.drain_frames()
                     esock.writer_done()
             except Exception:  # the ASGI server's connection is gone
+                # Not a transport error of ours: the client left. receive()
+                # still hands over what it sent before, then the disconnect.
                 self.closed = True
                 self._queue.clear()
                 if esock is not None:
-                    esock.writer_done(failed=True)
+                    esock.writer_done()
 
 
 def _message(data: Wire) -> dict[str, Any]:

@@ -59,8 +59,6 @@ class EngineServer(EngineCore[EngineSocket]):
     scheduler: Scheduler
 
     def _init_driver(self) -> None:
-        #: WebSocket sessions with output to write at the end of this loop turn.
-        self._to_flush: list[EngineSocket] = []
         self._loop: Any = None
         self.scheduler = Scheduler()
 
@@ -79,14 +77,6 @@ class EngineServer(EngineCore[EngineSocket]):
             if loop is None:
                 loop = self._loop = gevent.get_hub().loop
             loop.run_callback(self._flush_pending)
-
-    def _flush_pending(self) -> None:
-        pending, self._to_flush = self._to_flush, []
-        for esock in pending:
-            try:
-                esock.flush_queued()
-            except Exception:
-                log.exception("flushing session %s failed", esock.sid)
 
     def answers_in_hub(self, request: HttpRequest) -> bool:
         """Whether ``request``, whole in its connection's buffer, is answered without waiting.

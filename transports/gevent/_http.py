@@ -32,13 +32,14 @@ from .._limits import HttpLimits
 from .._ownership import HUB_WRITES, ON_DETACH, ON_RELEASE, Owner
 from ._body import BodyReading
 from .._request import (
-    _STATUS_LINES,
     BodyTooLarge,
     ClientGone,
     HttpRequest,
-    conflicting_framing,
     head_end,
     head_problem,
+    judge_h11_head,
+    response_bytes,
+    status_head,
     _keep_alive_11,
     _parse_head,
     _ParsedHead,
@@ -415,18 +416,12 @@ class HttpConnection(BodyReading):
             return None
         if not isinstance(event, h11.Request):
             raise ClientGone(f"unexpected {type(event).__name__}")
-        if len(event.headers) > self.limits.max_header_count:
-            raise ClientGone("too many headers", 431)
-        # h11 bounds only a head still incomplete; one that arrived whole in a
-        # single read is measured here.
-        head_size = len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers)
-        if head_size > self.limits.max_header_bytes:
-            raise ClientGone("request head too large", 431)
         headers = list(event.headers)
-        if conflicting_framing(headers):
-            # h11 would go by Transfer-Encoding; a proxy before us may have
-            # gone by Content-Length (request smuggling). 400, then close.
-            raise ClientGone("bad HTTP: Content-Length with Transfer-Encoding", 400)
+        judge_h11_head(
+            event.target, headers,
+            max_header_count=self.limits.max_header_count,
+            max_header_bytes=self.limits.max_header_bytes,
+        )
         return self._request(event.method, event.target, event.http_version, headers)
 
     def _request(
@@ -472,10 +467,7 @@ class HttpConnection(BodyReading):
         """The bytes :meth:`respond` writes (for a writer that cannot block, see :meth:`write_from_hub`)."""
         if close:
             self._keep_alive = False
-        head = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode()
-        if headers:
-            head += "".join([f"{name}: {value}\r\n" for name, value in headers]).encode("latin-1")
-        return self.finish_response(head, body)
+        return self.finish_response(status_head(status, headers), body)
 
     def finish_response(self, head: bytes, body: bytes = b"") -> bytes:
         """A whole response from a status line and headers already in bytes.
@@ -491,13 +483,7 @@ class HttpConnection(BodyReading):
         """
         if self._keep_alive and (self._body_left or self.h11 is not None) and self.parked is None:
             self.discard_body()
-        if self._keep_alive:
-            data = head + b"Content-Length: %d\r\n\r\n" % len(body)
-        else:
-            data = head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-        if body and not self._head_only:
-            data += body
-        return data
+        return response_bytes(head, body, keep_alive=self._keep_alive, head_only=self._head_only)
 
     @property
     def can_park(self) -> bool:

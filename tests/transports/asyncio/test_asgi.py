@@ -169,16 +169,25 @@ def test_lifespan_is_answered_without_another_app() -> None:
     asyncio.run(main())
 
 
-def test_lifespan_is_passed_through_to_the_other_app() -> None:
+def test_lifespan_is_passed_through_and_sessions_close_before_the_other_app_hears() -> None:
     async def main() -> None:
-        seen: list[str] = []
+        app, _ = make_app()
+        heard: list[tuple[str, list[bool]]] = []
 
         async def other(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            seen.append(scope["type"])
+            while True:
+                message = await receive()
+                heard.append((message["type"], [e.closed for e in app.engine.sessions.values()]))
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
 
-        app, _ = make_app(other_app=other)
-        await app({"type": "lifespan"}, Peer().receive, Peer().send)
-        assert seen == ["lifespan"]
+        app.other_app = other
+        await handshake(app)
+        peer = Peer({"type": "lifespan.startup"}, {"type": "lifespan.shutdown"})
+        await asyncio.wait_for(app({"type": "lifespan"}, peer.receive, peer.send), 5)
+        # Closing: its close packet waits for the client's next poll (or the close timeout).
+        assert heard == [("lifespan.startup", [False]), ("lifespan.shutdown", [True])]
 
     asyncio.run(main())
 

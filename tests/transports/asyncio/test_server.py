@@ -15,7 +15,6 @@ import ssl
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -27,8 +26,9 @@ from transports._turns import TURN_MESSAGES, TURN_PACKETS, TURN_REQUESTS
 
 from ._harness import AioServer
 
-pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = pytest.mark.timeout(60)
 PATH = "/engine.io/"
 
 
@@ -151,3 +151,67 @@ def test_echo_refuses_a_message_queue_on_asyncio_with_a_clear_message() -> None:
     )
     assert result.returncode == 2
     assert "--message-queue needs the gevent driver" in result.stderr
+
+
+def test_a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() -> None:
+    """Past the transport's high-water mark output stays in the session, which bounds it."""
+    config = Config(ping_interval=20, ping_timeout=20, max_buffer_bytes=1_000_000)
+    with AioServer(config) as server:
+        client = _wsclient.connect(server.port, f"{PATH}?EIO=4&transport=websocket")
+        with client:
+            client.recv()  # OPEN; from now on the client reads nothing
+            chunk = "4" + "x" * 100_000
+
+            def send() -> tuple[bool, int]:
+                esock = next(iter(server.engine.sessions.values()), None)
+                if esock is None:
+                    return False, 0
+                esock.send(chunk)
+                buffered = esock.ws._writer.transport.get_write_buffer_size() if esock.ws else 0
+                return True, buffered
+
+            most_buffered = 0
+            for _ in range(2000):  # up to 200 MB offered; the kernel's buffers take a few
+                alive, buffered = server.call(send)
+                if not alive:
+                    break
+                most_buffered = max(most_buffered, buffered)
+            else:
+                pytest.fail("the client was never dropped")
+        assert [reason for _, reason in server.handler.closed] == ["slow consumer"]
+        # What waits in the transport is one batch past the high-water mark at most.
+        assert most_buffered <= 65536 + 2 * len(chunk)
+
+
+SHORT = HttpLimits(header_timeout=0.3, keepalive_timeout=0.3, body_timeout=0.3)
+
+
+def _read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)  # socket.timeout fails the test: the server kept it open
+        if not chunk:
+            return data
+        data += chunk
+
+
+@pytest.mark.parametrize(("sent", "answer"), [
+    (b"", b""),  # idle: keepalive_timeout, closed without a word
+    (b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n", b"HTTP/1.1 408"),  # slowloris
+    (b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4abc", None),  # a stalled body
+], ids=["idle", "head", "body"])
+def test_a_stalled_client_is_cut_at_its_timeout(sent: bytes, answer: bytes | None) -> None:
+    with AioServer(limits=SHORT) as server:
+        sid = _handshake(server.port)
+        if b"POST" in sent:
+            sent = sent.replace(b"/x", f"{PATH}?EIO=4&transport=polling&sid={sid}".encode())
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(sent)
+            data = _read_until_closed(sock, 5.0)
+        if answer is None:
+            assert data == b"" or data.startswith(b"HTTP/1.1 408")
+        else:
+            assert data.startswith(answer) if answer else data == b""
+        # The session survives its client's stalled POST.
+        assert sid in server.call(lambda: list(server.engine.sessions))
