@@ -138,7 +138,7 @@ class AsgiWebSocket:
 
     __slots__ = (
         "_receive", "_send", "closed", "close_code", "max_message_size", "_queue",
-        "_wake", "_writer", "_turn", "_esock",
+        "_wake", "_writer", "_turn", "_esock", "_broken",
     )
 
     def __init__(self, receive: Any, send: Any, *, max_message_size: int) -> None:
@@ -154,6 +154,10 @@ class AsgiWebSocket:
         self._turn = TURN_MESSAGES
         #: The session whose frames the writer should take next.
         self._esock: EngineSocket | None = None
+        #: A send failed: the ASGI server's connection is gone. Nothing more is
+        #: written, but what the client sent before it left is still read
+        #: (``closed`` would make :meth:`receive` skip it).
+        self._broken = False
 
     async def receive(self) -> Wire | None:
         self._turn -= 1
@@ -187,11 +191,13 @@ class AsgiWebSocket:
     def send(self, items: Iterable[Wire]) -> None:
         if self.closed:
             raise ClientGone("WebSocket closed")
+        if self._broken:
+            return  # nowhere to write; receive() ends the session
         self._queue.append(list(items))
         self._kick()
 
     def write_frames(self, esock: "EngineSocket") -> bool:
-        if self.closed:
+        if self.closed or self._broken:
             # Closed by us, or its connection is gone: the output has nowhere
             # to go, and the end of the session comes from receive() (the
             # ASGI server's websocket.disconnect), after the messages the
@@ -250,7 +256,7 @@ class AsgiWebSocket:
             except Exception:  # the ASGI server's connection is gone
                 # Not a transport error of ours: the client left. receive()
                 # still hands over what it sent before, then the disconnect.
-                self.closed = True
+                self._broken = True
                 self._queue.clear()
                 if esock is not None:
                     esock.writer_done()
