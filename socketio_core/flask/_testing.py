@@ -404,8 +404,9 @@ class SocketIOTestClient:
     # ------------------------------------------------------------- settling
 
     def _busy(self) -> bool:
-        workers = self.socketio._server().workers
-        if workers.pending or workers.workers != workers.idle_count:
+        server = self.socketio._server()
+        workers = server.workers
+        if workers.pending or workers.workers != workers.idle_count or server.output_held:
             return True
         pipe = self._pipe
         return pipe is not None and pipe.busy()

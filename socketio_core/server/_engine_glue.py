@@ -94,6 +94,9 @@ class EngineGlue(HandlerRegistry):
     logger: logging.Logger
     _debug: bool
     always_connect: bool
+    #: Sockets whose first packets wait behind their CONNECT reply (a few
+    #: milliseconds; see ``_accept``): the Flask test client waits for 0.
+    output_held: int
     #: False: one client's event handlers run one at a time, in order (python-socketio's option).
     async_handlers: bool
     #: Handler failures: named, the first few with tracebacks, then counted.
@@ -453,9 +456,14 @@ class EngineGlue(HandlerRegistry):
             # suite pins) would lose the frames read together with the reply.
             # Emits meanwhile queue behind them, in order.
             esock.flush()
-            self.runtime.call_later(CONNECT_REPLY_GAP, self._release, sock)
+            self.output_held += 1
+            self.runtime.call_later(CONNECT_REPLY_GAP, self._release_held, sock)
         else:
             self._release(sock)  # polling: the client reads one payload at a time
+
+    def _release_held(self, sock: Socket) -> None:
+        self.output_held -= 1
+        self._release(sock)
 
     @staticmethod
     def _release(sock: Socket) -> None:

@@ -171,6 +171,7 @@ class Server(Delivery, PeerViews):
             max_payload = max_http_buffer_size
         #: python-socketio's ``always_connect``: accept first, then run the connect handler.
         self.always_connect = always_connect
+        self.output_held = 0
         self.async_handlers = async_handlers
         self.config = Config(
             ping_interval=ping_interval,

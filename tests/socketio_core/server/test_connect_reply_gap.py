@@ -59,6 +59,7 @@ def test_over_websocket_the_reply_goes_alone_and_what_the_handler_emitted_follow
     assert esock.sent[reply + 1:] == ["<flush>", '42["auth",{}]', '42["later",1]']
     sio.emit("now", to=sid)  # released: straight out
     assert esock.sent[-1] == '42["now"]'
+    assert sio.output_held == 0  # what the Flask test client waits for
 
 
 def test_over_polling_it_all_goes_at_once() -> None:
