@@ -80,10 +80,29 @@ def _cancel(task: "asyncio.Task[None]") -> None:
     task.cancel()
 
 
+#: Seconds a GET waits at most for an upgrading session's WebSocket reader.
+_PROBE_WAIT = 0.02
+
+
+async def _let_the_probe_speak(esock: EngineSocket) -> None:
+    """A GET that arrives while the session upgrades: the client may have sent
+    the upgrade's "5" on the WebSocket just before, still queued in the ASGI
+    server (or in our reader's buffer). Reading that first is what the client
+    meant (the upgrade is done, so this GET is refused), and it costs a
+    moment only while a probe is open (a browser pauses polling then anyway)."""
+    deadline = monotonic() + _PROBE_WAIT
+    turns = 0
+    while esock.session.state is State.UPGRADING and monotonic() < deadline:
+        turns += 1
+        await asyncio.sleep(0 if turns < 10 else 0.001)
+
+
 async def poll(server: "EngineServer", ex: Exchange, esock: EngineSocket) -> bool:
     """Answer a polling GET of ``esock``, at once or when output comes; whether the connection goes on."""
     request = ex.request
     session = esock.session
+    if session.state is State.UPGRADING:
+        await _let_the_probe_speak(esock)
     refused = esock.start_poll()
     if refused is not None:
         await ex.respond(refused, server.cors.response_headers(request), b"")
