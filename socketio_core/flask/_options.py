@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..server import Adapter
+from ..server import Adapter, ForwardRecords
 
 __all__ = ["FLASK_OPTIONS", "split_options", "use_loggers"]
 
@@ -61,24 +61,12 @@ def _forward(names: tuple[str, ...], target: logging.Logger) -> None:
     """Send the records of the loggers ``names`` to ``target`` (once per pair)."""
     for name in names:
         source = logging.getLogger(name)
-        if any(isinstance(h, _ToLogger) and h.target is target for h in source.handlers):
+        if any(isinstance(h, ForwardRecords) and h.target is target for h in source.handlers):
             continue
-        source.addHandler(_ToLogger(target))
+        source.addHandler(ForwardRecords(target))
         if source.level == logging.NOTSET or source.level > target.getEffectiveLevel():
             source.setLevel(target.getEffectiveLevel())
         source.propagate = False  # the target's own handlers (and parents) show it once
-
-
-class _ToLogger(logging.Handler):
-    """Hands records to another logger's handlers (python-socketio's ``logger=`` object)."""
-
-    def __init__(self, target: logging.Logger) -> None:
-        super().__init__()
-        self.target = target
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.target.isEnabledFor(record.levelno):
-            self.target.handle(record)
 
 
 def use_loggers(logger: Any, engineio_logger: Any) -> None:

@@ -21,6 +21,7 @@ from ._async_server import ASGIApp, AsyncServer
 from ._acks import TooManyPendingAcks
 from ._adapter import Adapter, MemoryAdapter, SocketInfo
 from ._calling import positional_count, takes_ack
+from ._compat import ForwardRecords
 from ._delivery import LocalDelivery
 from ._namespace import AsyncNamespace, Namespace
 from ._registry import ConnectionRefusedError, ServerListener
@@ -30,6 +31,7 @@ from ._wsgi_app import WSGIApp
 
 __all__ = [
     "Ack",
+    "ForwardRecords",
     "ASGIApp",
     "AsyncNamespace",
     "AsyncServer",

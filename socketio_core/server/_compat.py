@@ -27,6 +27,7 @@ from typing import Any
 
 __all__ = [
     "check_async_mode",
+    "ForwardRecords",
     "server_logger",
     "engineio_logger",
     "ping_options",
@@ -110,8 +111,10 @@ def server_logger(option: bool | logging.Logger | None) -> logging.Logger:
     return _configure(option, SERVER_LOGGER)
 
 
-class _Forward(logging.Handler):
-    """Hands the Engine.IO layer's records to the application's logger."""
+class ForwardRecords(logging.Handler):
+    """Hands one logger's records to another logger's handlers (python-socketio's
+    ``logger=``/``engineio_logger=`` given as a Logger object); the Flask
+    integration forwards its loggers through it too."""
 
     def __init__(self, target: logging.Logger) -> None:
         super().__init__()
@@ -130,8 +133,8 @@ def engineio_logger(option: bool | logging.Logger | None) -> None:
     """
     if isinstance(option, logging.Logger):
         source = logging.getLogger(ENGINEIO_LOGGER)
-        if not any(isinstance(h, _Forward) and h.target is option for h in source.handlers):
-            source.addHandler(_Forward(option))
+        if not any(isinstance(h, ForwardRecords) and h.target is option for h in source.handlers):
+            source.addHandler(ForwardRecords(option))
         source.setLevel(option.getEffectiveLevel())
         source.propagate = False
         return
