@@ -53,8 +53,10 @@ def test_broadcast_acks_and_calls_cross_servers(api: dict[str, Any]) -> None:
 def test_server_side_emit_and_server_count(api: dict[str, Any]) -> None:
     ports = api["ports"]
     # Each server hears from the *other* one only.
-    assert api["askFromA"] == [{"port": ports["b"], "q": "hi"}]
-    assert api["askFromB"] == [{"port": ports["a"], "q": "ho"}]
+    assert api["askFromA"] == {"asker": {"port": ports["a"]},
+                               "answers": [{"port": ports["b"], "q": "hi"}]}
+    assert api["askFromB"] == {"asker": {"port": ports["b"]},
+                               "answers": [{"port": ports["a"], "q": "ho"}]}
     assert api["serverCount"] == 2
 
 

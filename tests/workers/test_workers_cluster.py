@@ -56,7 +56,7 @@ def test_broadcast_acks_calls_and_server_events_cross_workers(api: dict[str, Any
     for ask, q in ((api["askFromA"], "hi"), (api["askFromB"], "ho")):
         # The other worker answers, exactly once; the asking one does not hear itself.
         assert [a["q"] for a in ask["answers"]] == [q], ask
-        assert ask["answers"][0]["pid"] != ask["asker"], ask
+        assert ask["answers"][0]["pid"] != ask["asker"]["pid"], ask
     assert api["serverCount"] == 2
 
 
