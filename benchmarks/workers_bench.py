@@ -34,10 +34,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from proc_sample import descendants, process_cpu_s
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 LOADGEN = BENCH / "node" / "loadgen.js"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 FULL: dict[str, dict[str, Any]] = {
     "handshake": {"concurrency": 10, "count": 50_000, "warmup_s": 1.0, "duration_s": 4.0},
@@ -58,28 +59,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_s(pid: int) -> float:
-    """utime + stime of one process, in seconds (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def start_server(workers: int, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "socketio_core.echo", "--port", str(port), "--workers", str(workers),
@@ -97,7 +76,7 @@ def start_server(workers: int, port: int) -> subprocess.Popen[bytes]:
 def measure(scenario: str, params: dict[str, Any], workers: int) -> dict[str, Any]:
     port = free_port()
     server = start_server(workers, port)
-    pids = [server.pid, *children(server.pid)]
+    pids = descendants(server.pid)
     cfg = {"scenario": scenario, "host": "127.0.0.1", "port": port, "path": "/socket.io/",
            "params": {**COMMON, **params}, "payload_bytes": COMMON["payload_bytes"],
            "time_limit_s": params["duration_s"] + 30}
@@ -110,7 +89,7 @@ def measure(scenario: str, params: dict[str, Any], workers: int) -> dict[str, An
         for raw in gen.stdout:
             msg = json.loads(raw) if raw.startswith("{") else {}
             if "mark" in msg:
-                marks[msg["mark"]] = (time.monotonic(), [cpu_s(pid) for pid in pids])
+                marks[msg["mark"]] = (time.monotonic(), [process_cpu_s(pid) or 0.0 for pid in pids])
                 gen.stdin.write("\n")
                 gen.stdin.flush()
             elif "result" in msg:
