@@ -41,7 +41,7 @@ from ._request import ClientGone, HttpRequest
 if TYPE_CHECKING:
     from ._routing import EngineCore
 
-__all__ = ["EngineSocketBase", "PollWaiter", "WsLike", "COALESCE_BYTES"]
+__all__ = ["EngineSocketBase", "PollWaiter", "WsLike", "COALESCE_BYTES", "PROBE_GRACE_S"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ _CLOSING = (State.CLOSING, State.CLOSED)
 #: queued for one client in that turn (several broadcasts, a handler's emits)
 #: share one system call; past this many buffered bytes it goes at once.
 COALESCE_BYTES = 65536
+#: Seconds at most a polling GET that arrives while its session upgrades waits
+#: for the probe to finish first (:meth:`EngineSocketBase.poll_probe_grace`).
+PROBE_GRACE_S = 0.02
 
 
 class PollWaiter(Protocol):
@@ -246,6 +249,8 @@ class EngineSocketBase:
             log.debug("session %s upgraded to websocket", self.sid)
         elif type(event) is UpgradeAborted:
             probe, self.probe = self.probe, None
+            if self.poll_waiter is not None:
+                self.poll_waiter.set()  # a GET letting the probe speak first goes on now
             if probe is not None:
                 probe.close()
             # The client leaving (its session closing, its probe closed) is no news;
@@ -271,6 +276,31 @@ class EngineSocketBase:
         self.pump()
 
     # ------------------------------------------------------------- polling
+
+    def poll_probe_grace(self) -> float:
+        """How long at most a polling GET arriving now first lets the upgrade's probe finish (0: not at all).
+
+        A client that sent the upgrade's "5" on its WebSocket and then a GET
+        on another connection meant the GET to come after the upgrade (it is
+        refused then, as the socket.io-protocol suite expects); but the two
+        connections race to us (one epoll turn, an ASGI server's queues), so
+        the GET may arrive while the session still upgrades. Such a GET
+        waits until :attr:`probe_pending` is False or the grace (``PROBE_GRACE_S``)
+        has passed, whichever is first, and only then starts (:meth:`start_poll`).
+        Only while a probe is open (a browser pauses polling then anyway), and
+        not when a GET is pending already (the new one overlaps: refused at
+        once). The driver waits its own way, with :attr:`poll_waiter` set to
+        what it waits on: the end of the upgrade (done, aborted, the session
+        closed) sets it (other output may too: the driver checks again).
+        """
+        if self.poll_waiter is None and self.session.state is State.UPGRADING:
+            return PROBE_GRACE_S
+        return 0.0
+
+    @property
+    def probe_pending(self) -> bool:
+        """An upgrade is under way (a GET that lets the probe speak waits while it is)."""
+        return self.session.state is State.UPGRADING
 
     def start_poll(self) -> int | None:
         """Let a polling GET begin: None, or the HTTP status refusing it (logged, events pumped)."""

@@ -53,6 +53,9 @@ def poll(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
 
     Returns whether the connection goes on to its next request.
     """
+    grace = esock.poll_probe_grace()
+    if grace:  # never in the hub: EngineServer.answers_in_hub declines such a GET
+        _let_the_probe_speak(esock, grace)
     if type(http) is HttpConnection and http.can_park:
         return _park_poll(server, http, request, esock)
     try:
@@ -66,6 +69,22 @@ def poll(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
         return False
     http.respond(*poll_answer(server, request, esock, body))
     return True
+
+
+def _let_the_probe_speak(esock: EngineSocket, grace: float) -> None:
+    """Wait while the session upgrades, ``grace`` seconds at most (see
+    :meth:`~transports._esocket.EngineSocketBase.poll_probe_grace`): on an
+    Event the end of the upgrade sets, with a timeout."""
+    waiter = esock.poll_waiter = Event()
+    deadline = monotonic() + grace
+    try:
+        while esock.probe_pending:
+            left = deadline - monotonic()
+            if left <= 0 or not waiter.wait(left):
+                break
+            waiter.clear()
+    finally:
+        esock.poll_waiter = None
 
 
 def _park_poll(
