@@ -180,9 +180,9 @@ class Hub:
     def disconnect(self, peer: Peer) -> int:
         """A worker left (exited or died): it is nobody's subscriber any more, and
         its live sessions become saved sessions; returns how many (0 when it said goodbye)."""
+        self._parked = [p for p in self._parked if p[0] is not peer]
         kept = self._keep_live(peer)
         self.draining.discard(peer)
-        self._parked = [p for p in self._parked if p[0] is not peer]
         if not self.draining:
             for parked in list(self._parked):
                 self._answer(parked)  # every drained worker saved what it had
@@ -264,7 +264,7 @@ class Hub:
                 if header["j"]:
                     session.rooms.add(str(header["r"]))
                 else:
-                    session.rooms.discard(header["r"])
+                    session.rooms.discard(str(header["r"]))
         elif op == LIVE:
             peer.live[str(header["s"])] = _Live(str(header["k"]), body, {str(r) for r in header["r"]},
                                                int(header["w"]))
