@@ -35,6 +35,11 @@ class WorkersRecoveryLog(RedisRecoveryLog):
     Its commands are called with a :class:`~._link.HubClient`.
     """
 
+    @property
+    def window_ms(self) -> int:
+        """How long a saved session is kept (ms): also for the hub's copies of live ones."""
+        return self._window_ms
+
     def _record_command(self, message: bytes) -> Any:
         channel, window = self.adapter.channel, self._window_ms
         max_packets, max_bytes = self.max_packets, self.max_bytes

@@ -329,7 +329,7 @@ class Supervisor:
             except (KeyError, ValueError):
                 pass
             sock.close()
-        self.hub.disconnect(worker.peer)
+        self._bus_gone(worker)
         how = (f"signal {signal.Signals(-os.waitstatus_to_exitcode(status)).name}"
                if os.WIFSIGNALED(status) else f"code {os.waitstatus_to_exitcode(status)}")
         replaced = worker.draining or self._stopping
@@ -454,6 +454,13 @@ class Supervisor:
             self._sel.modify(worker.bus, selectors.EVENT_READ | selectors.EVENT_WRITE,
                              lambda s, m, w=worker: self._on_bus(w, m))
 
+    def _bus_gone(self, worker: _Worker) -> None:
+        """``worker``'s bus ended: the hub saves the sessions it had not (see ``_bus.Hub.disconnect``)."""
+        kept = self.hub.disconnect(worker.peer)
+        if kept:
+            log.warning("supervisor: worker=%d (pid %d) ended without saving its sessions: "
+                        "%d kept for recovery", worker.slot, worker.pid, kept)
+
     def _on_bus(self, worker: _Worker, mask: int) -> None:
         if mask & selectors.EVENT_WRITE and worker.bus_out:
             try:
@@ -476,7 +483,7 @@ class Supervisor:
             data = b""
         if not data:
             self._sel.unregister(worker.bus)
-            self.hub.disconnect(worker.peer)  # the process exit is reaped by SIGCHLD
+            self._bus_gone(worker)  # the process exit is reaped by SIGCHLD
             return
         try:
             for op, header, body in worker.reader.feed(data):
@@ -484,7 +491,7 @@ class Supervisor:
         except (BusFrameError, KeyError, TypeError, ValueError) as exc:
             log.error("supervisor: worker=%d sent a bad bus frame (%r): dropping its bus", worker.slot, exc)
             self._sel.unregister(worker.bus)
-            self.hub.disconnect(worker.peer)
+            self._bus_gone(worker)
 
     # ------------------------------------------------------------- routing
 
