@@ -2,9 +2,9 @@
 // worker killed with SIGKILL (tests/workers/test_workers_kill_recovery.py).
 // usage: node workers_kill_recover.js URL
 //
-// Four clients connect one after the other (WebSocket, WebSocket, polling,
-// polling: new sessions go to the workers in turn, so each worker gets one of
-// each), join rooms "r" and "own-<name>", join and leave "tmp", and have an
+// Six clients connect one after the other (WebSocket, WebSocket, polling,
+// polling, default, default: new sessions go to the workers in turn, so each
+// worker gets one of each; "default" is polling, then the upgrade), join rooms "r" and "own-<name>", join and leave "tmp", and have an
 // offset (the echo server's connect handler emits "auth" to each). Prints
 // READY, then {"sids", "pids"}. Then commands on stdin, each answered by a line:
 //   killed NAMES_JSON  -> DOWN once those clients lost their connection
@@ -61,7 +61,7 @@ class Client {
 }
 
 async function main() {
-  const modes = ["websocket", "websocket", "polling", "polling"];
+  const modes = ["websocket", "websocket", "polling", "polling", "default", "default"];
   const all = [];
   for (let i = 0; i < modes.length; i++) {
     const client = new Client("c" + i, modes[i]);

@@ -5,9 +5,10 @@ usage: .venv-peer/bin/python workers_kill_recover_peer.py URL
 python-socketio's client does not implement connection state recovery, so
 this one adds what the official JS client does: it keeps the ``pid`` of the
 CONNECT reply and the last string argument of each event (the offset), and
-sends both in its CONNECT auth when it connects again. Four clients
-(WebSocket, WebSocket, polling, polling, connected one after the other so
-each worker gets one of each) join rooms "r" and "own-<name>", join and
+sends both in its CONNECT auth when it connects again. Six clients
+(WebSocket, WebSocket, polling, polling, and two with the default transports,
+polling then the upgrade; connected one after the other so each worker gets
+one of each) join rooms "r" and "own-<name>", join and
 leave "tmp". Prints READY, then {"sids", "pids"}; then the commands of
 tests/interop/workers_kill_recover.js: ``killed NAMES_JSON`` (-> DOWN),
 ``reconnect`` (-> BACK), ``after`` (-> a JSON report once every client got
@@ -39,7 +40,7 @@ class RecoveringClient(socketio.Client):  # type: ignore[misc]
 
 
 class Peer:
-    def __init__(self, name: str, transport: str) -> None:
+    def __init__(self, name: str, transport: str | None) -> None:
         self.name = name
         self.transport = transport
         self.sio = RecoveringClient(reconnection=False)
@@ -57,7 +58,8 @@ class Peer:
         return {"pid": self.sio.pid, "offset": self.offset} if self.sio.pid and self.offset else {}
 
     def connect(self) -> None:
-        self.sio.connect(URL, transports=[self.transport], auth=self.auth, wait_timeout=10)
+        transports = [self.transport] if self.transport else None
+        self.sio.connect(URL, transports=transports, auth=self.auth, wait_timeout=10)
 
     def on_any(self, event: str, *args: Any) -> None:
         with self.changed:
@@ -92,7 +94,8 @@ class Peer:
 
 
 def main() -> None:
-    peers = [Peer(f"p{i}", t) for i, t in enumerate(["websocket", "websocket", "polling", "polling"])]
+    kinds = ["websocket", "websocket", "polling", "polling", None, None]
+    peers = [Peer(f"p{i}", t) for i, t in enumerate(kinds)]
     for p in peers:
         p.connect()  # one after the other: the workers take turns
     for p in peers:
