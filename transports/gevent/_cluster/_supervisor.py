@@ -162,6 +162,8 @@ class Supervisor:
         self._announced = False
         self._next_sweep = 0.0
         self._wake_r, self._wake_w = socket.socketpair()
+        #: Bus frames per worker held while a batch of events is handled (see _loop_once).
+        self._bus_batch: dict[_Worker, bytearray] | None = None
         #: Counters (logged at exit): connections routed from accept, routed
         #: again after a worker handed them back, and accepted in all.
         self.routed = 0
@@ -230,14 +232,23 @@ class Supervisor:
         next_claim = self.hub.answer_late_claims()
         if next_claim is not None:
             timeout = min(timeout, max(0.0, next_claim - time.time()))
-        for key, mask in self._sel.select(timeout):
-            if key.fd < 0 or getattr(key.fileobj, "fileno", lambda: 0)() < 0:
-                # closed by an earlier event of this batch (a reaped worker)
-                continue
-            try:
-                key.data(key.fileobj, mask)
-            except Exception:  # a bug: log it, never let it end the supervisor
-                log.exception("supervisor: handling an event failed")
+        # Bus frames for the workers are collected over this batch of events
+        # and written once per worker after it (a burst of broadcasts read
+        # together leaves together: see BusConnection.send_later).
+        self._bus_batch = {}
+        try:
+            for key, mask in self._sel.select(timeout):
+                if key.fd < 0 or getattr(key.fileobj, "fileno", lambda: 0)() < 0:
+                    # closed by an earlier event of this batch (a reaped worker)
+                    continue
+                try:
+                    key.data(key.fileobj, mask)
+                except Exception:  # a bug: log it, never let it end the supervisor
+                    log.exception("supervisor: handling an event failed")
+        finally:
+            batch, self._bus_batch = self._bus_batch, None
+            for worker, frames in batch.items():
+                self._bus_write(worker, bytes(frames))
         now = time.monotonic()
         while self._pending and (self._pending[0].done or self._pending[0].deadline <= now):
             pending = self._pending.popleft()
@@ -438,6 +449,19 @@ class Supervisor:
     # ------------------------------------------------------------ the bus
 
     def _bus_send(self, worker: _Worker, frame: bytes) -> None:
+        if not worker.alive:
+            return
+        batch = self._bus_batch
+        if batch is not None:  # within a batch of events: written after it
+            held = batch.get(worker)
+            if held is None:
+                batch[worker] = bytearray(frame)
+            else:
+                held += frame
+            return
+        self._bus_write(worker, frame)
+
+    def _bus_write(self, worker: _Worker, frame: bytes) -> None:
         if not worker.alive:
             return
         if worker.bus_out:
