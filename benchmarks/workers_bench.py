@@ -114,9 +114,15 @@ _SUPERVISED_ONE = (
 )
 
 
+#: ``--baseline-tree``: where variants named ``b1``, ``b2``, ... run from (an older checkout).
+_TREES = {"": ROOT}
+
+
 def variant_command(variant: str, port: int) -> list[str]:
-    """The server command of ``variant``: ``1``, ``1s``, ``2``, ... with ``@CPUS`` to pin it (taskset)."""
+    """The server command of ``variant``: ``1``, ``1s``, ``2``, ... with ``@CPUS`` to pin it (taskset);
+    a leading ``b`` runs it from the baseline tree."""
     name, _, cpus = variant.partition("@")
+    name = name.removeprefix("b")
     common = ["--port", str(port), "--log-level", "warning"]
     if name == "1s":
         cmd = [sys.executable, "-c", _SUPERVISED_ONE, *common]
@@ -126,9 +132,10 @@ def variant_command(variant: str, port: int) -> list[str]:
 
 
 def start_server(variant: str, port: int) -> subprocess.Popen[bytes]:
+    tree = _TREES["b"] if variant.startswith("b") else ROOT
     proc = subprocess.Popen(
         variant_command(variant, port),
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(tree)},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -180,37 +187,44 @@ def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: s
 
 def routing_micro(n: int = 3000) -> float:
     """CPU µs the supervisor spends per new connection, measured alone in this process:
-    accept, read the head, find its worker, pass the descriptor, close (the client's
-    side and the receiving worker's are not counted)."""
+    its own accept path (``Supervisor._on_accept``: accept, read the head, find its
+    worker, pass the descriptor, close) against a stand-in worker; the client's side
+    and the receiving worker's are not counted."""
     sys.path.insert(0, str(ROOT))
-    from transports.gevent._cluster._routing import head_end, owner_of_head
-    from transports.gevent._cluster._supervisor import pack_handoff
+    import selectors
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
+    from transports.gevent._cluster._bus import Peer
+    from transports.gevent._cluster._supervisor import Supervisor, _Worker
+
+    supervisor = Supervisor(lambda ctx: None, 1)
+    address = supervisor.bind("127.0.0.1", 0)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    b.setblocking(False)  # (recv_fds ignores its flags before Python 3.12)
+    worker = _Worker(0, 1, os.getpid(), a, a, Peer(send=lambda frame: None), 0.0, ready=True)
+    supervisor._slots[0] = worker
+    supervisor._by_wid[1] = worker
     head = b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"
     spent = 0.0
-    for _ in range(n):
-        client = socket.create_connection(listener.getsockname())
-        client.sendall(head)
-        t0 = time.thread_time()
-        conn, address = listener.accept()
-        data = conn.recv(65536)
-        if head_end(data) >= 0:
-            owner_of_head(data)
-        socket.send_fds(a, [pack_handoff(address, data)], [conn.fileno()])
-        conn.close()
-        spent += time.thread_time() - t0
-        _, fds, _, _ = socket.recv_fds(b, 65536, 4)
-        for fd in fds:
-            os.close(fd)
-        client.close()
-    listener.close()
-    a.close()
-    b.close()
-    return spent * 1e6 / n
+    try:
+        while supervisor.routed < n:
+            client = socket.create_connection(address)
+            client.sendall(head)
+            t0 = time.thread_time()
+            supervisor._on_accept(supervisor._listener, selectors.EVENT_READ)
+            spent += time.thread_time() - t0
+            while True:
+                try:
+                    _, fds, _, _ = socket.recv_fds(b, 65536, 4)
+                except BlockingIOError:
+                    break
+                for fd in fds:
+                    os.close(fd)
+            client.close()
+    finally:
+        supervisor._close_all()
+        a.close()
+        b.close()
+    return spent * 1e6 / supervisor.routed
 
 
 def main() -> None:
@@ -226,6 +240,9 @@ def main() -> None:
     parser.add_argument("--loadgen-cpus", default="",
                         help="pin the load generator to these CPUs (taskset), e.g. 1 with 1@0 2@0: "
                              "the server tree shares one core whatever its process count")
+    parser.add_argument("--baseline-tree", type=Path, default=None,
+                        help="an older checkout (git worktree add ../base COMMIT): variants b1, b2, "
+                             "b1s, ... run from it, for before/after in one run")
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per run")
     opts = parser.parse_args()
     sizes = {k: dict(v) for k, v in (QUICK if opts.quick else FULL).items() if k in opts.scenarios}
@@ -233,6 +250,10 @@ def main() -> None:
         for params in sizes.values():
             params["duration_s"] = opts.duration
     variants: list[str] = opts.variants
+    if opts.baseline_tree is not None:
+        _TREES["b"] = opts.baseline_tree.resolve()
+    elif any(v.startswith("b") for v in variants):
+        parser.error("variants b1, b2, ... need --baseline-tree")
     load_start = os.getloadavg()
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {s: {v: [] for v in variants} for s in sizes}
     for round_ in range(opts.rounds):
