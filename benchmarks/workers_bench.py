@@ -121,7 +121,7 @@ _TREES = {"": ROOT}
 def variant_command(variant: str, port: int) -> list[str]:
     """The server command of ``variant``: ``1``, ``1s``, ``2``, ... with ``@CPUS`` to pin it (taskset);
     a leading ``b`` runs it from the baseline tree."""
-    name, _, cpus = variant.partition("@")
+    name, _, cpus = variant.partition(",")[0].partition("@")
     name = name.removeprefix("b")
     common = ["--port", str(port), "--log-level", "warning"]
     if name == "1s":
@@ -147,6 +147,10 @@ def start_server(variant: str, port: int) -> subprocess.Popen[bytes]:
 
 def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: str = "") -> dict[str, Any]:
     port = free_port()
+    # VARIANT,KEY=N,...: this variant's own sizes (e.g. 2,clients=100: as many clients per worker as 1 has)
+    for override in variant.split(",")[1:]:
+        key, _, value = override.partition("=")
+        params = {**params, key: int(value)}
     server = start_server(variant, port)
     # taskset execs the server in place: the pid is the server's either way.
     pids = [server.pid, *children(server.pid)]
@@ -236,7 +240,8 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["1", "2"],
                         help="servers compared, the first is the base of the ratio: 1 (one plain "
                              "process), 1s (a supervisor and one worker), 2, N; VARIANT@CPUS pins "
-                             "the server to those CPUs (taskset), e.g. 1@0 2@0")
+                             "the server to those CPUs (taskset), e.g. 1@0 2@0; VARIANT,KEY=N sets a "
+                             "size for that variant, e.g. 2,clients=100 (as many per worker as 1 has)")
     parser.add_argument("--loadgen-cpus", default="",
                         help="pin the load generator to these CPUs (taskset), e.g. 1 with 1@0 2@0: "
                              "the server tree shares one core whatever its process count")

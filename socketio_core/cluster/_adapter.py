@@ -73,6 +73,18 @@ class WorkersAdapter(RedisAdapter):
         target = channel or self.channel
         self._run(lambda client: client.publish(target, payload, others_only=True), None)
 
+    def _to_hub(self, fn: Any, *args: Any) -> None:
+        """The bus is read by a greenlet of this hub, not a thread: from the hub's
+        thread a plain loop callback does (no wake-up write per burst, as Redis's
+        threads need); from another thread (a ``fetch_sockets`` caller) Redis's way."""
+        if self._in_hub_thread():
+            try:
+                self._serving_hub().loop.run_callback(fn, *args)
+            except Exception:  # the loop is gone: the server stopped
+                pass
+            return
+        super()._to_hub(fn, *args)
+
     @staticmethod
     def drops_own(message: dict[str, Any]) -> bool:
         """Whether :meth:`_received` drops ``message`` when it is this worker's own
