@@ -31,7 +31,9 @@ Redis does, and nothing else:
 Frames: ``len(4) op(1) header_len(4) header(JSON) body`` (big-endian). The
 header holds the small arguments, the body the message bytes untouched.
 Operations are answered in order (``R``) when they ask for it; messages are
-pushed as ``M``. The hub keeps no socket: the supervisor feeds it frames and
+pushed as ``M``. A ``PUBLISH`` marked ``"x"`` is not sent back to its sender
+(the adapter marks the messages it would drop on their return: Redis must
+echo them, the hub need not). The hub keeps no socket: the supervisor feeds it frames and
 sends what it returns, so its logic is tested on bytes. The clock (wall
 time, for the stream ids and expiries) is an argument.
 """
@@ -228,7 +230,9 @@ class Hub:
         """
         q = header.get("q")
         if op == PUBLISH:
-            count = self.publish(str(header["ch"]), body)
+            # "x": the sender would drop its own copy (a plain broadcast of the
+            # adapter's): it is not sent back; the count is the same either way.
+            count = self.publish(str(header["ch"]), body, peer if header.get("x") else None)
             if q is not None:
                 peer.send(encode(REPLY, {"q": q, "v": count}))
         elif op == SUBSCRIBE:
@@ -277,13 +281,15 @@ class Hub:
         else:
             raise BusFrameError(f"unknown operation {op!r}")
 
-    def publish(self, channel: str, payload: bytes) -> int:
+    def publish(self, channel: str, payload: bytes, skip: Peer | None = None) -> int:
+        """Send ``payload`` to the channel's subscribers (but ``skip``); how many are subscribed."""
         subscribers = self._subscribers.get(channel, ())
         if subscribers:
             frame = encode(MESSAGE, {"ch": channel}, payload)
             for subscriber in list(subscribers):
-                subscriber.send(frame)
-            self.delivered += len(subscribers)
+                if subscriber is not skip:
+                    subscriber.send(frame)
+                    self.delivered += 1
         return len(subscribers)
 
     # ----------------------------------------------------- recovery log
