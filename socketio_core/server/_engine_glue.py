@@ -302,9 +302,8 @@ class EngineGlue(HandlerRegistry):
             client.esock.send_many(client.conn.refuse_unknown(namespace))
             return
         request = client.esock.request
+        # headers and query stay in the request (compact) until someone reads them
         handshake = Handshake(
-            headers=request.header_map,
-            query=request.query,
             address=request.remote_addr[0] if request.remote_addr else "",
             secure=request.secure,
             url=request.target,
