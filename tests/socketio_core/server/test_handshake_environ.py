@@ -112,3 +112,4 @@ def test_a_handshake_is_read_only_and_compares_by_its_fields() -> None:
             setattr(lazy, name, None)
     with pytest.raises(TypeError):
         hash(lazy)
+
