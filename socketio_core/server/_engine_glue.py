@@ -461,7 +461,8 @@ class EngineGlue(HandlerRegistry):
         esock = client.esock
         esock.send_many(wires)
         if missed:
-            sock.pending[:0] = [w for data in missed for w in client.conn.event(sock.namespace, data)]
+            sock.pending = [w for data in missed for w in client.conn.event(sock.namespace, data)] + (
+                sock.pending or [])
         if not sock.pending:
             sock.writable = True
         elif esock.transport == "websocket":
@@ -486,7 +487,7 @@ class EngineGlue(HandlerRegistry):
         """Send what waited behind the CONNECT reply; from now on packets go straight out."""
         if sock.gone or sock.writable:
             return
-        pending, sock.pending = sock.pending, []
+        pending, sock.pending = sock.pending, None
         sock.writable = True
         if pending:
             sock.client.esock.send_many(pending)
@@ -496,7 +497,7 @@ class EngineGlue(HandlerRegistry):
     def _forget_socket(self, sock: Socket) -> None:
         sock.gone = True
         sock.connected = False
-        sock.pending = []
+        sock.pending = None
         client = sock.client
         if client.sockets.get(sock.namespace) is sock:
             del client.sockets[sock.namespace]

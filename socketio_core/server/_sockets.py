@@ -241,7 +241,8 @@ class Socket:
         self.writable = False
         self.gone = False
         #: Packets emitted while the connect handler runs; sent after the CONNECT reply.
-        self.pending: list[Any] = []
+        #: None while there are none (no empty list kept per idle socket).
+        self.pending: list[Any] | None = None
         #: Connection state recovery: private id, and whether this socket was restored.
         self.pid: str | None = None
         self.recovered = False
@@ -263,6 +264,8 @@ class Socket:
             else:
                 esock.send_many(wires)
         elif not self.gone:
+            if self.pending is None:
+                self.pending = []
             self.pending.extend(wires)
 
 

@@ -21,3 +21,19 @@ def test_clients_share_the_servers_callbacks() -> None:
     three = FakeEngineSocket("e3")
     connect(sio, three, "/")
     assert three.context.run_handler == sio.workers.submit and three.context.run_handler is not a.run_handler
+
+
+def test_a_connected_socket_keeps_no_pending_list() -> None:
+    """Emits during the connect handler still follow the CONNECT reply; then no list is kept."""
+    sio = Server()
+
+    @sio.on("connect")
+    def on_connect(sid: str, environ: object) -> None:
+        sio.emit("hello", 1, to=sid)
+
+    esock = FakeEngineSocket("e1")
+    esock.transport = "polling"  # released at once (WebSocket output is held 5 ms behind the reply)
+    sid = connect(sio, esock, "/")
+    sock = esock.context.sockets["/"]
+    assert sock.sid == sid and sock.writable and sock.pending is None
+    assert any(isinstance(w, str) and '"hello"' in w for w in esock.sent)
