@@ -20,6 +20,7 @@ are for one machine and one Python; the ranking is what to cut.
 
     python benchmarks/conn_memory.py --n 4000
     python benchmarks/conn_memory.py --n 4000 --skip-trace        # RSS only
+    git worktree add /tmp/base BASE && python benchmarks/conn_memory.py --before-tree /tmp/base
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ def serve(port: int, dump: Path, frames: int) -> int:
         os.rename(dump / f"probe-{k}.json.tmp", dump / f"probe-{k}.json")
 
     gevent.signal_handler(signal.SIGUSR1, probe)
+    import socketio_core
     from socketio_core.echo import main
+
+    print(f"serving {socketio_core.__file__}", file=sys.stderr, flush=True)
 
     return main(["--port", str(port), "--log-level", "warning"])
 
@@ -110,14 +114,17 @@ def serve(port: int, dump: Path, frames: int) -> int:
 # ------------------------------------------------------------------ harness side
 
 class Target:
-    def __init__(self, dump: Path, frames: int, python: str) -> None:
+    def __init__(self, dump: Path, frames: int, python: str, tree: str | None = None) -> None:
         self.dump = dump
         self.port = free_port()
         self.seq = 0
         self.log = open(dump / "server.log", "wb")
+        env = dict(os.environ)
+        if tree:  # that checkout's packages before the installed ones
+            env["PYTHONPATH"] = os.pathsep.join([tree, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self.proc = subprocess.Popen(
             [python, __file__, "--serve", str(self.port), "--dump", str(dump), "--frames", str(frames)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+            cwd=dump, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if b"listening" not in line:
@@ -165,7 +172,7 @@ def connect(pool: Pool, n: int, port: int, addrs: list[str], procs: int | None =
 def measure(frames: int, opts: argparse.Namespace) -> dict[str, Any]:
     """One server, base clients, then n more: the probes before and after."""
     dump = Path(tempfile.mkdtemp(prefix="conn-memory-"))
-    target = Target(dump, frames, opts.python)
+    target = Target(dump, frames, opts.python, getattr(opts, "tree", None))
     procs = max(1, min(4, opts.n // 1000))
     pool = Pool(procs, sys.executable, dump, "client")
     addrs = [f"127.0.0.{i}" for i in range(2, 2 + opts.addrs)]
@@ -189,10 +196,10 @@ def _where(tb: tracemalloc.Traceback, root: str) -> str:
     parts = []
     for fr in tb:  # oldest call first
         fn = fr.filename
-        if fn.startswith(root):
-            fn = fn[len(root) + 1:]
-        elif "site-packages/" in fn:
+        if "site-packages/" in fn:
             fn = fn.split("site-packages/", 1)[1]
+        elif fn.startswith(root):
+            fn = fn[len(root) + 1:]
         elif "/lib/python" in fn:
             fn = "stdlib/" + fn.split("/lib/python", 1)[1].split("/", 1)[1]
         parts.append(f"{fn}:{fr.lineno}")
@@ -212,10 +219,11 @@ def report(res: dict[str, Any], opts: argparse.Namespace, rss_res: dict[str, Any
     traced = res["after"]["traced"] - res["before"]["traced"]
     d = res["after"]["rss"] - res["before"]["rss"]
     print(f"traced by tracemalloc: {traced / n:8.0f} B/conn   (RSS with tracing on {d / n:.0f} B/conn)")
-    root = str(ROOT)
+    root = str(getattr(opts, "tree", None) or ROOT)
     flt = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
     s1, s2 = s1.filter_traces(flt), s2.filter_traces(flt)
-    for key, title, limit in (("lineno", "by line (innermost frame)", opts.top),
+    for key, title, limit in (("filename", "by file (innermost frame)", opts.top),
+                              ("lineno", "by line (innermost frame)", opts.top),
                               ("traceback", f"by traceback ({opts.frames} frames)", opts.top)):
         stats = s2.compare_to(s1, key)
         stats.sort(key=lambda s: -s.size_diff)
@@ -246,6 +254,15 @@ def report(res: dict[str, Any], opts: argparse.Namespace, rss_res: dict[str, Any
         print(f"{b:8.1f} {c:6.2f}  {name}")
 
 
+def run(opts: argparse.Namespace) -> None:
+    rss_res = None if opts.skip_rss else measure(0, opts)
+    if opts.skip_trace:
+        assert rss_res is not None
+        report(rss_res, opts, rss_res)
+        return
+    report(measure(opts.frames, opts), opts, rss_res)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=4000, help="idle WebSocket clients measured (after 20 base ones)")
@@ -256,17 +273,19 @@ def main() -> int:
     p.add_argument("--skip-trace", action="store_true")
     p.add_argument("--skip-rss", action="store_true")
     p.add_argument("--python", default=sys.executable, help="the server's Python")
+    p.add_argument("--before-tree", type=Path, help="also measure the server of this checkout first "
+                   "(e.g. a git worktree of the base commit), for a before/after in one run")
     p.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     p.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     opts = p.parse_args()
     if opts.serve:
         return serve(opts.serve, opts.dump, opts.frames)
-    rss_res = None if opts.skip_rss else measure(0, opts)
-    if opts.skip_trace:
-        assert rss_res is not None
-        report(rss_res, opts, rss_res)
-        return 0
-    report(measure(opts.frames, opts), opts, rss_res)
+    if opts.before_tree:
+        # the same measurement of another checkout's server first (same Python, its code first on the path)
+        print(f"==================== before: {opts.before_tree}")
+        run(argparse.Namespace(**{**vars(opts), "tree": str(opts.before_tree.resolve())}))
+        print(f"\n==================== after: {ROOT}")
+    run(opts)
     return 0
 
 
