@@ -159,7 +159,9 @@ class Session:
         # UPGRADE_NOOP_DELAY after the probe on (_noop_due is that deadline).
         self._noop_owed = False
         self._noop_due: float | None = None
-        self._probe_out: list[str] = []
+        #: Replies for the probing WebSocket; None while there are none (most
+        #: sessions never probe: no empty list kept per idle connection).
+        self._probe_out: list[str] | None = None
         # What a poll still waiting on a closed session gets: "1" or "6".
         self._final: str | None = None
         self._get_pending = False
@@ -398,6 +400,8 @@ class Session:
         if self.state is not _UPGRADING:
             return
         if wire == "2" + _PROBE:
+            if self._probe_out is None:
+                self._probe_out = []
             self._probe_out.append("3" + _PROBE)
             if self._noop_due is None and not self._noop_owed:
                 self._noop_due = now + UPGRADE_NOOP_DELAY
@@ -418,7 +422,7 @@ class Session:
         self._move(Input.UPGRADE_FAILED)
         self._upgrade_due = self._noop_due = None
         self._noop_owed = False
-        self._probe_out.clear()
+        self._probe_out = None
         self._events.append(UpgradeAborted(description=description))
 
     def poll_started(self) -> None:
@@ -522,7 +526,7 @@ class Session:
         self._payload = None  # what a closed session was still to take is dropped
         self._buffer.clear()
         self._buffered_bytes = 0
-        self._probe_out.clear()
+        self._probe_out = None
         # A poll waiting now gets the final packet; after a client's own close
         # (final noop) so does a poll racing with it, sent before it saw the close.
         if self.transport != "polling":
@@ -614,8 +618,8 @@ class Session:
 
     def drain_probe(self) -> list[str]:
         """Packets for the probing WebSocket (``3probe``) during an upgrade."""
-        items, self._probe_out = self._probe_out, []
-        return items
+        items, self._probe_out = self._probe_out, None
+        return items or []
 
     def _delivered_close(self) -> None:
         self._move(Input.CLOSE_DELIVERED)

@@ -108,6 +108,8 @@ class Server:
         self._greenlets = WorkerPool()
         #: Keep-alive connections waiting in the hub for their next request.
         self._watched: set[_Watched] = set()
+        #: Every connection's ``release``: one bound method, not one per connection.
+        self._release_one: Callable[[], None] = self._release
 
     @property
     def address(self) -> tuple[str, int]:
@@ -187,7 +189,7 @@ class Server:
                 return
         self.connections += 1
         http = HttpConnection(sock, address, self.limits, secure=self._secure)
-        http.release = self._release
+        http.release = self._release_one
         if data:
             http.feed(data)
         try:
