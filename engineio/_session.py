@@ -629,8 +629,13 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called, or None."""
-        best: float | None = None
-        for due in (self._ping_due, self._pong_due, self._upgrade_due, self._close_due, self._noop_due):
+        best = self._ping_due
+        # Asked several times per long-polling round trip; usually only the
+        # ping is due, and four tests cost less than building the tuple below.
+        if self._pong_due is None and self._upgrade_due is None and self._close_due is None \
+                and self._noop_due is None:
+            return best
+        for due in (self._pong_due, self._upgrade_due, self._close_due, self._noop_due):
             if due is not None and (best is None or due < best):
                 best = due
         return best
