@@ -410,14 +410,14 @@ class EngineGlue(HandlerRegistry):
             for middleware in () if skip_middlewares else self._middlewares.get(key, ()):
                 handler = middleware
                 outcome = middleware(sock.sid, sock.handshake)
-                if isawaitable(outcome):
+                if outcome is not None and isawaitable(outcome):  # None: no ABC check
                     await outcome
             handler = self._handler(key, "connect")
             if handler is not None:
                 arity = positional_count(handler)
                 args = (sock.sid, sock.handshake, auth)[: max(1, min(arity, 3))]
                 outcome = handler(*args)
-                if isawaitable(outcome):
+                if outcome is not None and isawaitable(outcome):
                     outcome = await outcome
                 if outcome is False:
                     refusal = ConnectionRefusedError()
@@ -450,10 +450,11 @@ class EngineGlue(HandlerRegistry):
     def _accept(self, sock: Socket, missed: list[list[Any]] | None) -> None:
         """Send CONNECT, then what was emitted to the socket while it connected."""
         client = sock.client
-        self.logger.info(
-            "connect: %s [%s] (Engine.IO %s, %s)%s", sock.sid, peer_text(sock.namespace), client.esock.sid,
-            client.esock.transport, " recovered" if sock.recovered else "",
-        )
+        if self.logger.isEnabledFor(logging.INFO):  # its arguments cost more than the test
+            self.logger.info(
+                "connect: %s [%s] (Engine.IO %s, %s)%s", sock.sid, peer_text(sock.namespace), client.esock.sid,
+                client.esock.transport, " recovered" if sock.recovered else "",
+            )
         wires = client.conn.accept(sock.namespace, sock.sid, sock.pid)
         sock.connected = True
         for listener in self._listeners:
@@ -522,8 +523,9 @@ class EngineGlue(HandlerRegistry):
         self._forget_socket(sock)
         if not was_connected:
             return
-        self.logger.info("disconnect: %s [%s] (Engine.IO %s): %s", sock.sid, peer_text(sock.namespace),
-                         sock.client.esock.sid, reason)
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info("disconnect: %s [%s] (Engine.IO %s): %s", sock.sid, peer_text(sock.namespace),
+                             sock.client.esock.sid, reason)
         handler = self._handler(sock.key, "disconnect")
         if handler is not None:
             args = (sock.sid, reason)[: max(1, min(positional_count(handler), 2))]
