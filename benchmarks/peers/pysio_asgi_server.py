@@ -11,14 +11,12 @@ connect, ``echo``, ``echo_ack``, ``join``, ``bcast``). Runs from benchmarks/.ven
 
 from __future__ import annotations
 
-import argparse
-import resource
 import sys
 from typing import Any
 
 import socketio
 import uvicorn
-from pysio_handlers import register
+from pysio_handlers import peer_args, register
 
 
 def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.ASGIApp:
@@ -31,15 +29,7 @@ def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.ASGIApp:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--ping-interval", type=int, default=25000)
-    p.add_argument("--ping-timeout", type=int, default=20000)
-    args = p.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    args = peer_args()
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

@@ -1,4 +1,4 @@
-"""The echo contract's handlers as the python-socketio peers serve them, written once.
+"""What the python-socketio peers share: the echo contract's handlers, written once, and their CLI.
 
 shared/ECHO_SERVER.md's events that the load generator uses: on connect the server emits ``auth``
 with the CONNECT payload, ``echo`` emits ``echo`` back to the sender, ``echo_ack`` acks with the
@@ -10,11 +10,14 @@ and ``socketio.AsyncServer``, whose same methods return coroutines to await. Eac
 is written once as a function of the server that returns ``(calls, ack)``: the results of the
 server calls it made, in order, and what to ack. ``register(sio)`` wraps it for either server:
 the async wrapper awaits the calls in order before it acks; the sync one only returns the ack.
+:func:`peer_args` is both peers' command line (and the descriptor limit raised to the hard one).
 """
 
 from __future__ import annotations
 
+import argparse
 import inspect
+import resource
 from typing import Any, Callable
 
 Step = tuple[list[Any], Any]
@@ -66,3 +69,18 @@ def _async_handler(sio: Any, step: Callable[..., Step]) -> Callable[..., Any]:
                 await call
         return ack
     return handler
+
+
+def peer_args() -> argparse.Namespace:
+    """``--host``, ``--port``, ``--ping-interval`` and ``--ping-timeout`` (ms); the soft limit of
+    open files raised to the hard one, so a peer holds as many clients as ours may."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--ping-interval", type=int, default=25000)
+    p.add_argument("--ping-timeout", type=int, default=20000)
+    args = p.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return args

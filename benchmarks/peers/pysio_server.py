@@ -14,14 +14,12 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 
 import socketio  # noqa: E402
 from gevent import pywsgi  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
-from pysio_handlers import register  # noqa: E402
+from pysio_handlers import peer_args, register  # noqa: E402
 
 
 def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.WSGIApp:
@@ -39,15 +37,7 @@ def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.WSGIApp:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--ping-interval", type=int, default=25000)
-    p.add_argument("--ping-timeout", type=int, default=20000)
-    args = p.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    args = peer_args()
     app = build(args.ping_interval, args.ping_timeout)
     server = pywsgi.WSGIServer(
         (args.host, args.port), app, handler_class=WebSocketHandler, log=None, backlog=2048
