@@ -20,19 +20,12 @@ from transports.gevent import BusConnection
 from transports.gevent._cluster import _bus as bus
 from transports.gevent._cluster._supervisor import Supervisor, _Worker
 
-
-class _Collector:
-    def __init__(self) -> None:
-        self.frames: list[tuple[bytes, dict[str, Any], bytes]] = []
-        self._reader = bus.BusReader()
-
-    def __call__(self, frame: bytes) -> None:
-        self.frames.extend(self._reader.feed(frame))
+from ._bus_frames import FrameCollector
 
 
 def test_a_marked_publish_reaches_the_others_only_and_counts_everyone() -> None:
     hub = bus.Hub(lambda: 1000.0)
-    got_a, got_b = _Collector(), _Collector()
+    got_a, got_b = FrameCollector(), FrameCollector()
     a, b = bus.Peer(send=got_a, name="a"), bus.Peer(send=got_b, name="b")
     hub.connect(a)
     hub.connect(b)

@@ -20,25 +20,18 @@ from socketio_core.cluster._live import LiveSessions
 from socketio_core.server import ServerListener
 from transports.gevent._cluster import _bus as bus
 
-
-class _Connection:
-    def __init__(self) -> None:
-        self.frames: list[tuple[bytes, dict[str, Any], bytes]] = []
-        self._reader = bus.BusReader()
-
-    def send(self, frame: bytes) -> None:
-        self.frames.extend(self._reader.feed(frame))
+from ._bus_frames import FrameCollector
 
 
 class _Client:
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: FrameCollector) -> None:
         self.connection = connection
 
 
 class _Link:
     """Runs each command at once, as HubLink does when nothing is queued."""
 
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: FrameCollector) -> None:
         self.client = _Client(connection)
 
     def run(self, command: Any, done: Any = None) -> None:
@@ -70,8 +63,8 @@ class _Server:
 
 
 @pytest.fixture
-def worker() -> tuple[_Server, WorkersAdapter, _Connection, LiveSessions]:
-    connection = _Connection()
+def worker() -> tuple[_Server, WorkersAdapter, FrameCollector, LiveSessions]:
+    connection = FrameCollector()
     adapter = WorkersAdapter(connection)  # type: ignore[arg-type]
     adapter._link = _Link(connection)  # type: ignore[assignment]
     log = adapter.recovery_log({"max_disconnection_duration": 30.0})
@@ -93,7 +86,7 @@ def _open(server: _Server, adapter: WorkersAdapter, sock: _Socket, *rooms: str) 
 
 
 def test_frames_follow_a_socket_and_the_hub_saves_what_the_worker_would(
-    worker: tuple[_Server, WorkersAdapter, _Connection, LiveSessions],
+    worker: tuple[_Server, WorkersAdapter, FrameCollector, LiveSessions],
 ) -> None:
     server, adapter, connection, live = worker
     a = _Socket("sa", "/chat", "pid-a", {"user": "alice", "bin": b"\x01"})
@@ -139,7 +132,7 @@ def test_frames_follow_a_socket_and_the_hub_saves_what_the_worker_would(
 
 
 def test_data_that_cannot_be_stored_is_said_once(
-    worker: tuple[_Server, WorkersAdapter, _Connection, LiveSessions], caplog: pytest.LogCaptureFixture,
+    worker: tuple[_Server, WorkersAdapter, FrameCollector, LiveSessions], caplog: pytest.LogCaptureFixture,
 ) -> None:
     server, adapter, connection, _ = worker
     with caplog.at_level(logging.WARNING):

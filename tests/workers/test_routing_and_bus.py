@@ -17,6 +17,8 @@ from transports.gevent._cluster import _bus as bus
 from transports.gevent._cluster._routing import head_end, owner_of_head, owner_of_sid, sid_factory
 from transports.gevent._cluster._supervisor import pack_handoff, unpack_handoff
 
+from ._bus_frames import FrameCollector
+
 
 @pytest.mark.parametrize(
     ("head", "owner"),
@@ -55,17 +57,8 @@ def test_handoff_message_round_trip(data: bytes, host: str, port: int) -> None:
     assert unpack_handoff(pack_handoff((host, port), data)) == ((host, port), data)
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.frames: list[tuple[bytes, dict[str, Any], bytes]] = []
-        self._reader = bus.BusReader()
-
-    def __call__(self, frame: bytes) -> None:
-        self.frames.extend(self._reader.feed(frame))
-
-
-def _peer(hub: bus.Hub, name: str) -> tuple[bus.Peer, _Collector]:
-    got = _Collector()
+def _peer(hub: bus.Hub, name: str) -> tuple[bus.Peer, FrameCollector]:
+    got = FrameCollector()
     peer = bus.Peer(send=got, name=name)
     hub.connect(peer)
     return peer, got

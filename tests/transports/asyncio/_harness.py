@@ -9,6 +9,8 @@ then counts, not clocks.
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import threading
 from collections import Counter
 from concurrent.futures import Future
@@ -116,3 +118,12 @@ class AioServer:
 
         self.loop.call_soon_threadsafe(run)
         return done.result(10)
+
+
+def polling_handshake(port: int, path: str = "/engine.io/") -> str:
+    """Opens an Engine.IO session over long-polling on 127.0.0.1:``port``; its sid."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", f"{path}?EIO=4&transport=polling")
+    body = conn.getresponse().read()
+    conn.close()
+    return str(json.loads(body[1:])["sid"])

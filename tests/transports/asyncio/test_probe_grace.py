@@ -15,7 +15,6 @@ tests/transports/gevent/test_probe_grace.py.
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,19 +27,11 @@ from tests.integration import _wsclient
 from transports import _esocket
 from transports._esocket import EngineSocketBase
 
-from ._harness import AioServer
+from ._harness import AioServer, polling_handshake
 
 pytestmark = pytest.mark.timeout(60)
 PATH = "/engine.io/"
 LONG_GRACE = 30.0
-
-
-def _handshake(port: int) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", f"{PATH}?EIO=4&transport=polling")
-    body = conn.getresponse().read()
-    conn.close()
-    return str(json.loads(body[1:])["sid"])
 
 
 def _get(port: int, sid: str) -> tuple[int, bytes]:
@@ -71,7 +62,7 @@ def graces(monkeypatch: pytest.MonkeyPatch) -> list[threading.Event]:
 
 def test_a_get_behind_the_upgrade_packet_is_refused(graces: list[threading.Event]) -> None:
     with AioServer(Config(ping_interval=20, ping_timeout=20)) as server, ThreadPoolExecutor(1) as pool:
-        sid = _handshake(server.port)
+        sid = polling_handshake(server.port, PATH)
         with _wsclient.connect(server.port, f"{PATH}?EIO=4&transport=websocket&sid={sid}") as ws:
             ws.send("2probe")
             assert ws.recv() == "3probe"
@@ -89,7 +80,7 @@ def test_a_get_behind_the_upgrade_packet_is_refused(graces: list[threading.Event
 def test_without_the_upgrade_packet_the_get_goes_on_after_the_grace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_esocket, "PROBE_GRACE_S", 0.05)
     with AioServer(Config(ping_interval=20, ping_timeout=20)) as server, ThreadPoolExecutor(1) as pool:
-        sid = _handshake(server.port)
+        sid = polling_handshake(server.port, PATH)
         with _wsclient.connect(server.port, f"{PATH}?EIO=4&transport=websocket&sid={sid}") as ws:
             ws.send("2probe")
             assert ws.recv() == "3probe"

@@ -9,7 +9,6 @@ each get at most their budget (:mod:`transports._turns`) per turn.
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 import ssl
 import subprocess
@@ -24,20 +23,12 @@ from transports import HttpLimits
 from transports._frames import OP_TEXT
 from transports._turns import TURN_MESSAGES, TURN_PACKETS, TURN_REQUESTS
 
-from ._harness import AioServer
+from ._harness import AioServer, polling_handshake
 
 ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.timeout(60)
 PATH = "/engine.io/"
-
-
-def _handshake(port: int) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", f"{PATH}?EIO=4&transport=polling")
-    body = conn.getresponse().read()
-    conn.close()
-    return str(json.loads(body[1:])["sid"])
 
 
 def _masked_text(text: str) -> bytes:
@@ -110,7 +101,7 @@ def test_a_long_post_is_handed_up_over_many_turns() -> None:
     count = 40 * TURN_PACKETS
     with AioServer(Config(ping_interval=20, ping_timeout=20, max_payload=1_000_000),
                    count_turns=True) as server:
-        sid = _handshake(server.port)
+        sid = polling_handshake(server.port, PATH)
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         conn.request("POST", f"{PATH}?EIO=4&transport=polling&sid={sid}",
                      "\x1e".join(["4x"] * count).encode())
@@ -126,7 +117,7 @@ def test_a_long_post_is_handed_up_over_many_turns() -> None:
 def test_pipelined_requests_get_their_budget_per_turn() -> None:
     count = 20 * TURN_REQUESTS
     with AioServer(count_turns=True) as server:
-        sid = _handshake(server.port)
+        sid = polling_handshake(server.port, PATH)
         request = (f"POST {PATH}?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n"
                    f"Content-Length: 2\r\n\r\n4p").encode()
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
@@ -203,7 +194,7 @@ def _read_until_closed(sock: socket.socket, timeout: float) -> bytes:
 ], ids=["idle", "head", "body"])
 def test_a_stalled_client_is_cut_at_its_timeout(sent: bytes, answer: bytes | None) -> None:
     with AioServer(limits=SHORT) as server:
-        sid = _handshake(server.port)
+        sid = polling_handshake(server.port, PATH)
         if b"POST" in sent:
             sent = sent.replace(b"/x", f"{PATH}?EIO=4&transport=polling&sid={sid}".encode())
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
