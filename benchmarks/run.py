@@ -44,12 +44,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_report import SATURATED, plot, render_table, summarize  # noqa: E402
 from bench_servers import SERVER_LABELS, ServerSpec, executable, server_spec  # noqa: E402
+from proc_sample import loadavg, system_cpu, tree_cpu_s, tree_rss_kb  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 NODE_DIR = BENCH / "node"
 LOADGEN = NODE_DIR / "loadgen.js"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- sizes
@@ -79,69 +79,6 @@ SCENARIOS = list(FULL)
 COMMON = {"payload_bytes": 32, "connect_timeout_ms": 20000}
 
 
-# ---------------------------------------------------------------- /proc sampling
-
-def _tree(pid: int) -> list[int]:
-    """pid and its descendants (a server with --workers is a supervisor and its workers)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    todo.extend(int(x) for x in f.read().split())
-        except OSError:
-            pass
-    return out
-
-
-def proc_cpu_s(pid: int) -> float | None:
-    """utime + stime of a process and its descendants (all their threads), in seconds."""
-    total, seen = 0, False
-    for p in _tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                data = f.read()
-        except OSError:
-            continue
-        seen = True
-        fields = data[data.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK if seen else None
-
-
-def proc_rss_kb(pid: int) -> int | None:
-    """VmRSS of a process and its descendants."""
-    total, seen = 0, False
-    for p in _tree(pid):
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        seen = True
-                        break
-        except OSError:
-            continue
-    return total if seen else None
-
-
-def system_cpu() -> tuple[float, float, float]:
-    """(busy, irq + softirq, total) seconds of all CPUs, from /proc/stat."""
-    with open("/proc/stat") as f:
-        parts = f.readline().split()[1:]
-    vals = [int(x) for x in parts[:8]]
-    idle = vals[3] + vals[4]
-    total = sum(vals)
-    return (total - idle) / CLK_TCK, (vals[5] + vals[6]) / CLK_TCK, total / CLK_TCK
-
-
-def loadavg() -> list[float]:
-    with open("/proc/loadavg") as f:
-        return [float(x) for x in f.read().split()[:3]]
-
-
 @dataclass
 class Sample:
     t: float
@@ -158,8 +95,8 @@ class Sample:
 def take_sample(server: "RunningServer", loadgen_pid: int, extra: dict[str, Any]) -> Sample:
     busy, irq, total = system_cpu()
     alive = server.proc.poll() is None
-    return Sample(time.monotonic(), proc_cpu_s(server.pid) if alive else None,
-                  proc_rss_kb(server.pid) if alive else None, proc_cpu_s(loadgen_pid), busy, irq, total,
+    return Sample(time.monotonic(), tree_cpu_s(server.pid) if alive else None,
+                  tree_rss_kb(server.pid) if alive else None, tree_cpu_s(loadgen_pid), busy, irq, total,
                   alive, extra)
 
 

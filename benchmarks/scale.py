@@ -47,7 +47,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from scale_procs import BENCH, ROOT, Pool, Profiler, Server, free_port, loadavg, split  # noqa: E402
+from proc_sample import loadavg, tree_fds  # noqa: E402
+from scale_procs import BENCH, ROOT, Pool, Profiler, Server, free_port, split  # noqa: E402
 from scale_report import render, plot  # noqa: E402
 
 FULL: dict[str, Any] = {
@@ -122,7 +123,7 @@ def run_limit(name: str, opts: argparse.Namespace, logdir: Path) -> dict[str, An
         rss1 = server.rss_kb()
         rec["rss_base_kb"], rec["rss_kb"] = rss0, rss1
         rec["kb_per_conn"] = (rss1 - rss0) / (ready - base["ready"]) if ready > base["ready"] else None
-        rec["server_fds"] = len(os.listdir(f"/proc/{server.pid}/fd"))
+        rec["server_fds"] = tree_fds(server.pid)
         # beyond the limit: every extra client should end at once (503 or refused), none hang
         probe = connect_all(pool, int(sz["probe"]), port, opts, group="probe", timeout=10.0, procs=1)
         rec["probe"] = probe

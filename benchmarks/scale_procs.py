@@ -17,64 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from proc_sample import tree_cpu_s, tree_rss_kb
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    todo.extend(int(x) for x in f.read().split())
-        except OSError:
-            pass
-    return out
-
-
-def tree_cpu_s(pid: int) -> float:
-    """utime + stime of a process tree (live processes; reaped children's time included)."""
-    total = 0
-    for p in descendants(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                data = f.read()
-        except OSError:
-            continue
-        fields = data[data.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
-
-
-def tree_rss_kb(pid: int) -> int:
-    total = 0
-    for p in descendants(pid):
-        try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE_KB
-        except OSError:
-            continue
-    return total
-
-
-def tree_fds(pid: int) -> int:
-    n = 0
-    for p in descendants(pid):
-        try:
-            n += len(os.listdir(f"/proc/{p}/fd"))
-        except OSError:
-            pass
-    return n
-
-
-def loadavg() -> list[float]:
-    with open("/proc/loadavg") as f:
-        return [float(x) for x in f.read().split()[:3]]
 
 
 def server_argv(name: str, port: int, opts: Any, ping_ms: int | None = None,
@@ -132,10 +78,10 @@ class Server:
         return self.proc.poll() is None
 
     def cpu(self) -> float:
-        return tree_cpu_s(self.pid)
+        return tree_cpu_s(self.pid) or 0.0
 
     def rss_kb(self) -> int:
-        return tree_rss_kb(self.pid)
+        return tree_rss_kb(self.pid) or 0
 
     def tail(self, n: int = 3000) -> str:
         if not self.log.closed:

@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """workers=1 against workers=2 on the echo server: CPU per operation, routing cost, throughput.
 
-    python benchmarks/workers_bench.py [--rounds 2] [--quick]
+    python benchmarks/workers_bench.py [--rounds 2] [--quick] [--scenarios ...] [--variants ...]
+    python benchmarks/workers_bench.py --variants 1@0 2@0 1 2 --loadgen-cpus 1
 
 For each scenario of the load generator (benchmarks/node/loadgen.js: WebSocket
-handshakes, WebSocket echo, keep-alive long-polling echo) the echo server is
-started with ``--workers 1`` (one plain process) and ``--workers 2`` (a
-supervisor and two workers), rounds interleaved (1 2, then 2 1, ...) so that
+handshakes, WebSocket echo, keep-alive long-polling echo; ``ack`` and
+``broadcast`` on request) the echo server is started as each variant: ``1``
+(``--workers 1``: one plain process), ``1s`` (a supervisor and one worker:
+the workers code path with nothing to route between), ``2`` (a supervisor and
+two workers); ``VARIANT@CPUS`` pins the server's process tree to those CPUs
+and ``--loadgen-cpus`` the generator, so that ``1@0`` and ``2@0`` share one
+core alike: the part of the 2/1 ratio that is contention on a small machine
+rather than work. Rounds are interleaved (1 2, then 2 1, ...) so that
 drifts of the shared machine cancel out. Between the generator's ``start``
 and ``end`` marks the script reads utime+stime from /proc of every process
 of the server (supervisor included) and reports the medians:
 
 - server CPU per operation, summed over all processes, and its ratio 2/1;
-- the supervisor's own CPU per operation: on the handshake scenario, where
+- the supervisor's and the workers' CPU per operation apart: on the handshake scenario, where
   every operation is a new TCP connection, that is the routing cost per new
   connection (accept, read the head, pass the descriptor);
 - throughput, and the load average at the start and the end of the run.
@@ -34,21 +40,30 @@ import time
 from pathlib import Path
 from typing import Any
 
+from proc_sample import descendants, process_cpu_s
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 LOADGEN = BENCH / "node" / "loadgen.js"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 FULL: dict[str, dict[str, Any]] = {
     "handshake": {"concurrency": 10, "count": 50_000, "warmup_s": 1.0, "duration_s": 4.0},
     "echo": {"clients": 50, "count": 1_000_000, "warmup_s": 1.0, "duration_s": 5.0},
     "polling": {"clients": 20, "count": 1_000_000, "warmup_s": 1.0, "duration_s": 5.0},
+    "ack": {"clients": 50, "count": 1_000_000, "warmup_s": 1.0, "duration_s": 5.0},
+    "broadcast": {"clients": 200, "messages": 5_000, "warmup_messages": 20, "window": 10,
+                  "duration_s": 5.0, "drain_s": 5.0},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "handshake": {"concurrency": 2, "count": 20, "warmup_s": 0.1, "duration_s": 1.0},
     "echo": {"clients": 5, "count": 20, "warmup_s": 0.1, "duration_s": 1.0},
     "polling": {"clients": 3, "count": 20, "warmup_s": 0.1, "duration_s": 1.0},
+    "ack": {"clients": 5, "count": 20, "warmup_s": 0.1, "duration_s": 1.0},
+    "broadcast": {"clients": 10, "messages": 20, "warmup_messages": 2, "window": 4,
+                  "duration_s": 1.0, "drain_s": 3.0},
 }
+#: Default scenarios (``--scenarios`` picks others).
+DEFAULT_SCENARIOS = ["handshake", "echo", "polling"]
 COMMON = {"payload_bytes": 32, "connect_timeout_ms": 20000}
 
 
@@ -58,33 +73,48 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_s(pid: int) -> float:
-    """utime + stime of one process, in seconds (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+#: ``1s``: a supervisor and one worker. ``socketio-echo --workers 1`` runs one plain
+#: process, so this passes a count that is 1 but compares as "more than one" to take the
+#: workers path: the same code as ``--workers 2`` with a single worker (is the comparison fair?).
+_SUPERVISED_ONE = (
+    "import sys\n"
+    "class One(int):\n"
+    "    def __gt__(self, other): return True\n"
+    "import socketio_core.echo as echo\n"
+    "parser = echo.build_parser()\n"
+    "parse = parser.parse_args\n"
+    "def parse_args(argv=None):\n"
+    "    args = parse(argv)\n"
+    "    args.workers = One(1)\n"
+    "    return args\n"
+    "parser.parse_args = parse_args\n"
+    "echo.build_parser = lambda: parser\n"
+    "sys.exit(echo.main(sys.argv[1:]))\n"
+)
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                found.append(int(entry.name))
-    return found
+#: ``--baseline-tree``: where variants named ``b1``, ``b2``, ... run from (an older checkout).
+_TREES = {"": ROOT}
 
 
-def start_server(workers: int, port: int) -> subprocess.Popen[bytes]:
+def variant_command(variant: str, port: int) -> list[str]:
+    """The server command of ``variant``: ``1``, ``1s``, ``2``, ... with ``@CPUS`` to pin it (taskset);
+    a leading ``b`` runs it from the baseline tree."""
+    name, _, cpus = variant.partition(",")[0].partition("@")
+    name = name.removeprefix("b")
+    common = ["--port", str(port), "--log-level", "warning"]
+    if name == "1s":
+        cmd = [sys.executable, "-c", _SUPERVISED_ONE, *common]
+    else:
+        cmd = [sys.executable, "-m", "socketio_core.echo", *common, "--workers", str(int(name))]
+    return (["taskset", "-c", cpus] if cpus else []) + cmd
+
+
+def start_server(variant: str, port: int) -> subprocess.Popen[bytes]:
+    tree = _TREES["b"] if variant.startswith("b") else ROOT
     proc = subprocess.Popen(
-        [sys.executable, "-m", "socketio_core.echo", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        variant_command(variant, port),
+        cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(tree)},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -94,23 +124,29 @@ def start_server(workers: int, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def measure(scenario: str, params: dict[str, Any], workers: int) -> dict[str, Any]:
+def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: str = "") -> dict[str, Any]:
     port = free_port()
-    server = start_server(workers, port)
-    pids = [server.pid, *children(server.pid)]
+    # VARIANT,KEY=N,...: this variant's own sizes (e.g. 2,clients=100: as many clients per worker as 1 has)
+    for override in variant.split(",")[1:]:
+        key, _, value = override.partition("=")
+        params = {**params, key: int(value)}
+    server = start_server(variant, port)
+    # taskset execs the server in place: the pid is the server's either way.
+    pids = descendants(server.pid)
     cfg = {"scenario": scenario, "host": "127.0.0.1", "port": port, "path": "/socket.io/",
            "params": {**COMMON, **params}, "payload_bytes": COMMON["payload_bytes"],
            "time_limit_s": params["duration_s"] + 30}
     marks: dict[str, tuple[float, list[float]]] = {}
     result: dict[str, Any] = {}
     try:
-        gen = subprocess.Popen(["node", str(LOADGEN), json.dumps(cfg)], cwd=LOADGEN.parent,
+        pin = ["taskset", "-c", loadgen_cpus] if loadgen_cpus else []
+        gen = subprocess.Popen([*pin, "node", str(LOADGEN), json.dumps(cfg)], cwd=LOADGEN.parent,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         assert gen.stdout is not None and gen.stdin is not None
         for raw in gen.stdout:
             msg = json.loads(raw) if raw.startswith("{") else {}
             if "mark" in msg:
-                marks[msg["mark"]] = (time.monotonic(), [cpu_s(pid) for pid in pids])
+                marks[msg["mark"]] = (time.monotonic(), [process_cpu_s(pid) or 0.0 for pid in pids])
                 gen.stdin.write("\n")
                 gen.stdin.flush()
             elif "result" in msg:
@@ -122,47 +158,56 @@ def measure(scenario: str, params: dict[str, Any], workers: int) -> dict[str, An
     (t0, c0), (t1, c1) = marks["start"], marks["end"]
     ops = result.get("ops") or 0
     used = [b - a for a, b in zip(c0, c1)]
+    supervised = len(pids) > 1
     return {
         "ops": ops, "rate": result.get("rate"), "wall_s": t1 - t0,
         "cpu_us_per_op": sum(used) * 1e6 / ops if ops else None,
-        "supervisor_us_per_op": used[0] * 1e6 / ops if ops and workers > 1 else 0.0,
+        "supervisor_us_per_op": used[0] * 1e6 / ops if ops and supervised else 0.0,
+        "workers_us_per_op": sum(used[1:] if supervised else used) * 1e6 / ops if ops else None,
         "cpu_share": sum(used) / (t1 - t0),
     }
 
 
 def routing_micro(n: int = 3000) -> float:
     """CPU µs the supervisor spends per new connection, measured alone in this process:
-    accept, read the head, find its worker, pass the descriptor, close (the client's
-    side and the receiving worker's are not counted)."""
+    its own accept path (``Supervisor._on_accept``: accept, read the head, find its
+    worker, pass the descriptor, close) against a stand-in worker; the client's side
+    and the receiving worker's are not counted."""
     sys.path.insert(0, str(ROOT))
-    from transports.gevent._cluster._routing import head_end, owner_of_head
-    from transports.gevent._cluster._supervisor import pack_handoff
+    import selectors
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
+    from transports.gevent._cluster._bus import Peer
+    from transports.gevent._cluster._supervisor import Supervisor, _Worker
+
+    supervisor = Supervisor(lambda ctx: None, 1)
+    address = supervisor.bind("127.0.0.1", 0)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    b.setblocking(False)  # (recv_fds ignores its flags before Python 3.12)
+    worker = _Worker(0, 1, os.getpid(), a, a, Peer(send=lambda frame: None), 0.0, ready=True)
+    supervisor._slots[0] = worker
+    supervisor._by_wid[1] = worker
     head = b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"
     spent = 0.0
-    for _ in range(n):
-        client = socket.create_connection(listener.getsockname())
-        client.sendall(head)
-        t0 = time.thread_time()
-        conn, address = listener.accept()
-        data = conn.recv(65536)
-        if head_end(data) >= 0:
-            owner_of_head(data)
-        socket.send_fds(a, [pack_handoff(address, data)], [conn.fileno()])
-        conn.close()
-        spent += time.thread_time() - t0
-        _, fds, _, _ = socket.recv_fds(b, 65536, 4)
-        for fd in fds:
-            os.close(fd)
-        client.close()
-    listener.close()
-    a.close()
-    b.close()
-    return spent * 1e6 / n
+    try:
+        while supervisor.routed < n:
+            client = socket.create_connection(address)
+            client.sendall(head)
+            t0 = time.thread_time()
+            supervisor._on_accept(supervisor._listener, selectors.EVENT_READ)
+            spent += time.thread_time() - t0
+            while True:
+                try:
+                    _, fds, _, _ = socket.recv_fds(b, 65536, 4)
+                except BlockingIOError:
+                    break
+                for fd in fds:
+                    os.close(fd)
+            client.close()
+    finally:
+        supervisor._close_all()
+        a.close()
+        b.close()
+    return spent * 1e6 / supervisor.routed
 
 
 def main() -> None:
@@ -170,16 +215,36 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="write the raw numbers here")
-    parser.add_argument("--scenarios", nargs="+", choices=list(FULL), default=list(FULL))
+    parser.add_argument("--scenarios", nargs="+", choices=list(FULL), default=DEFAULT_SCENARIOS)
+    parser.add_argument("--variants", nargs="+", default=["1", "2"],
+                        help="servers compared, the first is the base of the ratio: 1 (one plain "
+                             "process), 1s (a supervisor and one worker), 2, N; VARIANT@CPUS pins "
+                             "the server to those CPUs (taskset), e.g. 1@0 2@0; VARIANT,KEY=N sets a "
+                             "size for that variant, e.g. 2,clients=100 (as many per worker as 1 has)")
+    parser.add_argument("--loadgen-cpus", default="",
+                        help="pin the load generator to these CPUs (taskset), e.g. 1 with 1@0 2@0: "
+                             "the server tree shares one core whatever its process count")
+    parser.add_argument("--baseline-tree", type=Path, default=None,
+                        help="an older checkout (git worktree add ../base COMMIT): variants b1, b2, "
+                             "b1s, ... run from it, for before/after in one run")
+    parser.add_argument("--duration", type=float, default=None, help="measured seconds per run")
     opts = parser.parse_args()
-    sizes = {k: v for k, v in (QUICK if opts.quick else FULL).items() if k in opts.scenarios}
+    sizes = {k: dict(v) for k, v in (QUICK if opts.quick else FULL).items() if k in opts.scenarios}
+    if opts.duration is not None:
+        for params in sizes.values():
+            params["duration_s"] = opts.duration
+    variants: list[str] = opts.variants
+    if opts.baseline_tree is not None:
+        _TREES["b"] = opts.baseline_tree.resolve()
+    elif any(v.startswith("b") for v in variants):
+        parser.error("variants b1, b2, ... need --baseline-tree")
     load_start = os.getloadavg()
-    raw: dict[str, dict[int, list[dict[str, Any]]]] = {s: {1: [], 2: []} for s in sizes}
+    raw: dict[str, dict[str, list[dict[str, Any]]]] = {s: {v: [] for v in variants} for s in sizes}
     for round_ in range(opts.rounds):
-        order = (1, 2) if round_ % 2 == 0 else (2, 1)
+        order = variants if round_ % 2 == 0 else variants[::-1]
         for scenario, params in sizes.items():
-            for workers in order:
-                raw[scenario][workers].append(measure(scenario, params, workers))
+            for variant in order:
+                raw[scenario][variant].append(measure(scenario, params, variant, opts.loadgen_cpus))
     load_end = os.getloadavg()
 
     def med(rows: list[dict[str, Any]], key: str) -> float:
@@ -188,17 +253,18 @@ def main() -> None:
 
     print(f"load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}, "
           f"at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}; {os.cpu_count()} CPUs; "
-          f"{opts.rounds} rounds, medians")
-    print(f"{'scenario':<10} {'w':>2} {'ops/s':>10} {'CPU µs/op':>10} {'ratio':>6} "
-          f"{'superv. µs/op':>14} {'CPU share':>9}")
+          f"{opts.rounds} rounds, medians"
+          + (f"; load generator on CPU {opts.loadgen_cpus}" if opts.loadgen_cpus else ""))
+    print(f"{'scenario':<10} {'server':>6} {'ops/s':>10} {'CPU µs/op':>10} {'ratio':>6} "
+          f"{'superv. µs/op':>14} {'workers µs/op':>14} {'CPU share':>9}")
     for scenario in sizes:
-        base = med(raw[scenario][1], "cpu_us_per_op")
-        for workers in (1, 2):
-            rows = raw[scenario][workers]
+        base = med(raw[scenario][variants[0]], "cpu_us_per_op")
+        for variant in variants:
+            rows = raw[scenario][variant]
             cpu = med(rows, "cpu_us_per_op")
-            print(f"{scenario:<10} {workers:>2} {med(rows, 'rate'):>10,.0f} {cpu:>10.1f} "
-                  f"{cpu / base:>6.2f} {med(rows, 'supervisor_us_per_op'):>14.2f} "
-                  f"{med(rows, 'cpu_share'):>9.0%}")
+            print(f"{scenario:<10} {variant:>6} {med(rows, 'rate'):>10,.0f} {cpu:>10.1f} "
+                  f"{cpu / base if base else float('nan'):>6.2f} {med(rows, 'supervisor_us_per_op'):>14.2f} "
+                  f"{med(rows, 'workers_us_per_op'):>14.1f} {med(rows, 'cpu_share'):>9.0%}")
     print(f"routing cost per new connection (supervisor CPU, measured alone): {routing_micro():.1f} µs")
     if opts.json is not None:
         opts.json.write_text(json.dumps({"load": [load_start, load_end], "raw": raw}, indent=1))

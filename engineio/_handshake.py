@@ -129,6 +129,9 @@ class SessionCarrier(Protocol):
     def session(self) -> "Session": ...
 
 
+# A State member read through its class costs a descriptor call (see _session.py).
+_CLOSED = State.CLOSED
+
 _Carrier = TypeVar("_Carrier", bound=SessionCarrier)
 
 
@@ -163,7 +166,7 @@ def live_polling_session(
     if (
         session.protocol != 4
         or session.transport != "polling"
-        or session.state is State.CLOSED
+        or session.state is _CLOSED
         or "polling" not in config.transports
     ):
         return None

@@ -46,12 +46,16 @@ __all__ = ["Session"]
 
 # A member read through its Enum class costs ~90 ns on CPython 3.11 (a
 # descriptor call), about as much as the whole message fast path; the session
-# compares its state with these module constants instead.
+# compares its state (and a received packet's type) with these module constants instead.
 _OPENING: Final = State.OPENING
 _OPEN: Final = State.OPEN
 _UPGRADING: Final = State.UPGRADING
 _CLOSING: Final = State.CLOSING
 _CLOSED: Final = State.CLOSED
+_PT_MESSAGE: Final = PacketType.MESSAGE
+_PT_PONG: Final = PacketType.PONG
+_PT_CLOSE: Final = PacketType.CLOSE
+_PT_PING: Final = PacketType.PING
 
 # Every received message builds one event, without the frozen dataclass's __init__.
 _message_event = trusted_builder(MessageReceived)
@@ -159,7 +163,9 @@ class Session:
         # UPGRADE_NOOP_DELAY after the probe on (_noop_due is that deadline).
         self._noop_owed = False
         self._noop_due: float | None = None
-        self._probe_out: list[str] = []
+        #: Replies for the probing WebSocket; None while there are none (most
+        #: sessions never probe: no empty list kept per idle connection).
+        self._probe_out: list[str] | None = None
         # What a poll still waiting on a closed session gets: "1" or "6".
         self._final: str | None = None
         self._get_pending = False
@@ -339,20 +345,20 @@ class Session:
         """Act on one received packet; False means "stop reading this payload"."""
         if self.state is _CLOSED:
             return False
-        if ptype is PacketType.MESSAGE:
+        if ptype is _PT_MESSAGE:
             self._events.append(MessageReceived(data=data))
-        elif ptype is PacketType.PONG:
+        elif ptype is _PT_PONG:
             if self.protocol == 3:
                 self._abort(CloseReason.TRANSPORT_ERROR, "invalid heartbeat direction")
                 return False
             self._pong_due = None
             if self.state is not _CLOSING:
                 self._ping_due = now + self.config.ping_interval
-        elif ptype is PacketType.CLOSE:
+        elif ptype is _PT_CLOSE:
             # The client closes: a poll still waiting is released with a noop.
             self._abort(CloseReason.TRANSPORT_CLOSE, "client sent close", final=_NOOP)
             return False
-        elif ptype is PacketType.PING:
+        elif ptype is _PT_PING:
             if self.protocol == 4:
                 self._abort(CloseReason.TRANSPORT_ERROR, "invalid heartbeat direction")
                 return False
@@ -398,6 +404,8 @@ class Session:
         if self.state is not _UPGRADING:
             return
         if wire == "2" + _PROBE:
+            if self._probe_out is None:
+                self._probe_out = []
             self._probe_out.append("3" + _PROBE)
             if self._noop_due is None and not self._noop_owed:
                 self._noop_due = now + UPGRADE_NOOP_DELAY
@@ -418,7 +426,7 @@ class Session:
         self._move(Input.UPGRADE_FAILED)
         self._upgrade_due = self._noop_due = None
         self._noop_owed = False
-        self._probe_out.clear()
+        self._probe_out = None
         self._events.append(UpgradeAborted(description=description))
 
     def poll_started(self) -> None:
@@ -522,7 +530,7 @@ class Session:
         self._payload = None  # what a closed session was still to take is dropped
         self._buffer.clear()
         self._buffered_bytes = 0
-        self._probe_out.clear()
+        self._probe_out = None
         # A poll waiting now gets the final packet; after a client's own close
         # (final noop) so does a poll racing with it, sent before it saw the close.
         if self.transport != "polling":
@@ -614,8 +622,8 @@ class Session:
 
     def drain_probe(self) -> list[str]:
         """Packets for the probing WebSocket (``3probe``) during an upgrade."""
-        items, self._probe_out = self._probe_out, []
-        return items
+        items, self._probe_out = self._probe_out, None
+        return items or []
 
     def _delivered_close(self) -> None:
         self._move(Input.CLOSE_DELIVERED)
@@ -625,8 +633,13 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called, or None."""
-        best: float | None = None
-        for due in (self._ping_due, self._pong_due, self._upgrade_due, self._close_due, self._noop_due):
+        best = self._ping_due
+        # Asked several times per long-polling round trip; usually only the
+        # ping is due, and four tests cost less than building the tuple below.
+        if self._pong_due is None and self._upgrade_due is None and self._close_due is None \
+                and self._noop_due is None:
+            return best
+        for due in (self._pong_due, self._upgrade_due, self._close_due, self._noop_due):
             if due is not None and (best is None or due < best):
                 best = due
         return best

@@ -269,7 +269,7 @@ class EngineCore(Generic[S]):
             sid, transport, self.config, monotonic(),
             protocol=protocol, supports_binary=not query.get("b64") and j is None,
         )
-        request.compact()
+        request.compact(self.path)
         esock = self.socket_class(self, session, request)
         if j is not None:
             esock.jsonp = jsonp_index(j)

@@ -2,22 +2,21 @@
 
 ``socketio.AsyncServer(async_mode="asgi")`` wrapped in ``socketio.ASGIApp``, served
 by uvicorn with its defaults (pure-Python h11 and wsproto unless httptools or
-websockets are installed), logging and access log off. The handlers are those of
-peers/pysio_server.py (shared/ECHO_SERVER.md's ``auth`` on connect, ``echo``,
-``echo_ack``, ``join``, ``bcast``). Runs from benchmarks/.venv-peers.
+websockets are installed), logging and access log off. The handlers are
+peers/pysio_handlers.py's, shared with pysio_server.py (shared/ECHO_SERVER.md's ``auth`` on
+connect, ``echo``, ``echo_ack``, ``join``, ``bcast``). Runs from benchmarks/.venv-peers.
 
     python pysio_asgi_server.py --port N [--ping-interval MS] [--ping-timeout MS]
 """
 
 from __future__ import annotations
 
-import argparse
-import resource
 import sys
 from typing import Any
 
 import socketio
 import uvicorn
+from pysio_handlers import peer_args, register
 
 
 def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.ASGIApp:
@@ -25,41 +24,12 @@ def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.ASGIApp:
                                ping_timeout=ping_timeout_ms / 1000, cors_allowed_origins="*",
                                logger=False, engineio_logger=False)
 
-    @sio.on("connect")
-    async def connect(sid: str, environ: Any, auth: Any = None) -> None:
-        await sio.emit("auth", auth if auth is not None else {}, to=sid)
-
-    @sio.on("echo")
-    async def echo(sid: str, *args: Any) -> None:
-        await sio.emit("echo", args if len(args) != 1 else args[0], to=sid)
-
-    @sio.on("echo_ack")
-    async def echo_ack(sid: str, *args: Any) -> Any:
-        return args
-
-    @sio.on("join")
-    async def join(sid: str, room: str) -> str:
-        await sio.enter_room(sid, room)
-        return room
-
-    @sio.on("bcast")
-    async def bcast(sid: str, *args: Any) -> None:
-        room = args[0].get("room") if args and isinstance(args[0], dict) else None
-        await sio.emit("bcast", args if len(args) != 1 else args[0], to=room)
-
+    register(sio, is_async=True)
     return socketio.ASGIApp(sio)
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--ping-interval", type=int, default=25000)
-    p.add_argument("--ping-timeout", type=int, default=20000)
-    args = p.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    args = peer_args()
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

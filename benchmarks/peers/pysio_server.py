@@ -3,11 +3,8 @@
 The fastest pure-Python deployment python-socketio's documentation describes:
 ``async_mode='gevent'``, gevent's pywsgi server with gevent-websocket's
 ``WebSocketHandler``, the standard library monkey-patched, logging off (access
-log included). The handlers are those of our echo server (shared/ECHO_SERVER.md)
-that the load generator uses: on connect it emits ``auth`` with the CONNECT
-payload, ``echo`` emits ``echo`` back to the sender, ``echo_ack`` acks with the
-same args, ``join`` (room) joins the room and acks its name, ``bcast`` emits ``bcast`` to every client of the namespace (or of a
-room when the first arg carries ``room``).
+log included). The handlers are peers/pysio_handlers.py's (those of our echo server,
+shared/ECHO_SERVER.md, that the load generator uses), shared with pysio_asgi_server.py.
 
 Runs from benchmarks/.venv-peers (``make bench-setup``), never from the
 project's environment: python-socketio ships its own top-level ``engineio``.
@@ -17,13 +14,12 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 
 import socketio  # noqa: E402
 from gevent import pywsgi  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
+from pysio_handlers import peer_args, register  # noqa: E402
 
 
 def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.WSGIApp:
@@ -36,41 +32,12 @@ def build(ping_interval_ms: int, ping_timeout_ms: int) -> socketio.WSGIApp:
         engineio_logger=False,
     )
 
-    @sio.on("connect")
-    def connect(sid, environ, auth=None):
-        sio.emit("auth", auth if auth is not None else {}, to=sid)
-
-    @sio.on("echo")
-    def echo(sid, *args):
-        sio.emit("echo", args if len(args) != 1 else args[0], to=sid)
-
-    @sio.on("echo_ack")
-    def echo_ack(sid, *args):
-        return args
-
-    @sio.on("join")
-    def join(sid, room):
-        sio.enter_room(sid, room)
-        return room
-
-    @sio.on("bcast")
-    def bcast(sid, *args):
-        room = args[0].get("room") if args and isinstance(args[0], dict) else None
-        sio.emit("bcast", args if len(args) != 1 else args[0], to=room)
-
+    register(sio, is_async=False)
     return socketio.WSGIApp(sio)
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--ping-interval", type=int, default=25000)
-    p.add_argument("--ping-timeout", type=int, default=20000)
-    args = p.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    args = peer_args()
     app = build(args.ping_interval, args.ping_timeout)
     server = pywsgi.WSGIServer(
         (args.host, args.port), app, handler_class=WebSocketHandler, log=None, backlog=2048

@@ -18,6 +18,7 @@ import gevent
 
 from transports.gevent import BusConnection
 
+from ..redis import _codec as codec
 from ..redis._adapter import RedisAdapter
 from ..redis._recovery import RedisRecoveryLog
 from ..server import MemoryAdapter
@@ -34,6 +35,11 @@ class WorkersRecoveryLog(RedisRecoveryLog):
 
     Its commands are called with a :class:`~._link.HubClient`.
     """
+
+    @property
+    def window_ms(self) -> int:
+        """How long a saved session is kept (ms): also for the hub's copies of live ones."""
+        return self._window_ms
 
     def _record_command(self, message: bytes) -> Any:
         channel, window = self.adapter.channel, self._window_ms
@@ -59,6 +65,36 @@ class WorkersAdapter(RedisAdapter):
     def __init__(self, connection: BusConnection, *, request_timeout: float = 5.0) -> None:
         super().__init__("workers://", channel_prefix="socket.io", request_timeout=request_timeout)
         self.connection = connection
+
+    def _publish(self, message: dict[str, Any], *, channel: str | None = None,
+                 done: Any = None, lenient: bool = False) -> None:
+        """As Redis's, but a message this worker would drop when it comes back
+        (:meth:`drops_own`) is marked so that the hub does not send it back."""
+        if done is not None or not self.drops_own(message):
+            super()._publish(message, channel=channel, done=done, lenient=lenient)
+            return
+        message["uid"] = self.uid
+        payload = codec.dumps(message, lenient=lenient)
+        target = channel or self.channel
+        self._run(lambda client: client.publish(target, payload, others_only=True), None)
+
+    def _to_hub(self, fn: Any, *args: Any) -> None:
+        """The bus is read by a greenlet of this hub, not a thread: from the hub's
+        thread a plain loop callback does (no wake-up write per burst, as Redis's
+        threads need); from another thread (a ``fetch_sockets`` caller) Redis's way."""
+        if self._in_hub_thread():
+            try:
+                self._serving_hub().loop.run_callback(fn, *args)
+            except Exception:  # the loop is gone: the server stopped
+                pass
+            return
+        super()._to_hub(fn, *args)
+
+    @staticmethod
+    def drops_own(message: dict[str, Any]) -> bool:
+        """Whether :meth:`_received` drops ``message`` when it is this worker's own
+        (tests/workers/test_routing_and_bus.py holds the two together)."""
+        return message.get("type") not in codec.REQUEST_TYPES and "offset" not in message
 
     def recovery_log(self, options: dict[str, Any]) -> WorkersRecoveryLog:
         self._recovery = WorkersRecoveryLog(self, **options)

@@ -45,11 +45,14 @@ class HubClient:
     def _ask(self, op: bytes, header: dict[str, Any], body: bytes = b"") -> Any:
         return self.connection.request(op, header, body, self.timeout)
 
-    def publish(self, channel: str, payload: bytes) -> int:
+    def publish(self, channel: str, payload: bytes, *, others_only: bool = False) -> int:
+        """``others_only``: the hub does not send it back here (a message this worker drops
+        when it comes back). Unawaited, it goes with the others of this turn of the loop."""
+        header: dict[str, Any] = {"ch": channel, "x": 1} if others_only else {"ch": channel}
         if not self.wait:
-            self.connection.send(bus.encode(bus.PUBLISH, {"ch": channel}, payload))
+            self.connection.send_later(bus.encode(bus.PUBLISH, header, payload))
             return 0
-        return int(self._ask(bus.PUBLISH, {"ch": channel}, payload))
+        return int(self._ask(bus.PUBLISH, header, payload))
 
     def pubsub_numsub(self, channel: str) -> list[tuple[str, int]]:
         return [(channel, int(self._ask(bus.NUMSUB, {"ch": channel})))]

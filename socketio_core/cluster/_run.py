@@ -27,7 +27,8 @@ from transports.gevent import BusConnection, WorkerContext, serve_workers
 
 from ..redis._adapter import RedisAdapter
 from ..server import Adapter, MemoryAdapter
-from ._adapter import WorkersAdapter
+from ._adapter import WorkersAdapter, WorkersRecoveryLog
+from ._live import LiveSessions
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -88,7 +89,10 @@ def run_workers(
         adapter.membership_listeners = listeners
         server.adapter = adapter
         if options is not None:
-            server.recovery = adapter.recovery_log(dict(options))
+            server.recovery = recovery_log = adapter.recovery_log(dict(options))
+            if isinstance(adapter, WorkersAdapter) and isinstance(recovery_log, WorkersRecoveryLog):
+                # The hub keeps a copy of every live session: a killed worker's clients recover.
+                LiveSessions(server, adapter, recovery_log).attach()
         adapter.attach(server)
         return adapter.close
 

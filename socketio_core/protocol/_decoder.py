@@ -24,6 +24,9 @@ from typing import Any, Callable, Final, Union
 
 from ._errors import LocalSocketIOError, RemoteSocketIOError
 from ._json import _DEFAULT_DECODER, _default_scan
+
+#: The default JSON decoding, bound once (not a bound method per connection's decoder).
+_DEFAULT_LOADS: Callable[[str], Any] = _DEFAULT_DECODER.decode
 from ._packets import (
     _ACK,
     _BINARY_ACK,
@@ -169,7 +172,7 @@ class PacketDecoder:
                 raise LocalSocketIOError(f"{name} must be an int >= 1, not {value!r}")
         if max_attachments >= 10**_MAX_COUNT_DIGITS:
             raise LocalSocketIOError(f"max_attachments must be below 10**{_MAX_COUNT_DIGITS}")
-        self._loads: Loads = _DEFAULT_DECODER.decode if loads is None else loads
+        self._loads: Loads = _DEFAULT_LOADS if loads is None else loads
         self._scan: Callable[[str, int], tuple[Any, int]] | None = (
             _default_scan if loads is None else None
         )

@@ -170,6 +170,8 @@ class RedisAdapter(MemoryAdapter):
         self.reply_to = codec.reply_channel(channel_prefix, self.uid)
         self._requests: dict[str, _Request] = {}
         self._req_ids = itertools.count(1)
+        #: The loop a subclass captured before the server bound one (socketio_core.cluster's).
+        self._hub: Any = None
         self._closed = False
         self._link: RedisLink | None = None
         # subscriber thread -> the server's loop
@@ -246,6 +248,13 @@ class RedisAdapter(MemoryAdapter):
         except Exception:  # the loop is gone: the server stopped
             if not self._closed:
                 log.debug("could not hand a result to the server's loop", exc_info=True)
+
+    def _in_hub_thread(self) -> bool:
+        return self.server.in_hub_thread()
+
+    def _serving_hub(self) -> Any:
+        """The loop serving the server (for subclasses whose link lives on it)."""
+        return self.server.hub or self._hub
 
     def _wait(self, start: Callable[[Done], None], timeout: float) -> Any:
         """Run ``start(done)`` on the loop and wait for ``done(value)``; TimeoutError

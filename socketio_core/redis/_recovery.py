@@ -202,11 +202,16 @@ class RedisRecoveryLog:
 
     # ------------------------------------------------------------- sessions
 
+    def session_value(self, session: SavedSession) -> bytes:
+        """The stored form of ``session`` (what :meth:`restore` reads back); TypeError if its
+        data cannot be stored. Also how ``socketio_core.cluster`` describes a live session."""
+        return codec.dumps({"type": "session", "uid": self.adapter.uid, "sid": session.sid,
+                            "pid": session.pid, "nsp": session.namespace,
+                            "rooms": sorted(session.rooms), "data": session.data})
+
     def save(self, session: SavedSession) -> None:
         try:
-            value = codec.dumps({"type": "session", "uid": self.adapter.uid, "sid": session.sid,
-                                 "pid": session.pid, "nsp": session.namespace,
-                                 "rooms": sorted(session.rooms), "data": session.data})
+            value = self.session_value(session)
         except TypeError as exc:
             log.warning("socket %s cannot be recovered: its data cannot be stored in redis (%s)",
                         session.sid, exc)

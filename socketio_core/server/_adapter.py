@@ -161,36 +161,94 @@ class Adapter:
         return 1
 
 
+#: A socket's rooms when they are exactly its own (``{sid}``), held implicitly.
+_OWN_ONLY: frozenset[str] = frozenset()
+
+
 class MemoryAdapter(Adapter):
-    """Membership in this process's memory; the cluster operations are local."""
+    """Membership in this process's memory; the cluster operations are local.
+
+    Every socket is in its own room, and almost always alone in it, so that
+    room is implicit (issue 19: a set and a members dict per socket were
+    ~0.5 KB of an idle connection): room ``r`` is kept in ``_rooms`` only
+    when it is not some socket's own room with that socket alone in it.
+    Precisely, a room ``r`` of a namespace has as members
+    ``_rooms[ns][r]`` if that exists; otherwise ``{r}`` if socket ``r`` is
+    in room ``r`` (the *implicit* own room); otherwise nobody. A socket's
+    rooms are ``_socket_rooms[ns][sid]``: a set, or :data:`_OWN_ONLY`
+    standing for ``{sid}``. An own room becomes explicit as soon as another
+    socket joins it (the general path, with the owner listed first, where it
+    joined first), and the owner may leave it as in python-socketio. Setting
+    :attr:`implicit_own_rooms` False keeps every room explicit (the general
+    path alone; the tests hold the two together).
+    """
+
+    #: Keep a socket's own room implicit while it is alone in it.
+    implicit_own_rooms = True
 
     def __init__(self) -> None:
-        # namespace -> room -> {sid: None} (an ordered set)
+        # namespace -> room -> {sid: None} (an ordered set); no implicit own rooms
         self._rooms: dict[str, dict[str, dict[str, None]]] = {}
-        # namespace -> sid -> rooms
-        self._socket_rooms: dict[str, dict[str, set[str]]] = {}
+        # namespace -> sid -> its rooms (_OWN_ONLY: just its own)
+        self._socket_rooms: dict[str, dict[str, set[str] | frozenset[str]]] = {}
+
+    def _implicit(self, of_namespace: dict[str, dict[str, None]] | None,
+                  sockets: dict[str, set[str] | frozenset[str]], room: str) -> bool:
+        """Whether ``room`` is an implicit own room (its owner alone in it, not in ``_rooms``)."""
+        if of_namespace is not None and room in of_namespace:
+            return False
+        mine = sockets.get(room)
+        return mine is not None and (mine is _OWN_ONLY or room in mine)
 
     def add(self, namespace: str, sid: str, room: str) -> None:
-        members = self._rooms.setdefault(namespace, {}).setdefault(room, {})
-        fresh = sid not in members
-        members[sid] = None
-        self._socket_rooms.setdefault(namespace, {}).setdefault(sid, set()).add(room)
+        of_namespace = self._rooms.setdefault(namespace, {})
+        sockets = self._socket_rooms.setdefault(namespace, {})
+        mine = sockets.get(sid)
+        if room == sid and room not in of_namespace and self.implicit_own_rooms:
+            # The own room, nobody else in it: implicit (no members dict).
+            if mine is None:
+                sockets[sid] = _OWN_ONLY
+                fresh = True
+            elif mine is _OWN_ONLY:
+                fresh = False
+            else:
+                fresh = sid not in mine
+                mine.add(sid)  # type: ignore[union-attr]
+        else:
+            if room not in of_namespace and self._implicit(None, sockets, room):
+                of_namespace[room] = {room: None}  # someone joins another's own room: explicit now
+            members = of_namespace.setdefault(room, {})
+            fresh = sid not in members
+            members[sid] = None
+            if mine is None:
+                sockets[sid] = {room}
+            elif mine is _OWN_ONLY:
+                if room != sid:
+                    sockets[sid] = {sid, room}
+            else:
+                mine.add(room)  # type: ignore[union-attr]
         if fresh and self.membership_listeners:
             self._membership_changed(namespace, room, sid, True)
 
     def discard(self, namespace: str, sid: str, room: str) -> None:
         left = False
         rooms = self._rooms.get(namespace)
-        if rooms is not None:
+        sockets = self._socket_rooms.get(namespace, {})
+        mine = sockets.get(sid)
+        if room == sid and self._implicit(rooms, sockets, room):
+            left = True  # leaving one's implicit own room
+        elif rooms is not None:
             members = rooms.get(room)
             if members is not None:
                 left = sid in members
                 members.pop(sid, None)
                 if not members:
                     del rooms[room]
-        of_socket = self._socket_rooms.get(namespace, {}).get(sid)
-        if of_socket is not None:
-            of_socket.discard(room)
+        if mine is _OWN_ONLY:
+            if room == sid:
+                sockets[sid] = set()
+        elif mine is not None:
+            mine.discard(room)  # type: ignore[union-attr]
         if left and self.membership_listeners:
             self._membership_changed(namespace, room, sid, False)
 
@@ -198,13 +256,15 @@ class MemoryAdapter(Adapter):
         of_namespace = self._socket_rooms.get(namespace)
         if not of_namespace:
             return
-        left = of_namespace.pop(sid, ())
+        mine = of_namespace.pop(sid, ())
+        left: Iterable[str] = (sid,) if mine is _OWN_ONLY else mine
+        rooms = self._rooms.get(namespace, {})
         for room in left:
-            members = self._rooms[namespace].get(room)
+            members = rooms.get(room)
             if members is not None:
                 members.pop(sid, None)
                 if not members:
-                    del self._rooms[namespace][room]
+                    del rooms[room]
         if not of_namespace:
             del self._socket_rooms[namespace]
             self._rooms.pop(namespace, None)
@@ -213,34 +273,53 @@ class MemoryAdapter(Adapter):
                 self._membership_changed(namespace, room, sid, False)
 
     def rooms_of(self, namespace: str, sid: str) -> set[str]:
-        return set(self._socket_rooms.get(namespace, {}).get(sid, ()))
+        mine = self._socket_rooms.get(namespace, {}).get(sid, ())
+        return {sid} if mine is _OWN_ONLY else set(mine)
 
     def members(self, namespace: str, rooms: Iterable[str] | None, skip: Iterable[str] = ()) -> list[str]:
         """Sids in any of ``rooms`` (all sockets when None), minus those in ``skip`` rooms."""
-        of_namespace = self._rooms.get(namespace)
-        if not of_namespace:
+        sockets = self._socket_rooms.get(namespace)
+        if not sockets:
             return []
+        of_namespace = self._rooms.get(namespace, {})
         if rooms is None:
-            selected: Iterable[str] = self._socket_rooms.get(namespace, {}).keys()
+            selected: Iterable[str] = sockets.keys()
         else:
             room_list = list(rooms)
             if len(room_list) == 1:
-                selected = of_namespace.get(room_list[0], {}).keys()
+                room = room_list[0]
+                found = of_namespace.get(room)
+                if found is not None:
+                    selected = found.keys()
+                else:
+                    selected = (room,) if self._implicit(None, sockets, room) else ()
             else:
                 merged: dict[str, None] = {}
                 for room in room_list:
-                    merged.update(of_namespace.get(room, {}))
+                    found = of_namespace.get(room)
+                    if found is not None:
+                        merged.update(found)
+                    elif self._implicit(None, sockets, room):
+                        merged[room] = None
                 selected = merged.keys()
         skip_list = list(skip)
         if not skip_list:
             return list(selected)
         excluded: set[str] = set()
         for room in skip_list:
-            excluded.update(of_namespace.get(room, {}))
+            found = of_namespace.get(room)
+            if found is not None:
+                excluded.update(found)
+            elif self._implicit(None, sockets, room):
+                excluded.add(room)
         return [sid for sid in selected if sid not in excluded]
 
     def room_names(self, namespace: str) -> list[str]:
-        return list(self._rooms.get(namespace, {}))
+        """Every room with members: the explicit ones, then the implicit own rooms."""
+        sockets = self._socket_rooms.get(namespace, {})
+        of_namespace = self._rooms.get(namespace, {})
+        return [*of_namespace, *(sid for sid in sockets if self._implicit(of_namespace, sockets, sid))]
 
     def membership_count(self) -> int:
-        return sum(len(rooms) for ns in self._socket_rooms.values() for rooms in ns.values())
+        return sum(1 if rooms is _OWN_ONLY else len(rooms)
+                   for ns in self._socket_rooms.values() for rooms in ns.values())

@@ -102,6 +102,8 @@ class EngineGlue(HandlerRegistry):
     async_handlers: bool
     #: Handler failures: named, the first few with tracebacks, then counted.
     failures: FailureLog
+    #: (workers, runtime, and the callbacks every client keeps): see ``_client_callbacks``.
+    _shared_client_callbacks: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------ Engine.IO handler
 
@@ -116,17 +118,16 @@ class EngineGlue(HandlerRegistry):
             max_namespaces=self.max_namespaces,
             protocol=4 if legacy else 5,
         )
-        submit = self.workers.submit
+        submit, run_coroutine, call_later, process = self._client_callbacks()
         run_handler: Callable[..., None]
         finish_handler: Callable[[Coroutine[Any, Any, Any]], None]
         if self.async_handlers:
-            run_handler, finish_handler = submit, self.runtime.run_coroutine
+            run_handler, finish_handler = submit, run_coroutine
         else:
-            order = InOrder(submit, self.runtime.run_coroutine)
+            order = InOrder(submit, run_coroutine)
             run_handler, finish_handler = order.submit, order.hold
         client = Client(
-            esock, conn, self._process,
-            AckTable(self.max_pending_acks, submit, self.runtime.call_later),
+            esock, conn, process, AckTable(self.max_pending_acks, submit, call_later),
             run_handler, finish_handler,
         )
         esock.context = client
@@ -137,6 +138,22 @@ class EngineGlue(HandlerRegistry):
             # Protocol 4 clients are joined to / unasked; their auth is the handshake query.
             conn.connect_root(query_auth(esock.request.query))
             self._process(client)
+
+    def _client_callbacks(self) -> tuple[Callable[..., None], Callable[..., None], Callable[..., Any],
+                                         Callable[[Client], None]]:
+        """The server's callbacks every client keeps: bound once, shared by all of them.
+
+        A bound method made per client was 64 bytes each, four of them per
+        idle connection (issue 19). Made again if the workers or the runtime
+        were replaced.
+        """
+        cached = self._shared_client_callbacks
+        workers, runtime = self.workers, self.runtime
+        if cached is None or cached[0] is not workers or cached[1] is not runtime:
+            cached = self._shared_client_callbacks = (
+                workers, runtime, workers.submit, runtime.run_coroutine, runtime.call_later, self._process,
+            )
+        return cached[2], cached[3], cached[4], cached[5]
 
     def engineio_message(self, esock: EngineSocket, data: str | bytes) -> None:
         """An Engine.IO message: decode it and act on what it completes."""
@@ -303,9 +320,8 @@ class EngineGlue(HandlerRegistry):
             client.esock.send_many(client.conn.refuse_unknown(namespace))
             return
         request = client.esock.request
+        # headers and query stay in the request (compact) until someone reads them
         handshake = Handshake(
-            headers=request.header_map,
-            query=request.query,
             address=request.remote_addr[0] if request.remote_addr else "",
             secure=request.secure,
             url=request.target,
@@ -396,14 +412,14 @@ class EngineGlue(HandlerRegistry):
             for middleware in () if skip_middlewares else self._middlewares.get(key, ()):
                 handler = middleware
                 outcome = middleware(sock.sid, sock.handshake)
-                if isawaitable(outcome):
+                if outcome is not None and isawaitable(outcome):  # None: no ABC check
                     await outcome
             handler = self._handler(key, "connect")
             if handler is not None:
                 arity = positional_count(handler)
                 args = (sock.sid, sock.handshake, auth)[: max(1, min(arity, 3))]
                 outcome = handler(*args)
-                if isawaitable(outcome):
+                if outcome is not None and isawaitable(outcome):
                     outcome = await outcome
                 if outcome is False:
                     refusal = ConnectionRefusedError()
@@ -436,10 +452,11 @@ class EngineGlue(HandlerRegistry):
     def _accept(self, sock: Socket, missed: list[list[Any]] | None) -> None:
         """Send CONNECT, then what was emitted to the socket while it connected."""
         client = sock.client
-        self.logger.info(
-            "connect: %s [%s] (Engine.IO %s, %s)%s", sock.sid, peer_text(sock.namespace), client.esock.sid,
-            client.esock.transport, " recovered" if sock.recovered else "",
-        )
+        if self.logger.isEnabledFor(logging.INFO):  # its arguments cost more than the test
+            self.logger.info(
+                "connect: %s [%s] (Engine.IO %s, %s)%s", sock.sid, peer_text(sock.namespace), client.esock.sid,
+                client.esock.transport, " recovered" if sock.recovered else "",
+            )
         wires = client.conn.accept(sock.namespace, sock.sid, sock.pid)
         sock.connected = True
         for listener in self._listeners:
@@ -447,7 +464,8 @@ class EngineGlue(HandlerRegistry):
         esock = client.esock
         esock.send_many(wires)
         if missed:
-            sock.pending[:0] = [w for data in missed for w in client.conn.event(sock.namespace, data)]
+            sock.pending = [w for data in missed for w in client.conn.event(sock.namespace, data)] + (
+                sock.pending or [])
         if not sock.pending:
             sock.writable = True
         elif esock.transport == "websocket":
@@ -472,7 +490,7 @@ class EngineGlue(HandlerRegistry):
         """Send what waited behind the CONNECT reply; from now on packets go straight out."""
         if sock.gone or sock.writable:
             return
-        pending, sock.pending = sock.pending, []
+        pending, sock.pending = sock.pending, None
         sock.writable = True
         if pending:
             sock.client.esock.send_many(pending)
@@ -482,7 +500,7 @@ class EngineGlue(HandlerRegistry):
     def _forget_socket(self, sock: Socket) -> None:
         sock.gone = True
         sock.connected = False
-        sock.pending = []
+        sock.pending = None
         client = sock.client
         if client.sockets.get(sock.namespace) is sock:
             del client.sockets[sock.namespace]
@@ -507,8 +525,9 @@ class EngineGlue(HandlerRegistry):
         self._forget_socket(sock)
         if not was_connected:
             return
-        self.logger.info("disconnect: %s [%s] (Engine.IO %s): %s", sock.sid, peer_text(sock.namespace),
-                         sock.client.esock.sid, reason)
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info("disconnect: %s [%s] (Engine.IO %s): %s", sock.sid, peer_text(sock.namespace),
+                             sock.client.esock.sid, reason)
         handler = self._handler(sock.key, "disconnect")
         if handler is not None:
             args = (sock.sid, reason)[: max(1, min(positional_count(handler), 2))]

@@ -14,7 +14,6 @@ Integrations read sockets through :class:`SocketView`, the read-only face
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol
 
 if TYPE_CHECKING:
@@ -51,29 +50,106 @@ def wsgi_environ(request: Any) -> dict[str, Any]:
     return environ
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Handshake:
     """What the client's first request said; available to handlers as ``environ``.
 
     It reads like python-socketio's WSGI environ too: ``environ["REMOTE_ADDR"]``,
     ``environ.get("HTTP_AUTHORIZATION")``, ``"QUERY_STRING" in environ`` (the
     upper-case keys come from :attr:`environ`, built by :func:`wsgi_environ`).
+
+    Read-only, like the frozen dataclass it was. Built from a request,
+    :attr:`headers` and :attr:`query` are the request's, parsed on first use
+    (the Engine.IO session keeps the request in a compact form; parsed for
+    every connection they were about 1 KB of an idle one, issue 19);
+    given outright (``headers=``, ``query=``) they are kept as given.
     """
 
-    headers: dict[str, str]
-    query: dict[str, str]
+    __slots__ = ("_headers", "_query", "address", "secure", "url", "issued", "auth", "auth_sent",
+                 "request", "_environ")
+
+    _headers: dict[str, str] | None
+    _query: dict[str, str] | None
+    _environ: dict[str, Any] | None
     address: str
     secure: bool
     url: str
     issued: float
-    auth: dict[str, Any] = field(default_factory=dict)
+    auth: dict[str, Any]
     #: False when the client's CONNECT carried no auth payload (``auth`` is then ``{}``).
-    auth_sent: bool = True
-    #: The handshake request (the Engine.IO session keeps it anyway); :attr:`environ` is
-    #: built from it on first use.
-    request: Any = field(default=None, repr=False, compare=False)
-    #: The environ once built, or one given outright (``Handshake(_environ=...)``).
-    _environ: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    auth_sent: bool
+    #: The handshake request: headers, query and :attr:`environ` are built from it on first use.
+    request: Any
+
+    def __init__(
+        self,
+        *,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        address: str,
+        secure: bool,
+        url: str,
+        issued: float,
+        auth: dict[str, Any] | None = None,
+        auth_sent: bool = True,
+        request: Any = None,
+        _environ: dict[str, Any] | None = None,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "_headers", headers)
+        init(self, "_query", query)
+        init(self, "address", address)
+        init(self, "secure", secure)
+        init(self, "url", url)
+        init(self, "issued", issued)
+        init(self, "auth", {} if auth is None else auth)
+        init(self, "auth_sent", auth_sent)
+        init(self, "request", request)
+        #: The environ once built, or one given outright (``Handshake(_environ=...)``).
+        init(self, "_environ", _environ)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Handshake is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Handshake is read-only")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers by lower-case name (repeated ones joined with ", ")."""
+        headers = self._headers
+        if headers is None:
+            parsed: dict[str, str] = {} if self.request is None else self.request.header_map
+            object.__setattr__(self, "_headers", parsed)
+            return parsed
+        return headers
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The handshake URL's query parameters (the last of a repeated one)."""
+        query = self._query
+        if query is None:
+            parsed: dict[str, str] = {} if self.request is None else self.request.query
+            object.__setattr__(self, "_query", parsed)
+            return parsed
+        return query
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.headers, self.query, self.address, self.secure, self.url, self.issued, self.auth,
+                self.auth_sent)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Handshake:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable dicts inside, like the dataclass
+
+    def __repr__(self) -> str:
+        return (
+            f"Handshake(headers={self.headers!r}, query={self.query!r}, address={self.address!r}, "
+            f"secure={self.secure!r}, url={self.url!r}, issued={self.issued!r}, auth={self.auth!r}, "
+            f"auth_sent={self.auth_sent!r})"
+        )
 
     @property
     def environ(self) -> dict[str, Any]:
@@ -85,8 +161,9 @@ class Handshake:
         """
         environ = self._environ
         if environ is None:
-            environ = wsgi_environ(self.request) if self.request is not None else {}
-            object.__setattr__(self, "_environ", environ)
+            built = wsgi_environ(self.request) if self.request is not None else {}
+            object.__setattr__(self, "_environ", built)
+            return built
         return environ
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -107,7 +184,9 @@ class Handshake:
 
 
 #: The field names mapping-style access reads (not the request it keeps, nor its cache).
-_HANDSHAKE_KEYS = frozenset(Handshake.__dataclass_fields__) - {"request", "_environ"} | {"environ"}
+_HANDSHAKE_KEYS = frozenset(
+    {"headers", "query", "address", "secure", "url", "issued", "auth", "auth_sent", "environ"}
+)
 
 
 class SocketView(Protocol):
@@ -162,7 +241,8 @@ class Socket:
         self.writable = False
         self.gone = False
         #: Packets emitted while the connect handler runs; sent after the CONNECT reply.
-        self.pending: list[Any] = []
+        #: None while there are none (no empty list kept per idle socket).
+        self.pending: list[Any] | None = None
         #: Connection state recovery: private id, and whether this socket was restored.
         self.pid: str | None = None
         self.recovered = False
@@ -184,6 +264,8 @@ class Socket:
             else:
                 esock.send_many(wires)
         elif not self.gone:
+            if self.pending is None:
+                self.pending = []
             self.pending.extend(wires)
 
 

@@ -1,6 +1,11 @@
-"""An echo server on the Redis adapter, plus events that expose the cluster API.
+"""An echo server plus events that expose the cluster API, across servers or across workers.
 
-usage: python _cluster_server.py PORT REDIS_URL [gevent|asyncio]
+usage: python _cluster_server.py PORT [REDIS_URL|-] [WORKERS|-] [gevent|asyncio]
+
+Without WORKERS: one server process on the Redis adapter at REDIS_URL (tests/cluster/, several
+of them side by side). With WORKERS: ``sio.run(..., workers=WORKERS)`` (tests/workers/); without
+a Redis URL (``-``) the workers use the local adapter over the supervisor's bus. One module for
+both, so the cluster API is exercised by the same handlers whichever way the servers are joined.
 
 ``gevent`` (the default) is a ``Server`` with plain handlers that wait in
 their greenlets; ``asyncio`` is an ``AsyncServer`` whose handlers are
@@ -17,30 +22,47 @@ The echo handlers of shared/ECHO_SERVER.md, and, in namespace ``/``:
 | ``call_sid`` (sid, question)      | ``call("question", question, to=sid)``: the answer  |
 | ``join_sid`` (sid, room)          | ``enter_room(sid, room)`` (sid may be on another server); acks true |
 | ``move`` (from_room, to_room)     | ``sockets_join(to_room, to=from_room)``; acks true  |
-| ``ask_servers`` (question)        | ``server_side_emit("whoami", question, callback)``: the answers |
+| ``ask_servers`` (question)        | ``server_side_emit("whoami", question, callback)``: ``{asker, answers}`` |
 | ``server_count``                  | ``adapter.server_count()`` (asyncio: from a plain thread) |
 | ``set_data`` (value)              | stores ``value`` in this socket's session data     |
 | ``thread_emit`` (room, data)      | a plain OS thread emits ``room_msg`` ``data`` to ``room``; acks true at once |
 
-Every server answers the server event ``whoami`` with ``{"port": PORT, "q": question}``
-(an ``async def`` handler on asyncio).
+Every server answers the server event ``whoami`` with its identity and the question
+(an ``async def`` handler on asyncio): ``{"port": PORT, "q": question}`` for a server of its
+own, ``{"pid": <worker pid>, "q": question}`` for a worker (the workers share the port).
+``ask_servers`` acks ``{"asker": <identity>, "answers": [...]}``, the answers sorted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 from typing import Any
 
 from socketio_core import AsyncServer, Server
 from socketio_core.echo._app import register_echo_handlers
-from socketio_core.redis_adapter import RedisAdapter
+from socketio_core.server import Adapter
 
 PORT = int(sys.argv[1])
-URL = sys.argv[2]
-DRIVER = sys.argv[3] if len(sys.argv) > 3 else "gevent"
+URL = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "-" else None
+WORKERS = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] != "-" else None
+DRIVER = sys.argv[4] if len(sys.argv) > 4 else "gevent"
+
+
+def adapter() -> Adapter | None:
+    if URL is None:
+        return None
+    from socketio_core.redis_adapter import RedisAdapter
+
+    return RedisAdapter(URL, request_timeout=3.0)
+
+
+def identity() -> dict[str, int]:
+    """Who this server is: its port, or its pid when it is one of several workers on one port."""
+    return {"port": PORT} if WORKERS is None else {"pid": os.getpid()}
 
 
 def listing(found: list[Any]) -> list[dict[str, Any]]:
@@ -50,8 +72,8 @@ def listing(found: list[Any]) -> list[dict[str, Any]]:
     )
 
 
-def by_port(answers: list[Any]) -> list[Any]:
-    return sorted(answers, key=lambda a: a["port"] if isinstance(a, dict) else 0)
+def asked(answers: list[Any]) -> dict[str, Any]:
+    return {"asker": identity(), "answers": sorted(answers, key=repr)}
 
 
 def register_shared(sio: Server) -> None:
@@ -82,7 +104,7 @@ def register_shared(sio: Server) -> None:
 def gevent_server() -> Server:
     from gevent.event import AsyncResult
 
-    sio = Server(ping_interval=25, ping_timeout=20, adapter=RedisAdapter(URL, request_timeout=3.0))
+    sio = Server(adapter=adapter())
     register_shared(sio)
 
     @sio.on("fetch")
@@ -101,10 +123,10 @@ def gevent_server() -> Server:
             return "timed out"
 
     @sio.on("ask_servers")
-    def ask_servers(sid: str, question: Any) -> list[Any]:
+    def ask_servers(sid: str, question: Any) -> dict[str, Any]:
         result: AsyncResult[list[Any]] = AsyncResult()
         sio.server_side_emit("whoami", question, callback=result.set, timeout=3)
-        return by_port(result.get() or [])
+        return asked(result.get() or [])
 
     @sio.on("server_count")
     def server_count(sid: str) -> int:
@@ -116,12 +138,12 @@ def gevent_server() -> Server:
             session["value"] = value
         return True
 
-    sio.on_server_event("whoami", lambda question: {"port": PORT, "q": question})
+    sio.on_server_event("whoami", lambda question: {**identity(), "q": question})
     return sio
 
 
 def asyncio_server() -> AsyncServer:
-    sio = AsyncServer(ping_interval=25, ping_timeout=20, adapter=RedisAdapter(URL, request_timeout=3.0))
+    sio = AsyncServer(adapter=adapter())
     register_shared(sio)
 
     @sio.on("fetch")
@@ -140,14 +162,14 @@ def asyncio_server() -> AsyncServer:
             return "timed out"
 
     @sio.on("ask_servers")
-    async def ask_servers(sid: str, question: Any) -> list[Any]:
+    async def ask_servers(sid: str, question: Any) -> dict[str, Any]:
         answers: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
 
         async def gathered(got: list[Any]) -> None:  # an async callback: run as a task
             answers.set_result(got)
 
         await sio.server_side_emit("whoami", question, callback=gathered, timeout=3)
-        return by_port(await answers)
+        return asked(await answers)
 
     @sio.on("server_count")
     async def server_count(sid: str) -> int:
@@ -162,7 +184,7 @@ def asyncio_server() -> AsyncServer:
 
     async def whoami(question: Any) -> dict[str, Any]:
         await asyncio.sleep(0)  # a real suspension: the answer is awaited
-        return {"port": PORT, "q": question}
+        return {**identity(), "q": question}
 
     sio.on_server_event("whoami", whoami)
     return sio
@@ -183,6 +205,10 @@ def main() -> None:
         asyncio.run(serve())
         return
     server = gevent_server()
+    if WORKERS is not None:
+        server.run("127.0.0.1", PORT, workers=WORKERS,
+                   on_listening=lambda a: print(f"listening on http://{a[0]}:{a[1]}", flush=True))
+        return
     host, port = server.start("127.0.0.1", PORT)
     print(f"listening on http://{host}:{port}", flush=True)
     server.http_server().serve_forever()

@@ -109,7 +109,7 @@ def echo_server(redis_url: str, driver: str = "gevent", *options: str) -> Server
 def cluster_server(redis_url: str, driver: str = "gevent") -> ServerProcess:
     port = free_port()
     return ServerProcess(
-        [sys.executable, str(CLUSTER / "_cluster_server.py"), str(port), redis_url, driver], port
+        [sys.executable, str(CLUSTER / "_cluster_server.py"), str(port), redis_url, "-", driver], port
     )
 
 
@@ -249,3 +249,15 @@ def counts(ids: list[str]) -> dict[str, int]:
     for i in ids:
         out[i] = out.get(i, 0) + 1
     return out
+
+
+def check_peer_api(got: dict[str, Any]) -> None:
+    """What tests/interop/cluster_peer_api.py (python-socketio clients pa, pb on two servers or
+    workers, pc watching) must observe, however the servers are joined."""
+    sids = got["sids"]
+    assert got["fetch"] == sorted([sids["pa"], sids["pb"]])
+    assert got["gather"] == {sids["pa"]: "pa:q", sids["pb"]: "pb:q"}
+    assert got["room_msgs"] == {"pa": ["from-pa", "from-pc"], "pb": ["from-pa", "from-pc"], "pc": []}
+    assert got["kick"] is True
+    assert got["kicked"] == {"pa": True, "pb": True}
+    assert got["pc_connected"] is True

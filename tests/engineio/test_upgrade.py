@@ -324,3 +324,17 @@ def test_ping_timeout_during_upgrade_closes_the_session() -> None:
     assert evs[0] == UpgradeAborted(description="upgrade timeout")
     assert evs[-1].reason == "ping timeout"  # type: ignore[attr-defined]
     assert session.closed
+
+
+def test_a_session_keeps_no_probe_replies_list_unless_it_probes() -> None:
+    """Most sessions never probe: the replies list exists only while an upgrade has some (issue 19)."""
+    clock = FakeClock()
+    assert websocket_session(clock)._probe_out is None
+    session = polling_session(clock)
+    assert session._probe_out is None and session.drain_probe() == []
+    session.begin_upgrade(clock.now)
+    session.receive_probe("2probe", clock.now)
+    assert session.drain_probe() == ["3probe"] and session._probe_out is None
+    session.receive_probe("2probe", clock.now)
+    session.abort_upgrade("probe connection closed")
+    assert session._probe_out is None and session.drain_probe() == []

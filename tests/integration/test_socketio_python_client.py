@@ -134,27 +134,44 @@ def test_disconnects(runs: dict[str, Any], mode: str) -> None:
     assert logged_reason(log, r["kicked_custom_sid"], "/custom") == ["server namespace disconnect"]
     # Client.disconnect() queues a DISCONNECT per namespace for its writer
     # thread, then closes the Engine.IO connection. Over polling the close
-    # travels in the same POST, after them; over WebSocket this client closes
+    # travels in a POST, after them; over WebSocket this client closes
     # the socket from the calling thread, racing its own writer, so the
     # server may see the transport close first; behind an ASGI server that
     # close may show as our write failing (uvicorn's send raises once it saw
     # the client go), a transport error. Either way: one line per sid.
-    left = {"client namespace disconnect"} if mode == "polling" else {
-        "client namespace disconnect", "transport close"}
-    if mode != "polling" and runs["server"] in ("uvicorn", "hypercorn"):
+    left = {"client namespace disconnect", "transport close"}
+    if runs["server"] in ("uvicorn", "hypercorn"):
         left.add("transport error")
     root_sid, custom_sid = r["leaving_sids"]
-    leaving = [(r["leaving_root_sid"], "/"), (root_sid, "/"), (custom_sid, "/custom")]
-    if mode == "polling" and runs["server"] in ("uvicorn", "hypercorn"):
-        # Known open problem (see the session note): behind an ASGI server, a
-        # polling client that disconnects right after connecting sometimes
-        # leaves no trace at all (neither its DISCONNECT nor a transport close
-        # is seen before the server stops): about one run in three. The
-        # client's other sessions are still checked.
-        leaving = leaving[:1]
-    for sid, namespace in leaving:
+    leaving = [(r["leaving_root_sid"], "/", r["two_posted"]),
+               (root_sid, "/", r["leaving_posted"]), (custom_sid, "/custom", r["leaving_posted"])]
+    for sid, namespace, posted in leaving:
         reasons = logged_reason(log, sid, namespace)
-        assert len(reasons) == 1 and reasons[0] in left, (sid, namespace, reasons)
+        if mode != "polling":
+            assert len(reasons) == 1 and reasons[0] in left, (sid, namespace, reasons)
+            continue
+        # Over polling this client may not send its DISCONNECTs at all: its
+        # writer thread stops at the first state check after the POST it is
+        # in, dropping what disconnect() queued behind (python-engineio 4.x's
+        # Client._write_loop; see tests/interop/py_features.py,
+        # scenario_disconnect). Shown on the wire: connect-then-disconnect
+        # 40 times against uvicorn, 31 sessions never POSTed their
+        # DISCONNECTs (the client's requests, logged by urllib3, and
+        # uvicorn's access log both had no such POST), and every one the
+        # client did POST was logged here. It was that frequent because
+        # _asgi_serve.py's listening socket left Nagle on (each answer ~45 ms
+        # late, so connect() returned while the writer still waited for its
+        # CONNECT POST); fixed there, 40 of 40 sent, as on our own servers.
+        # The client's race remains (rarely), so: what it did send, the server
+        # must have handled, exactly one line, for this reason; what it did
+        # not send leaves no client disconnect.
+        packet = "41" if namespace == "/" else f"41{namespace},"
+        sent = any(packet in body.split("\x1e") for body in posted)
+        if sent:
+            assert reasons == ["client namespace disconnect"], (sid, namespace, reasons, posted)
+        else:
+            assert "client namespace disconnect" not in reasons and len(reasons) <= 1, (
+                sid, namespace, reasons, posted)
 
 
 def test_server_logged_no_protocol_error_or_exception(runs: dict[str, Any]) -> None:

@@ -9,9 +9,8 @@ document ``{scenario: observations}`` (``{"error": ...}`` for a scenario that
 failed). tests/socketio_core/flask/test_live_servers.py holds the expectations, for the
 app served by ``socketio.run`` and by ``gunicorn -k gevent``.
 
-This client runs each incoming event's handler in a thread of its own, so
-negative checks ("this client got nothing") wait for a round trip (a marker)
-and let handlers settle before they look.
+What it shares with the other client scripts (the JSON form, the queue client and its marker,
+running the scenarios) is in _peer_common.py.
 """
 
 from __future__ import annotations
@@ -20,49 +19,31 @@ import json
 import logging
 import queue
 import sys
-import threading
 import time
-import traceback
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import requests
 import socketio
+from _peer_common import WAIT, QueueClient, enc, run_concurrently
 
 URL = sys.argv[1]
-WAIT = 8.0
-SETTLE = 0.2
 
 LOG = logging.getLogger("peer-client")
 LOG.setLevel(logging.ERROR)
 LOG.propagate = False
 
 
-def enc(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return {"$bin": bytes(value).hex()}
-    if isinstance(value, (list, tuple)):
-        return [enc(v) for v in value]
-    if isinstance(value, dict):
-        return {k: enc(v) for k, v in value.items()}
-    return value
-
-
-class Client:
-    clients: list["Client"] = []
+class Client(QueueClient):
+    """A queue client that also keeps each namespace's connect error and its disconnects."""
 
     def __init__(self) -> None:
-        self.sio = socketio.Client(reconnection=False, logger=LOG, engineio_logger=LOG)
-        self.queues: dict[tuple[str, str], queue.Queue[list[Any]]] = {}
+        super().__init__(LOG)
         self.errors: dict[str, Any] = {}
         self.disconnected: queue.Queue[list[Any]] = queue.Queue()
-        Client.clients.append(self)
 
     def listen(self, *events: str, namespace: str = "/") -> "Client":
         for event in events:
-            q: queue.Queue[list[Any]] = queue.Queue()
-            self.queues[(event, namespace)] = q
-            self.sio.on(event, lambda *args, _q=q: _q.put(list(args)), namespace=namespace)
+            self.queue(event, namespace)
         return self
 
     def connect(self, namespaces: list[str] | None = None, query: str = "", transports: Any = None,
@@ -73,20 +54,6 @@ class Client:
         self.sio.connect(URL + query, namespaces=namespaces or ["/"], transports=transports,
                          wait_timeout=WAIT, **kwargs)
         return self
-
-    def next(self, event: str, namespace: str = "/") -> list[Any]:
-        try:
-            return self.queues[(event, namespace)].get(timeout=WAIT)
-        except queue.Empty:
-            raise AssertionError(f"no {event!r} in {namespace} within {WAIT} s") from None
-
-    def count(self, event: str, namespace: str = "/") -> int:
-        return self.queues[(event, namespace)].qsize()
-
-    def marker(self, namespace: str = "/") -> None:
-        """A round trip: what the server sent us before it has been received."""
-        assert self.sio.call("echo_ack", "marker", namespace=namespace, timeout=WAIT) == "marker"
-        time.sleep(SETTLE)
 
 
 def scenario_handshake() -> dict[str, Any]:
@@ -277,25 +244,8 @@ SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
-def run(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    try:
-        return fn()
-    except Exception:
-        return {"error": traceback.format_exc()}
-
-
 def main() -> None:
-    watchdog = threading.Timer(40, lambda: (print(json.dumps({"error": "timed out"}), flush=True),
-                                            __import__("os")._exit(1)))
-    watchdog.daemon = True
-    watchdog.start()
-    with ThreadPoolExecutor(len(SCENARIOS)) as pool:
-        futures = {name: pool.submit(run, fn) for name, fn in SCENARIOS.items()}
-        results = {name: f.result() for name, f in futures.items()}
-    for c in Client.clients:
-        if c.sio.connected:
-            c.sio.disconnect()
-    print(json.dumps(results, ensure_ascii=True), flush=True)
+    print(json.dumps(run_concurrently(SCENARIOS), ensure_ascii=True), flush=True)
 
 
 if __name__ == "__main__":

@@ -14,26 +14,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import traceback
 import uuid
 from typing import Any, Awaitable, Callable
 
 import socketio
+from _peer_common import WAIT, enc, run_in_turn, transports
 
 URL, MODE = sys.argv[1], sys.argv[2]
-TRANSPORTS = {"polling": ["polling"], "websocket": ["websocket"], "default": None}[MODE]
+TRANSPORTS = transports(MODE)
 TAG = uuid.uuid4().hex[:8]
-WAIT = 8.0
-
-
-def enc(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bin": bytes(value).hex()}
-    if isinstance(value, (list, tuple)):
-        return [enc(v) for v in value]
-    if isinstance(value, dict):
-        return {k: enc(v) for k, v in value.items()}
-    return value
 
 
 class Client:
@@ -138,13 +127,7 @@ SCENARIOS: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
 
 
 async def main() -> None:
-    results: dict[str, Any] = {}
-    for name, run in SCENARIOS.items():
-        try:
-            results[name] = await run()
-        except Exception:
-            results[name] = {"error": traceback.format_exc()}
-    print(json.dumps(results))
+    print(json.dumps(await run_in_turn(SCENARIOS)))
 
 
 if __name__ == "__main__":

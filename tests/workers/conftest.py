@@ -1,7 +1,7 @@
 """Fixtures of the workers=N tests: servers of two worker processes behind one port.
 
 Servers are real processes (``socketio-echo --workers 2`` or
-tests/workers/_workers_server.py); clients are the official JS client and
+tests/cluster/_cluster_server.py with a worker count); clients are the official JS client and
 python-socketio, as in tests/cluster/. Every server's log is checked when it
 stops: no traceback, and no request answered "Session ID unknown" unless the
 test killed a worker (routing must never cause one).
@@ -19,11 +19,12 @@ import pytest
 from tests.conftest import ServerProcess, free_port
 
 HERE = Path(__file__).resolve().parent
+CLUSTER_SERVER = HERE.parent / "cluster" / "_cluster_server.py"
 
 
 def workers_server(redis_url: str | None = None, workers: int = 2) -> ServerProcess:
     port = free_port()
-    return ServerProcess([sys.executable, str(HERE / "_workers_server.py"), str(port),
+    return ServerProcess([sys.executable, str(CLUSTER_SERVER), str(port),
                           redis_url or "-", str(workers)], port)
 
 

@@ -171,3 +171,55 @@ def test_a_claim_waits_for_a_draining_worker_to_save_the_session() -> None:
     now[0] += bus.PARK_SECONDS
     assert hub.answer_late_claims() is None
     assert got.frames[-1] == (bus.REPLY, {"q": 3, "v": [None, []]}, b"")
+
+
+def _live(hub: bus.Hub, peer: bus.Peer, sid: str, rooms: list[str], window_ms: int = 60_000) -> None:
+    value = json.dumps({"type": "session", "sid": sid, "pid": "p-" + sid, "nsp": "/", "rooms": rooms,
+                        "data": {"n": 1}}).encode()
+    hub.handle(peer, bus.LIVE, {"s": sid, "k": "k-" + sid, "w": window_ms, "r": rooms}, value)
+
+
+def test_a_dead_workers_live_sessions_become_saved_sessions_with_their_rooms() -> None:
+    now = [1000.0]
+    hub = bus.Hub(lambda: now[0])
+    dead, _ = _peer(hub, "dead")
+    other, got = _peer(hub, "other")
+    offset = hub.record("all", b'{"n":1}', 10, 10_000, 60_000)
+    _live(hub, dead, "a", ["r"])
+    _live(hub, dead, "b", [], window_ms=1000)
+    _live(hub, dead, "gone", ["r"])
+    hub.handle(dead, bus.ROOM, {"s": "a", "r": "s", "j": 1}, b"")
+    hub.handle(dead, bus.ROOM, {"s": "a", "r": "r", "j": 0}, b"")
+    hub.handle(dead, bus.ROOM, {"s": "unknown", "r": "r", "j": 1}, b"")  # not live: ignored
+    hub.handle(dead, bus.GONE, {"s": "gone"}, b"")  # left (deliberately, or saved by the worker)
+    now[0] += 10  # the windows start when the worker dies
+    assert hub.disconnect(dead) == 2
+    assert hub.disconnect(dead) == 0 and hub.kept == 2
+    hub.handle(other, bus.CLAIM, {"k": "k-a", "o": offset, "q": 1}, b"")
+    session, entries = got.frames[-1][1]["v"]
+    assert json.loads(session) == {"type": "session", "sid": "a", "pid": "p-a", "nsp": "/", "rooms": ["s"],
+                                   "data": {"n": 1}}
+    assert entries == [[offset, '{"n":1}']]
+    hub.handle(other, bus.CLAIM, {"k": "k-gone", "o": offset, "q": 2}, b"")
+    assert got.frames[-1][1]["v"] == [None, []]
+    now[0] += 1  # b's window (1 s) is over
+    hub.handle(other, bus.CLAIM, {"k": "k-b", "o": offset, "q": 3}, b"")
+    assert got.frames[-1][1]["v"] == [None, []]
+
+
+def test_a_session_the_worker_saved_wins_and_parked_claims_get_the_kept_ones() -> None:
+    hub = bus.Hub(lambda: 1000.0)
+    dying, _ = _peer(hub, "dying")
+    other, got = _peer(hub, "other")
+    offset = hub.record("all", b'{"n":1}', 10, 10_000, 60_000)
+    _live(hub, dying, "a", ["r"])
+    _live(hub, dying, "b", ["r"])
+    hub.drain_started(dying)  # killed while draining: a saved a, b not yet
+    hub.handle(dying, bus.SAVE, {"k": "k-a", "w": 60_000}, b'{"sid":"a","saved":"by the worker"}')
+    hub.handle(other, bus.CLAIM, {"k": "k-b", "o": offset, "q": 1}, b"")
+    assert got.frames == []  # parked
+    assert hub.disconnect(dying) == 1
+    session, _ = got.frames[-1][1]["v"]
+    assert json.loads(session)["sid"] == "b"
+    hub.handle(other, bus.CLAIM, {"k": "k-a", "o": offset, "q": 2}, b"")
+    assert json.loads(got.frames[-1][1]["v"][0]) == {"sid": "a", "saved": "by the worker"}

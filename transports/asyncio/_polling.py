@@ -80,29 +80,34 @@ def _cancel(task: "asyncio.Task[None]") -> None:
     task.cancel()
 
 
-#: Seconds a GET waits at most for an upgrading session's WebSocket reader.
-_PROBE_WAIT = 0.02
+async def _let_the_probe_speak(esock: EngineSocket, grace: float) -> None:
+    """Wait while the session upgrades, ``grace`` seconds at most (see
+    :meth:`~transports._esocket.EngineSocketBase.poll_probe_grace`): on a
+    future the end of the upgrade sets, and the loop's timer."""
+    waiter = esock.poll_waiter = _Waiter()
+    expired = False
 
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        waiter.set()
 
-async def _let_the_probe_speak(esock: EngineSocket) -> None:
-    """A GET that arrives while the session upgrades: the client may have sent
-    the upgrade's "5" on the WebSocket just before, still queued in the ASGI
-    server (or in our reader's buffer). Reading that first is what the client
-    meant (the upgrade is done, so this GET is refused), and it costs a
-    moment only while a probe is open (a browser pauses polling then anyway)."""
-    deadline = monotonic() + _PROBE_WAIT
-    turns = 0
-    while esock.session.state is State.UPGRADING and monotonic() < deadline:
-        turns += 1
-        await asyncio.sleep(0 if turns < 10 else 0.001)
+    timer = asyncio.get_running_loop().call_later(grace, expire)
+    try:
+        while esock.probe_pending and not expired:
+            await waiter.wait()
+    finally:
+        timer.cancel()
+        esock.poll_waiter = None
 
 
 async def poll(server: "EngineServer", ex: Exchange, esock: EngineSocket) -> bool:
     """Answer a polling GET of ``esock``, at once or when output comes; whether the connection goes on."""
     request = ex.request
     session = esock.session
-    if session.state is State.UPGRADING:
-        await _let_the_probe_speak(esock)
+    grace = esock.poll_probe_grace()
+    if grace:
+        await _let_the_probe_speak(esock, grace)
     refused = esock.start_poll()
     if refused is not None:
         await ex.respond(refused, server.cors.response_headers(request), b"")

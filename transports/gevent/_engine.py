@@ -86,18 +86,27 @@ class EngineServer(EngineCore[EngineSocket]):
         GET or POST naming a session either answers at once or parks, and
         never waits for the client. A handshake (it runs the application's
         connect handler), an upgrade (the probe waits for the client) or any
-        other request goes to a greenlet instead. Only the request's shape is
-        looked at here; :meth:`handle` checks the request itself.
+        other request goes to a greenlet instead, as does a GET of a session
+        that is upgrading (it first waits a moment for the probe:
+        :meth:`~transports._esocket.EngineSocketBase.poll_probe_grace`). Only
+        the request's shape and that are looked at here; :meth:`handle`
+        checks the request itself.
         """
         method = request.method
         if method != "GET" and method != "POST":
             return False
         path = request.path
-        return (
+        if not (
             (path.startswith(self.path) or path == self.path[:-1])
             and "sid=" in request.query_string
             and request.query.get("transport") == "polling"  # never an upgrade (it would wait)
-        )
+        ):
+            return False
+        if method == "GET":
+            # A GET that lets its session's upgrade probe speak first waits (poll_probe_grace).
+            esock = self.sessions.get(request.query.get("sid", ""))
+            return esock is None or not esock.poll_probe_grace()
+        return True
 
     # ------------------------------------------------------------- requests
 

@@ -41,17 +41,16 @@ def serve_websocket(esock: EngineSocket, ws: WebSocket, http: HttpConnection | N
     connection's ownership moves (DETACH, then RELEASE) go through
     ``transports._ownership``.
     """
-    on_message = esock.on_ws_message
     if ws.can_react:
         if http is not None and http.release is not None:
             http.detach()
-            released = http.released
-            ws.react(on_message, lambda: _on_end(esock, released))
+            ws.react(esock, release=http)  # no closure per connection: objects, not callbacks
             return
         done = Event()
-        ws.react(on_message, lambda: _on_end(esock, done.set))
+        ws.react(esock, then=done.set)
         done.wait()
         return
+    on_message = esock.on_ws_message
     # TLS, permessage-deflate, a socket without gevent's internals: a reader greenlet.
     while esock.session.state is not State.CLOSED:
         message = ws.receive()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from socketio_core import Server
 from socketio_core.server._sockets import Handshake, wsgi_environ
 
@@ -67,3 +69,47 @@ def test_a_handshake_without_a_request_has_an_empty_environ_or_the_one_given() -
     given = Handshake(headers={}, query={}, address="", secure=False, url="/", issued=0.0,
                       _environ={"HTTP_X": "1"})
     assert given.environ == {"HTTP_X": "1"} and given["HTTP_X"] == "1"
+
+
+def _compact_request() -> Any:
+    from transports._request import HttpRequest
+
+    request = HttpRequest(
+        "GET", "/socket.io/?EIO=4&transport=websocket&token=t1", "/socket.io/",
+        "EIO=4&transport=websocket&token=t1", None, ("10.0.0.9", 5555),
+        fields=[("Host", "h"), ("X-App", "tests"), ("Cookie", "a=1"), ("x-app", "again")],
+    )
+    request.compact()  # as the Engine.IO session keeps it
+    return request
+
+
+def test_headers_and_query_stay_in_the_compact_request_until_read() -> None:
+    """A connection whose handlers read neither parses neither (issue 19: ~1 KB per idle connection)."""
+    sio = Server(namespaces="*")
+    esock = FakeEngineSocket("e1")
+    esock.request = _compact_request()  # type: ignore[assignment]
+    sid = connect(sio, esock, "/")
+    handshake = sio.handshake(sid)
+    assert esock.request._header_map is None and esock.request._query is None
+    assert handshake.address == "10.0.0.9" and handshake.url.endswith("token=t1")
+    assert esock.request._header_map is None and esock.request._query is None
+    assert handshake.headers == {"host": "h", "x-app": "tests, again", "cookie": "a=1"}
+    assert handshake.query == {"EIO": "4", "transport": "websocket", "token": "t1"}
+    assert handshake.headers is handshake.headers and handshake["query"] is handshake.query
+    assert handshake.environ["HTTP_X_APP"] == "tests, again"
+
+
+def test_a_handshake_is_read_only_and_compares_by_its_fields() -> None:
+    request = _compact_request()
+    lazy = Handshake(address="a", secure=False, url="/u", issued=1.0, request=request)
+    given = Handshake(headers=dict(request.header_map), query=dict(request.query), address="a", secure=False,
+                      url="/u", issued=1.0, auth={})
+    assert lazy == given and lazy.auth == {} and lazy.auth_sent
+    assert lazy != Handshake(headers={}, query={}, address="a", secure=False, url="/u", issued=1.0)
+    assert "headers={'host': 'h'" in repr(lazy)
+    for name in ("headers", "address", "auth", "request"):
+        with pytest.raises(AttributeError):
+            setattr(lazy, name, None)
+    with pytest.raises(TypeError):
+        hash(lazy)
+

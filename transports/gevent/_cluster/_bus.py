@@ -18,11 +18,22 @@ Redis does, and nothing else:
   claim that finds nothing while a worker drains waits (up to
   :data:`PARK_SECONDS`) for that worker's saves: its client may reconnect
   before the worker has saved its session.
+* live sessions, so that a worker killed without warning (SIGKILL, a crash)
+  loses none: each worker tells the hub, in one-way frames, when a
+  recoverable socket connects (``LIVE``: its stored form, as a save would
+  write it), joins or leaves a room (``ROOM``) and leaves (``GONE``). When a
+  worker's bus ends, its live sessions still there become saved sessions,
+  with the window each was announced with, as if the worker had saved them
+  itself at that moment; the next claim finds them, and the stream gives the
+  packets they missed (the dead worker delivered nothing after its end, and
+  the client's offset says what it got).
 
 Frames: ``len(4) op(1) header_len(4) header(JSON) body`` (big-endian). The
 header holds the small arguments, the body the message bytes untouched.
 Operations are answered in order (``R``) when they ask for it; messages are
-pushed as ``M``. The hub keeps no socket: the supervisor feeds it frames and
+pushed as ``M``. A ``PUBLISH`` marked ``"x"`` is not sent back to its sender
+(the adapter marks the messages it would drop on their return: Redis must
+echo them, the hub need not). The hub keeps no socket: the supervisor feeds it frames and
 sends what it returns, so its logic is tested on bytes. The clock (wall
 time, for the stream ids and expiries) is an argument.
 """
@@ -56,6 +67,9 @@ SAVE = b"V"
 CLAIM = b"G"
 LAST = b"L"
 READY = b"Y"
+LIVE = b"C"
+ROOM = b"J"
+GONE = b"D"
 # Hub -> worker
 REPLY = b"R"
 MESSAGE = b"M"
@@ -109,6 +123,19 @@ class Peer:
     send: Callable[[bytes], None]
     name: str = "?"
     channels: set[str] = field(default_factory=set)
+    #: Its recoverable sockets now connected: sid -> what to save if it dies.
+    live: dict[str, "_Live"] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Live:
+    """A connected socket of a worker, as the hub would save it: the worker's
+    stored form (JSON), with its rooms kept up to date beside it."""
+
+    key: str
+    value: bytes
+    rooms: set[str]
+    window_ms: int
 
 
 @dataclass(slots=True)
@@ -136,6 +163,8 @@ class Hub:
         self._sessions: dict[str, tuple[bytes, float]] = {}
         #: Messages relayed (each delivery to each subscriber counts one).
         self.delivered = 0
+        #: Live sessions of workers that ended without saving them, saved by the hub.
+        self.kept = 0
         #: Workers draining (told by the supervisor): their sessions are being saved.
         self.draining: set[Peer] = set()
         #: Claims of a session not saved (yet) while a worker drains: (peer, key, offset, q, until).
@@ -150,10 +179,12 @@ class Hub:
         """``peer`` is draining: claims of sessions it may still save wait for it (see :meth:`handle`)."""
         self.draining.add(peer)
 
-    def disconnect(self, peer: Peer) -> None:
-        """A worker left (exited or died): it is nobody's subscriber any more."""
-        self.draining.discard(peer)
+    def disconnect(self, peer: Peer) -> int:
+        """A worker left (exited or died): it is nobody's subscriber any more, and
+        its live sessions become saved sessions; returns how many (0 when it said goodbye)."""
         self._parked = [p for p in self._parked if p[0] is not peer]
+        kept = self._keep_live(peer)
+        self.draining.discard(peer)
         if not self.draining:
             for parked in list(self._parked):
                 self._answer(parked)  # every drained worker saved what it had
@@ -166,6 +197,28 @@ class Hub:
                 if not subscribers:
                     del self._subscribers[channel]
         peer.channels.clear()
+        return kept
+
+    def _keep_live(self, peer: Peer) -> int:
+        """Save what ``peer`` still had connected (it can no longer save it)."""
+        live, peer.live = peer.live, {}
+        now = self.clock()
+        kept = 0
+        for session in live.values():
+            if session.key in self._sessions:
+                continue  # saved by the worker itself (a drain cut short)
+            try:
+                value = json.loads(session.value)
+                value["rooms"] = sorted(session.rooms)
+            except (ValueError, TypeError):
+                continue  # never: the worker wrote it
+            encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+            self._sessions[session.key] = (encoded, now + session.window_ms / 1000)
+            kept += 1
+            for parked in [p for p in self._parked if p[1] == session.key]:
+                self._answer(parked)
+        self.kept += kept
+        return kept
 
     # ------------------------------------------------------------ frames
 
@@ -177,7 +230,9 @@ class Hub:
         """
         q = header.get("q")
         if op == PUBLISH:
-            count = self.publish(str(header["ch"]), body)
+            # "x": the sender would drop its own copy (a plain broadcast of the
+            # adapter's): it is not sent back; the count is the same either way.
+            count = self.publish(str(header["ch"]), body, peer if header.get("x") else None)
             if q is not None:
                 peer.send(encode(REPLY, {"q": q, "v": count}))
         elif op == SUBSCRIBE:
@@ -207,6 +262,18 @@ class Hub:
         elif op == LAST:
             last = [[self._stream[-1].id]] if self._stream else []
             peer.send(encode(REPLY, {"q": q, "v": last}))
+        elif op == ROOM:
+            session = peer.live.get(header["s"])
+            if session is not None:
+                if header["j"]:
+                    session.rooms.add(str(header["r"]))
+                else:
+                    session.rooms.discard(str(header["r"]))
+        elif op == LIVE:
+            peer.live[str(header["s"])] = _Live(str(header["k"]), body, {str(r) for r in header["r"]},
+                                               int(header["w"]))
+        elif op == GONE:
+            peer.live.pop(header["s"], None)
         elif op == READY:
             peer.name = str(header.get("name", peer.name))
             if self.on_ready is not None:
@@ -214,13 +281,15 @@ class Hub:
         else:
             raise BusFrameError(f"unknown operation {op!r}")
 
-    def publish(self, channel: str, payload: bytes) -> int:
+    def publish(self, channel: str, payload: bytes, skip: Peer | None = None) -> int:
+        """Send ``payload`` to the channel's subscribers (but ``skip``); how many are subscribed."""
         subscribers = self._subscribers.get(channel, ())
         if subscribers:
             frame = encode(MESSAGE, {"ch": channel}, payload)
             for subscriber in list(subscribers):
-                subscriber.send(frame)
-            self.delivered += len(subscribers)
+                if subscriber is not skip:
+                    subscriber.send(frame)
+                    self.delivered += 1
         return len(subscribers)
 
     # ----------------------------------------------------- recovery log

@@ -162,6 +162,8 @@ class Supervisor:
         self._announced = False
         self._next_sweep = 0.0
         self._wake_r, self._wake_w = socket.socketpair()
+        #: Bus frames per worker held while a batch of events is handled (see _loop_once).
+        self._bus_batch: dict[_Worker, bytearray] | None = None
         #: Counters (logged at exit): connections routed from accept, routed
         #: again after a worker handed them back, and accepted in all.
         self.routed = 0
@@ -230,14 +232,23 @@ class Supervisor:
         next_claim = self.hub.answer_late_claims()
         if next_claim is not None:
             timeout = min(timeout, max(0.0, next_claim - time.time()))
-        for key, mask in self._sel.select(timeout):
-            if key.fd < 0 or getattr(key.fileobj, "fileno", lambda: 0)() < 0:
-                # closed by an earlier event of this batch (a reaped worker)
-                continue
-            try:
-                key.data(key.fileobj, mask)
-            except Exception:  # a bug: log it, never let it end the supervisor
-                log.exception("supervisor: handling an event failed")
+        # Bus frames for the workers are collected over this batch of events
+        # and written once per worker after it (a burst of broadcasts read
+        # together leaves together: see BusConnection.send_later).
+        self._bus_batch = {}
+        try:
+            for key, mask in self._sel.select(timeout):
+                if key.fd < 0 or getattr(key.fileobj, "fileno", lambda: 0)() < 0:
+                    # closed by an earlier event of this batch (a reaped worker)
+                    continue
+                try:
+                    key.data(key.fileobj, mask)
+                except Exception:  # a bug: log it, never let it end the supervisor
+                    log.exception("supervisor: handling an event failed")
+        finally:
+            batch, self._bus_batch = self._bus_batch, None
+            for worker, frames in batch.items():
+                self._bus_write(worker, bytes(frames))
         now = time.monotonic()
         while self._pending and (self._pending[0].done or self._pending[0].deadline <= now):
             pending = self._pending.popleft()
@@ -329,7 +340,7 @@ class Supervisor:
             except (KeyError, ValueError):
                 pass
             sock.close()
-        self.hub.disconnect(worker.peer)
+        self._bus_gone(worker)
         how = (f"signal {signal.Signals(-os.waitstatus_to_exitcode(status)).name}"
                if os.WIFSIGNALED(status) else f"code {os.waitstatus_to_exitcode(status)}")
         replaced = worker.draining or self._stopping
@@ -440,6 +451,19 @@ class Supervisor:
     def _bus_send(self, worker: _Worker, frame: bytes) -> None:
         if not worker.alive:
             return
+        batch = self._bus_batch
+        if batch is not None:  # within a batch of events: written after it
+            held = batch.get(worker)
+            if held is None:
+                batch[worker] = bytearray(frame)
+            else:
+                held += frame
+            return
+        self._bus_write(worker, frame)
+
+    def _bus_write(self, worker: _Worker, frame: bytes) -> None:
+        if not worker.alive:
+            return
         if worker.bus_out:
             worker.bus_out += frame
             return
@@ -453,6 +477,13 @@ class Supervisor:
             worker.bus_out += frame[sent:]
             self._sel.modify(worker.bus, selectors.EVENT_READ | selectors.EVENT_WRITE,
                              lambda s, m, w=worker: self._on_bus(w, m))
+
+    def _bus_gone(self, worker: _Worker) -> None:
+        """``worker``'s bus ended: the hub saves the sessions it had not (see ``_bus.Hub.disconnect``)."""
+        kept = self.hub.disconnect(worker.peer)
+        if kept:
+            log.warning("supervisor: worker=%d (pid %d) ended without saving its sessions: "
+                        "%d kept for recovery", worker.slot, worker.pid, kept)
 
     def _on_bus(self, worker: _Worker, mask: int) -> None:
         if mask & selectors.EVENT_WRITE and worker.bus_out:
@@ -476,7 +507,7 @@ class Supervisor:
             data = b""
         if not data:
             self._sel.unregister(worker.bus)
-            self.hub.disconnect(worker.peer)  # the process exit is reaped by SIGCHLD
+            self._bus_gone(worker)  # the process exit is reaped by SIGCHLD
             return
         try:
             for op, header, body in worker.reader.feed(data):
@@ -484,31 +515,57 @@ class Supervisor:
         except (BusFrameError, KeyError, TypeError, ValueError) as exc:
             log.error("supervisor: worker=%d sent a bad bus frame (%r): dropping its bus", worker.slot, exc)
             self._sel.unregister(worker.bus)
-            self.hub.disconnect(worker.peer)
+            self._bus_gone(worker)
 
     # ------------------------------------------------------------- routing
 
     def _on_accept(self, listener: Any, mask: int) -> None:
-        deadline = time.monotonic() + self.header_timeout
+        """Accept what is waiting; route each connection whose head is there at once.
+
+        The lean path of every new connection (its cost is the routing cost
+        per connection, benchmarks/workers_bench.py): the descriptor from
+        ``_accept`` (not ``accept()``, whose wrapper reads the family and
+        type back through enum conversions), a socket object made from known
+        values, no ``setblocking`` (each read is ``MSG_DONTWAIT``: the
+        worker's gevent socket makes the descriptor non-blocking), and a
+        :class:`_Pending` only for a head that is not complete yet.
+        """
+        accept = listener._accept
+        family = listener.family
+        deadline = 0.0
         for _ in range(64):
             try:
-                sock, address = listener.accept()
+                fd, address = accept()
             except BlockingIOError:
                 return
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE):
                     log.warning("supervisor: out of file descriptors: %s", exc.strerror)
                 return
-            sock.setblocking(False)
-            pending = _Pending(sock, address, deadline)
-            if not self._read_head(pending, registered=False):
-                self._pending.append(pending)
-                self._sel.register(sock, selectors.EVENT_READ, lambda s, m, p=pending: self._read_head(p))
+            sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
+            try:
+                data = sock.recv(_READ, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                data = None
+            except OSError:
+                data = b""
+            if data and (head_end(data) >= 0 or len(data) > self.max_header_bytes):
+                self.routed += 1
+                self._route(pack_handoff(address, data), sock, data=data)
+                continue
+            if data == b"":
+                sock.close()
+                continue
+            if not deadline:
+                deadline = time.monotonic() + self.header_timeout
+            pending = _Pending(sock, address, deadline, data or b"")
+            self._pending.append(pending)
+            self._sel.register(sock, selectors.EVENT_READ, lambda s, m, p=pending: self._read_head(p))
 
-    def _read_head(self, pending: _Pending, *, registered: bool = True) -> bool:
+    def _read_head(self, pending: _Pending) -> bool:
         """Read what is there; True once the connection is routed or closed."""
         try:
-            data = pending.sock.recv(_READ)
+            data = pending.sock.recv(_READ, socket.MSG_DONTWAIT)
         except BlockingIOError:
             return False
         except OSError:
@@ -518,13 +575,12 @@ class Supervisor:
             if head_end(pending.buf) < 0 and len(pending.buf) <= self.max_header_bytes:
                 return False
         pending.done = True
-        if registered:
-            self._sel.unregister(pending.sock)
+        self._sel.unregister(pending.sock)
         if not data:
             pending.sock.close()
             return True
         self.routed += 1
-        self._route(pack_handoff(pending.address, pending.buf), pending.sock)
+        self._route(pack_handoff(pending.address, pending.buf), pending.sock, data=pending.buf)
         return True
 
     def _drop_pending(self, pending: _Pending) -> None:
@@ -535,9 +591,14 @@ class Supervisor:
             pass
         pending.sock.close()
 
-    def _route(self, message: bytes, client: socket.socket, *, exclude: _Worker | None = None) -> None:
-        """Pass ``client`` (with ``message``) to its session's worker, else to the next in turn."""
-        _, data = unpack_handoff(message)
+    def _route(self, message: bytes, client: socket.socket, *, exclude: _Worker | None = None,
+               data: bytes | None = None) -> None:
+        """Pass ``client`` (with ``message``) to its session's worker, else to the next in turn.
+
+        ``data``: the bytes in ``message`` when the caller has them (not unpacked again).
+        """
+        if data is None:
+            _, data = unpack_handoff(message)
         owner = self._by_wid.get(owner_of_head(data[:self.max_header_bytes]) or 0)
         worker = owner if owner is not None and owner is not exclude else self._next_worker()
         if worker is None:
@@ -559,7 +620,7 @@ class Supervisor:
             worker.backlog.append((message, client))
             return
         try:
-            socket.send_fds(worker.handoff, [message], [client.fileno()])
+            _send_fd(worker.handoff, message, client.fileno())
         except BlockingIOError:
             worker.backlog.append((message, client))
             self._sel.modify(worker.handoff, selectors.EVENT_READ | selectors.EVENT_WRITE,
@@ -574,7 +635,7 @@ class Supervisor:
             while worker.backlog:
                 message, client = worker.backlog[0]
                 try:
-                    socket.send_fds(worker.handoff, [message], [client.fileno()])
+                    _send_fd(worker.handoff, message, client.fileno())
                 except BlockingIOError:
                     break
                 except OSError:
@@ -616,6 +677,14 @@ class Supervisor:
         self._sel.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+_FD = struct.Struct("i")
+
+
+def _send_fd(channel: socket.socket, message: bytes, fd: int) -> None:
+    """``socket.send_fds`` for one descriptor, without its array (one ``sendmsg``)."""
+    channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _FD.pack(fd))])
 
 
 def _no_op(signum: int, frame: Any) -> None:

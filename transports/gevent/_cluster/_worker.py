@@ -64,8 +64,14 @@ class BusConnection:
     never waits and may be called from the hub itself: the frame is written at
     once when nothing is ahead of it (a session saved while the server drains
     reaches the supervisor before the client can learn that it was closed),
-    else queued behind what is, for a writer greenlet. Frames go out in the
-    order they are given; a reply finds its request by id.
+    else queued behind what is, for a writer greenlet. :meth:`send_later`
+    (plain broadcasts) writes at the end of this turn of the loop, with every
+    frame given meanwhile: a burst of broadcasts (events read together) costs
+    one write here, one read and one write per worker in the supervisor, and
+    reaches the other workers together, so they deliver it as one batch of
+    writes to their clients, as the sender does. Frames go out in the order
+    they are given (:meth:`send` writes those held for later first); a reply
+    finds its request by id.
     """
 
     def __init__(self, sock: _stdsocket.socket) -> None:
@@ -77,14 +83,35 @@ class BusConnection:
         self._out: deque[bytes] = deque()
         self._writing = False
         self._reader: Any = None
+        #: Frames held until the end of this turn of the loop (:meth:`send_later`).
+        self._later: list[bytes] = []
+        self._loop: Any = None
         self.closed = False
 
     def start(self) -> None:
+        self._loop = gevent.get_hub().loop
         self._reader = gevent.spawn(self._read_loop)
+
+    def send_later(self, frame: bytes) -> None:
+        """Write ``frame`` at the end of this turn of the loop, with the others given meanwhile."""
+        if self.closed:
+            return
+        if not self._later:
+            if self._loop is None:
+                self._loop = gevent.get_hub().loop
+            self._loop.run_callback(self._flush_later)
+        self._later.append(frame)
+
+    def _flush_later(self) -> None:
+        if self._later:
+            self.send(b"")
 
     def send(self, frame: bytes) -> None:
         """Write ``frame`` now, or after the frames ahead of it; never waits."""
-        if self.closed:
+        if self._later:  # held frames go first
+            frame = b"".join(self._later) + frame
+            self._later.clear()
+        if self.closed or not frame:
             return
         if not self._writing:
             try:
@@ -145,6 +172,8 @@ class BusConnection:
             self._replies.clear()
 
     def close(self) -> None:
+        if self._later:
+            self.send(b"")  # the broadcasts of this turn still go
         self.closed = True
         try:
             self.sock.close()

@@ -1,0 +1,107 @@
+"""A worker killed with SIGKILL: its clients recover all the same (workers=2, recovery on).
+
+``socketio-echo --workers 2 --connection-state-recovery``; six official JS
+clients and six python-socketio clients (tests/interop/workers_kill_recover*),
+WebSocket, polling and polling upgraded to WebSocket on each worker, in rooms "r" and "own-<name>" (and
+out of "tmp", joined and left). The test SIGKILLs the worker of slot 0 (a
+killed process saves nothing: the supervisor's hub had a live copy of each
+session, kept up to date by one-way bus frames, and saves it when the
+worker's bus ends). While its clients are down, a client of the other worker
+sends room "r" m1, m2, room "tmp" x, room "own-<k>" o-<k> for each killed
+client, room "r" m3, m4, m5. Then the killed clients connect again, to
+whichever worker the supervisor picks (the restarted one or the other):
+
+- each comes back with ``recovered`` (same sid, same pid), its rooms kept
+  (it gets "after", sent to "r" once all are back; not "x": it had left
+  "tmp"), and gets what it missed exactly once, in order;
+- the other worker's clients never disconnect and get m1..m5 and "after" once;
+- slot 0 is restarted exactly once; no request is answered 400 except
+  "Session ID unknown" for requests of the dead worker's sessions already in
+  flight (at most one per client of the killed worker that polled, counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+from typing import Any
+
+from tests.cluster.conftest import node, peer_python
+
+from .conftest import echo_workers, slot_of_socket, unknown_sid_answers, worker_pids
+
+KILLED = 0
+
+
+def _refusals(log: str) -> list[str]:
+    """Why each refused request was refused (the engine logs every 400 and 403 once)."""
+    return re.findall(r"refused \S+ \S+ from \S+: (.*)", log)
+
+
+def test_a_sigkilled_workers_clients_recover(servers: Any) -> None:
+    server = servers(echo_workers("--connection-state-recovery"), unknown_sids_allowed=True)
+    py = peer_python("workers_kill_recover_peer.py", server.url)
+    js = None
+    try:
+        py.wait_for("READY")
+        py_first = py.wait_json()
+        js = node("workers_kill_recover.js", server.url)
+        js.wait_for("READY")
+        js_first = js.wait_json()
+        sids = {**py_first["sids"], **js_first["sids"]}
+        pids = {**py_first["pids"], **js_first["pids"]}
+        slots = {name: slot_of_socket(server, sid) for name, sid in sids.items()}
+        killed = sorted(name for name, slot in slots.items() if slot == KILLED)
+        # Each worker holds WebSocket and polling clients of both kinds.
+        kinds = ["ws", "ws", "polling", "polling", "upgrade", "upgrade"]
+        transports = {f"{who}{i}": kind for who in "cp" for i, kind in enumerate(kinds)}
+        for slot in (0, 1):
+            on_slot = sorted((n[0], transports[n]) for n, s in slots.items() if s == slot)
+            assert on_slot == sorted((who, kind) for who in "cp" for kind in set(kinds)), slots
+        names = json.dumps(killed, separators=(",", ":"))
+        old = worker_pids(server)[KILLED]
+        refused_before = len(_refusals(server.log()))
+        os.kill(old, signal.SIGKILL)
+        js.send("killed " + names)
+        py.send("killed " + names)
+        js.wait_for("DOWN")
+        py.wait_for("DOWN")
+        server.wait_for_output(rf"worker={KILLED} \(pid {old}\) ended without saving its sessions: "
+                               rf"{len(killed)} kept for recovery")
+        js.send("send " + names)
+        js.wait_for("SENT")
+        js.send("reconnect")
+        py.send("reconnect")
+        js.wait_for("BACK")
+        py.wait_for("BACK")
+        server.wait_for_output(rf"worker={KILLED} ready \(pid (?!{old}\))\d+\)", timeout=20)
+        js.send("after")
+        py.send("after")
+        report = {**js.result(), **py.result()}
+    finally:
+        py.kill()
+        if js is not None:
+            js.kill()
+    assert "error" not in report, report["error"]
+    for name, client in report.items():
+        if name in killed:
+            assert client["ids"] == [sids[name]] * 2, (name, client)
+            assert client["pids"] == [pids[name]] * 2, (name, client)
+            assert client["recovered"] == [False, True], (name, client)
+            assert client["room"] == ["m1", "m2", f"o-{name}", "m3", "m4", "m5", "after"], (name, client)
+        else:
+            assert client["ids"] == [sids[name]] and not client["disconnects"], (name, client)
+            assert client["room"] == ["m1", "m2", "m3", "m4", "m5", "after"], (name, client)
+    log = server.log()
+    assert len(re.findall(rf"worker={KILLED} \(pid \d+\) exited with signal SIGKILL; restarting it", log)) == 1
+    assert len(re.findall(r"exited with signal", log)) == 1, log[-3000:]
+    # The only 400s: "Session ID unknown" for requests of the dead worker's
+    # sessions that were in flight when it died (its polling clients).
+    unknown = unknown_sid_answers(log)
+    polling_killed = sum(1 for name in killed if transports[name] != "ws")
+    assert unknown <= polling_killed, log[-4000:]
+    refused = _refusals(log)
+    assert refused_before == 0 and refused == ["Session ID unknown"] * unknown, refused
+    print(f"\n'Session ID unknown' answers after the kill: {unknown} (clients of the killed worker that polled: {polling_killed})")
