@@ -91,7 +91,12 @@ class Runtime(Protocol):
         """The calling OS thread's id (the real one, under gevent's monkey-patching too)."""
 
     def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
-        """From any thread: run ``fn(*args)`` soon on the bound loop's thread."""
+        """From any thread: run ``fn(*args)`` soon on the bound loop's thread.
+
+        Before :meth:`bind` (a server built, not yet serving, whose adapter's
+        threads already have results): gevent hands it to the hub of the thread
+        that built the runtime; asyncio keeps it, in order, for the loop bound next.
+        """
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """On the loop's thread: run ``fn(*args)`` there after ``delay`` seconds (it must not block)."""

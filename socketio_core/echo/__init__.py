@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["polling", "websocket"])
     p.add_argument("--log-level", default="info")
     p.add_argument("--engineio-only", action="store_true")
-    p.add_argument("--message-queue", default=None, metavar="redis://HOST:PORT/DB")
+    p.add_argument("--message-queue", default=None, metavar="redis://HOST:PORT/DB",
+                   help="act as one with every server on this Redis (either --driver, mixed)")
     p.add_argument("--allow-eio3", action="store_true",
                    help="also serve Engine.IO v3 / Socket.IO v2 clients")
     p.add_argument("--connection-state-recovery", action="store_true",
@@ -102,15 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine = EngineServer(EngineEcho(), config, **_engine_options(args))
         server = Server(engine)
     else:
-        from ._app import build_socketio_echo, demo_app
+        from ._app import build_socketio_echo, demo_app, message_queue_adapter
 
-        adapter = None
-        if args.message_queue:
-            # ``--message-queue``: the Socket.IO server relays through Redis.
-            from ..redis import RedisAdapter
-
-            adapter = RedisAdapter(args.message_queue)
-        sio = build_socketio_echo(args, config, _cors(args.cors_allowed_origins), adapter=adapter)
+        sio = build_socketio_echo(args, config, _cors(args.cors_allowed_origins),
+                                  adapter=message_queue_adapter(args))
         server = sio.http_server(demo_app)
     if args.workers > 1:
         return _serve_workers(args, server, sio)

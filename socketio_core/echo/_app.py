@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,8 @@ from transports import HttpConnection, HttpRequest
 
 from ..server import Adapter, AsyncServer, Server
 
-__all__ = ["build_socketio_echo", "register_echo_handlers", "client_script_path", "serve_socketio_asyncio"]
+__all__ = ["build_socketio_echo", "register_echo_handlers", "client_script_path", "serve_socketio_asyncio",
+           "message_queue_adapter"]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,16 @@ async def demo_app_asyncio(ex: Any, request: HttpRequest) -> bool:
     return True
 
 
+def message_queue_adapter(args: argparse.Namespace) -> Adapter | None:
+    """``--message-queue URL``: the Redis adapter that joins this server to the
+    others on that Redis (either driver, mixed at will); None without it."""
+    if not args.message_queue:
+        return None
+    from ..redis import RedisAdapter
+
+    return RedisAdapter(args.message_queue)
+
+
 def build_socketio_echo(
     args: argparse.Namespace, config: Config, cors: Any, adapter: Adapter | None = None,
     driver: str = "gevent",
@@ -192,16 +202,13 @@ def build_socketio_echo(
 
 def serve_socketio_asyncio(args: argparse.Namespace, config: Config, cors: Any) -> int:
     """``socketio-echo --driver asyncio``: the Socket.IO echo on the asyncio driver
-    (uvloop when installed) until SIGINT/SIGTERM. ``--message-queue`` is refused
-    (the Redis adapter's link is gevent's)."""
+    (uvloop when installed) until SIGINT/SIGTERM; with ``--message-queue`` it joins
+    the other servers on that Redis, whichever driver they run."""
     import asyncio
 
     from transports.asyncio._runtime import new_event_loop
 
-    if args.message_queue:
-        print("socketio-echo: --message-queue needs the gevent driver", file=sys.stderr)
-        return 2
-    sio = build_socketio_echo(args, config, cors, driver="asyncio")
+    sio = build_socketio_echo(args, config, cors, adapter=message_queue_adapter(args), driver="asyncio")
     assert isinstance(sio, AsyncServer)
 
     async def serve() -> None:

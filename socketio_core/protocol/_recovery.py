@@ -18,11 +18,11 @@ in this process; it does not touch I/O.
 The log is pluggable: the server asks its adapter for one
 (:meth:`Adapter.recovery_log`). The default adapter gives this in-memory
 :class:`RecoveryLog`; :class:`socketio_core.redis_adapter.RedisAdapter` gives
-a log kept in Redis (``_redis_recovery.RedisRecoveryLog``) so that a client
-can be recovered by any server of the cluster. A log provides ``blocking``
-(True when :meth:`restore` waits on I/O: the server then calls it from a
-worker greenlet), ``new_pid``, ``broadcast`` (record and send), ``save`` and
-``restore``.
+a log kept in Redis (``socketio_core.redis._recovery.RedisRecoveryLog``) so
+that a client can be recovered by any server of the cluster. A log provides
+``new_pid``, ``broadcast`` (record and send), ``save`` and ``restore_then``
+(``done(result)`` at once for this log, on the loop's thread when a log kept
+elsewhere answers: the server never waits for it, on either driver).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 from base64 import urlsafe_b64encode
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from ..server._adapter import Adapter
@@ -51,8 +51,6 @@ class SavedSession:
 class RecoveryStore(Protocol):
     """What the server needs of a recovery log (in memory, or in Redis)."""
 
-    #: True when :meth:`restore` waits on I/O (call it from a greenlet, not the hub).
-    blocking: ClassVar[bool]
     skip_middlewares: bool
     max_disconnection_duration: float
 
@@ -65,7 +63,12 @@ class RecoveryStore(Protocol):
 
     def save(self, session: SavedSession) -> None: ...
 
-    def restore(self, pid: str, offset: str, now: float) -> tuple[SavedSession, list[list[Any]]] | None: ...
+    def restore_then(
+        self, pid: str, offset: str, now: float,
+        done: Callable[[tuple[SavedSession, list[list[Any]]] | None], None],
+    ) -> None:
+        """Claim session ``pid`` and find what it missed after ``offset``: ``done((session,
+        missed))``, or ``done(None)`` when it cannot be recovered; on the loop's thread."""
 
 
 @dataclass(slots=True)
@@ -105,8 +108,6 @@ class RecoveryLog:
     _sessions: dict[str, SavedSession] = field(default_factory=dict)
     _prefix: str = ""
     _counter: int = 0
-    #: ``restore`` does no I/O: the server may call it on the hub.
-    blocking: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self._prefix = self.random_bytes(4).hex()
@@ -137,6 +138,13 @@ class RecoveryLog:
     def save(self, session: SavedSession) -> None:
         self._sessions[session.pid] = session
         self._prune(session.saved_at)
+
+    def restore_then(
+        self, pid: str, offset: str, now: float,
+        done: Callable[[tuple[SavedSession, list[list[Any]]] | None], None],
+    ) -> None:
+        """:meth:`restore`'s answer, at once (nothing to wait for in memory)."""
+        done(self.restore(pid, offset, now))
 
     def restore(self, pid: str, offset: str, now: float) -> tuple[SavedSession, list[list[Any]]] | None:
         """The saved session and the packets it missed, or None if it cannot be recovered."""

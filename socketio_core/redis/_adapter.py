@@ -7,11 +7,19 @@ channel prefix. Membership stays local (:class:`MemoryAdapter`): each server
 knows its own sockets' rooms, and a cluster operation is "do this locally"
 sent to everyone. The wire format is in :mod:`socketio_core.redis._codec`.
 
-Redis I/O never runs on the gevent hub: :mod:`socketio_core.redis._link` owns
-the connections on two threads (why threads: see there). Messages from the
-subscriber thread are queued, and the first message of a burst wakes the hub
-(``loop.run_callback_threadsafe``), which hands the batch to one worker
-greenlet that handles it in arrival order.
+One adapter for both drivers (the gevent ``Server`` and ``AsyncServer``):
+Redis I/O never runs on the server's loop. :mod:`socketio_core.redis._link`
+owns the connections on two threads (why threads: see there) and hands
+results over through the server's :class:`~transports._runtime.Runtime`
+(``call_soon_threadsafe``); timers are the runtime's too. Messages from the
+subscriber thread are queued, and the first message of a burst wakes the
+loop, which hands the batch to one worker (a greenlet, or a call on the
+asyncio loop) that handles it in arrival order. Everything here runs on the
+loop's thread and never waits: a request (``fetch_sockets``, broadcast acks,
+server-side events with answers) ends in a callback, which a gevent caller
+waits for in its greenlet (:meth:`RedisAdapter._wait`) and an asyncio caller
+awaits (``AsyncServer``'s coroutines); the recovery log answers a claim the
+same way.
 
 Every server delivers to its own sockets itself and ignores its own messages
 on the channel, so no client gets a message twice. A request (broadcast acks,
@@ -38,11 +46,10 @@ import concurrent.futures
 import itertools
 import logging
 from collections import deque
+from functools import partial
+from inspect import isawaitable
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable
-
-import gevent
-from gevent.event import AsyncResult
 
 from . import _codec as codec
 from ..server import MemoryAdapter, SocketInfo
@@ -89,8 +96,7 @@ class _Request:
 
     def start_timer(self, timeout: float | None) -> None:
         if timeout is not None:
-            self.timer = self.adapter._serving_hub().loop.timer(max(timeout, 0.0))
-            self.timer.start(self.finish)
+            self.timer = self.adapter.server.runtime.call_later(max(timeout, 0.0), self.finish)
 
     def check(self) -> None:
         if self.finished or self.published is None:
@@ -103,8 +109,7 @@ class _Request:
             return
         self.finished = True
         if self.timer is not None:
-            self.timer.stop()
-            self.timer.close()
+            self.timer.cancel()
         self.adapter._requests.pop(self.req, None)
         missing = (self.published or 0) - len(self.replied) - self.echoed
         if missing > 0:
@@ -127,8 +132,8 @@ class RedisAdapter(MemoryAdapter):
 
     #: Flask-SocketIO's ``client_manager.write_only``: a server's adapter, not a write-only emitter.
     write_only = False
-    #: Its link to Redis runs in greenlets on the server's hub: the gevent server only.
-    runs_on = frozenset({"gevent"})
+    #: Its link to Redis runs on threads of its own, handing results to either driver's loop.
+    runs_on = frozenset({"gevent", "asyncio"})
     #: False in a subclass that relays through another link (``socketio_core.cluster``).
     needs_redis = True
 
@@ -165,10 +170,11 @@ class RedisAdapter(MemoryAdapter):
         self.reply_to = codec.reply_channel(channel_prefix, self.uid)
         self._requests: dict[str, _Request] = {}
         self._req_ids = itertools.count(1)
+        #: The loop a subclass captured before the server bound one (socketio_core.cluster's).
         self._hub: Any = None
         self._closed = False
         self._link: RedisLink | None = None
-        # subscriber thread -> hub
+        # subscriber thread -> the server's loop
         self._inbox: deque[dict[str, Any]] = deque()
         self._wake_pending = False
         self._draining = False
@@ -193,10 +199,8 @@ class RedisAdapter(MemoryAdapter):
 
     def attach(self, server: "LocalDelivery") -> None:
         super().attach(server)
-        # The hub that serves this server: bound by Server.start()/wsgi_app(),
-        # which normally run on the thread that built the server, so until then
-        # this thread's hub is the right one.
-        self._hub = server.hub or gevent.get_hub()
+        # What the link hands over before the server's loop is bound (it is
+        # built, not yet serving) waits in its runtime for that loop.
         self._link = RedisLink(
             self.url,
             (self.channel, self.reply_to),
@@ -235,33 +239,42 @@ class RedisAdapter(MemoryAdapter):
         if self._link is not None:
             self._link.close()
 
-    # --------------------------------------------------------- hub hand-off
-
-    def _serving_hub(self) -> Any:
-        return self.server.hub or self._hub
+    # -------------------------------------------------------- loop hand-off
 
     def _to_hub(self, fn: Callable[..., Any], *args: Any) -> None:
-        """From a Redis thread: run ``fn(*args)`` on the hub's thread."""
+        """From a Redis thread: run ``fn(*args)`` on the server's loop thread."""
         try:
-            self._serving_hub().loop.run_callback_threadsafe(fn, *args)
+            self.server.runtime.call_soon_threadsafe(fn, *args)
         except Exception:  # the loop is gone: the server stopped
             if not self._closed:
-                log.debug("could not hand a result to the hub", exc_info=True)
+                log.debug("could not hand a result to the server's loop", exc_info=True)
 
     def _in_hub_thread(self) -> bool:
         return self.server.in_hub_thread()
 
+    def _serving_hub(self) -> Any:
+        """The loop serving the server (for subclasses whose link lives on it)."""
+        return self.server.hub or self._hub
+
     def _wait(self, start: Callable[[Done], None], timeout: float) -> Any:
-        """Run ``start(done)`` on the hub and wait (cooperatively) for ``done(value)``."""
-        if self._in_hub_thread():
-            if gevent.getcurrent() is self._serving_hub():
-                raise RuntimeError(
-                    "this waits for other servers: call it from a handler or a greenlet, "
-                    "not from a hub callback"
-                )
-            result: AsyncResult[Any] = AsyncResult()
-            start(result.set)
-            return result.get(timeout=timeout)
+        """Run ``start(done)`` on the loop and wait for ``done(value)``; TimeoutError
+        after ``timeout`` seconds.
+
+        For a caller that may block: a greenlet of the gevent server, or any
+        thread but the loop's. On the asyncio loop itself it raises
+        RuntimeError (waiting there would stall every client): await
+        ``AsyncServer``'s coroutines instead, which use the callbacks directly.
+        """
+        runtime = self.server.runtime
+        if self.server.in_hub_thread():
+            result = runtime.waitable()
+            timer = runtime.call_later(timeout, result.set_exception,
+                                       TimeoutError(f"no answer from redis within {timeout} s"))
+            try:
+                start(result.set)
+                return result.get()
+            finally:
+                timer.cancel()
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._to_hub(start, future.set_result)
         return future.result(timeout)
@@ -270,7 +283,7 @@ class RedisAdapter(MemoryAdapter):
 
     def _publish(self, message: dict[str, Any], *, channel: str | None = None,
                  done: Done | None = None, lenient: bool = False) -> None:
-        """Queue ``message`` for the publisher thread; ``done(count or None)`` on the hub."""
+        """Queue ``message`` for the publisher thread; ``done(count or None)`` on the loop."""
         message["uid"] = self.uid
         payload = codec.dumps(message, lenient=lenient)
         target = channel or self.channel
@@ -286,7 +299,7 @@ class RedisAdapter(MemoryAdapter):
     # ----------------------------------------------------------- subscribing
 
     def _received(self, raw: bytes) -> None:
-        """On the subscriber thread: decode, drop our own echoes, queue for the hub."""
+        """On the subscriber thread: decode, drop our own echoes, queue for the loop."""
         try:
             message = codec.loads(raw)
         except codec.MessageError as exc:
@@ -300,7 +313,7 @@ class RedisAdapter(MemoryAdapter):
                 and "offset" not in message):
             return  # (a recorded broadcast of ours is delivered here when it comes back)
         self._inbox.append(message)
-        # Wake the hub once per burst; it clears the flag before draining, so a
+        # Wake the loop once per burst; it clears the flag before draining, so a
         # message appended after the drain started still gets a wake-up.
         if not self._wake_pending:
             self._wake_pending = True
@@ -313,7 +326,7 @@ class RedisAdapter(MemoryAdapter):
             self.server.workers.submit(self._drain)
 
     def _drain(self) -> None:
-        """In one worker greenlet at a time: handle queued messages in arrival order."""
+        """In one worker at a time: handle queued messages in arrival order."""
         try:
             inbox = self._inbox
             while inbox:
@@ -395,17 +408,20 @@ class RedisAdapter(MemoryAdapter):
         if not isinstance(event, str) or not isinstance(args, list):
             raise codec.MessageError("event must be a string and args a list")
 
-        def run() -> None:
+        async def run() -> None:
             try:
                 answer = self.server.handle_server_event(event, args)
+                if isawaitable(answer):  # an ``async def`` handler (AsyncServer)
+                    answer = await answer
             except Exception:
                 log.exception("server event handler for %r failed", event)
                 answer = None
             if m.get("req") is not None:
                 self._reply(m, {"type": "server_answer", "answer": answer}, lenient=True)
 
-        # A handler may block (it may even wait for other servers): a greenlet of its own.
-        self.server.workers.submit(run)
+        # A handler may wait (even for other servers): a worker greenlet of its
+        # own under gevent, a task under asyncio (one coroutine for both).
+        self.server.runtime.run_coroutine(run())
 
     def _answer_broadcast_ack(self, m: dict[str, Any]) -> None:
         nsp = str(m["nsp"])
@@ -469,7 +485,7 @@ class RedisAdapter(MemoryAdapter):
         timeout: float | None,
         ready: Callable[[], bool] = lambda: True,
     ) -> _Request:
-        """Register a request, start its timer, publish it (on the hub thread)."""
+        """Register a request, start its timer, publish it (on the loop's thread)."""
         req = f"{self.uid}-{next(self._req_ids)}"
         request = _Request(self, req, on_reply, finish, ready)
         self._requests[req] = request
@@ -526,22 +542,26 @@ class RedisAdapter(MemoryAdapter):
 
     def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         """Every matching socket of every server; servers that did not answer within
-        ``request_timeout`` are missing from the list (and a warning is logged)."""
+        ``request_timeout`` are missing from the list (and a warning is logged).
+        Waits: see :meth:`_wait` (``fetch_sockets_then`` does not)."""
+        return list(self._wait(partial(self.fetch_sockets_then, namespace, rooms),
+                               self.request_timeout + 1.0))
 
-        def start(done: Done) -> None:
-            found = self.server.local_socket_infos(namespace, rooms)
+    def fetch_sockets_then(
+        self, namespace: str, rooms: list[str] | None, callback: Callable[[list[SocketInfo]], None]
+    ) -> None:
+        """On the loop: ``callback(sockets)`` once every server answered (or at ``request_timeout``)."""
+        found = self.server.local_socket_infos(namespace, rooms)
 
-            def on_reply(m: dict[str, Any]) -> None:
-                if m["type"] == "sockets" and isinstance(m.get("sockets"), list):
-                    request.replied.add(m["uid"])
-                    found.extend(_info_from_wire(s) for s in m["sockets"] if isinstance(s, dict))
+        def on_reply(m: dict[str, Any]) -> None:
+            if m["type"] == "sockets" and isinstance(m.get("sockets"), list):
+                request.replied.add(m["uid"])
+                found.extend(_info_from_wire(s) for s in m["sockets"] if isinstance(s, dict))
 
-            request = self._new_request(
-                {"type": "fetch", "nsp": namespace, "rooms": rooms},
-                on_reply, lambda: done(found), self.request_timeout,
-            )
-
-        return list(self._wait(start, self.request_timeout + 1.0))
+        request = self._new_request(
+            {"type": "fetch", "nsp": namespace, "rooms": rooms},
+            on_reply, lambda: callback(found), self.request_timeout,
+        )
 
     def server_side_emit(
         self,
@@ -568,7 +588,8 @@ class RedisAdapter(MemoryAdapter):
         request = self._new_request(message, on_reply, finish, timeout)
 
     def server_count(self) -> int:
-        """Servers subscribed to the channel (``PUBSUB NUMSUB``); 1 when Redis cannot tell."""
+        """Servers subscribed to the channel (``PUBSUB NUMSUB``); 1 when Redis cannot tell.
+        Waits: see :meth:`_wait`."""
 
         def numsub(client: "redis.Redis") -> int:
             return int(client.pubsub_numsub(self.channel)[0][1])
@@ -578,7 +599,7 @@ class RedisAdapter(MemoryAdapter):
 
         try:
             count = self._wait(start, self.request_timeout)
-        except (TimeoutError, gevent.Timeout, concurrent.futures.TimeoutError):
+        except TimeoutError:  # concurrent.futures' too (the same class)
             count = None
         return max(1, count or 0)
 

@@ -1,17 +1,18 @@
 """The Redis connections of a RedisAdapter: two threads that keep them alive.
 
-Strategy (threads, not gevent sockets). The server is not monkey-patched by
-default, so redis-py's blocking sockets would stall the whole gevent hub, and
-a Redis that hangs would hang every client. :class:`RedisLink` therefore does
-all Redis I/O on two threads of its own and only hands results over:
+Strategy (threads, not the loop's sockets). redis-py's blocking sockets
+would stall the server's loop (the gevent hub, which is not monkey-patched by
+default, or the asyncio loop), and a Redis that hangs would hang every
+client. :class:`RedisLink` therefore does all Redis I/O on two threads of its
+own and only hands results over, the same way to either driver:
 
 * the *subscriber* thread blocks in ``get_message`` on a dedicated pub/sub
   connection and gives each message to ``on_message`` (on that thread);
 * the *publisher* thread runs queued commands (``PUBLISH``, ``PUBSUB
   NUMSUB``) in order on its own connection and hands each result to
-  ``to_hub(done, result)``.
+  ``to_hub(done, result)`` (the server's ``runtime.call_soon_threadsafe``).
 
-If the process *is* monkey-patched, the same code works unchanged: the
+If a gevent process *is* monkey-patched, the same code works unchanged: the
 "threads" are greenlets and redis-py's sockets cooperative. (Making redis-py
 use gevent sockets instead would depend on its internals, which change
 between versions.)
@@ -102,8 +103,8 @@ class RedisLink:
     """A subscription to ``channels`` and an ordered command queue, on two threads.
 
     ``on_message(raw)`` runs on the subscriber thread for every message;
-    ``to_hub(fn, *args)`` must run ``fn(*args)`` on the thread that called
-    :meth:`run` (the gevent hub). ``describe`` completes the "subscribed" log line.
+    ``to_hub(fn, *args)`` must run ``fn(*args)`` on the thread that calls
+    :meth:`run` (the server's loop). ``describe`` completes the "subscribed" log line.
     """
 
     def __init__(
@@ -176,7 +177,7 @@ class RedisLink:
 
     def run(self, command: Command, done: Done | None = None) -> None:
         """Queue ``command`` (in order); ``done(result)``, or ``done(None)`` if it failed
-        or was dropped, is handed to the hub. Call on the hub."""
+        or was dropped, is handed to the loop. Call on the loop's thread."""
         pending = self._jobs.qsize()
         if self.closed or pending >= self.max_pending:
             if not self.closed and not self._overflowing:

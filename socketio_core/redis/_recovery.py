@@ -42,9 +42,11 @@ yet: they are on their way through the channel, and reach the socket
 normally because it joins its rooms first. The server knows which ones by
 the last offset it delivered (channel order = stream order).
 
-All Redis I/O runs on the adapter's publisher thread (:mod:`_redis_link`);
-``restore`` waits for it in the calling greenlet (the server calls it from a
-worker greenlet, never on the hub).
+All Redis I/O runs on the adapter's publisher thread (:mod:`._link`);
+``restore_then`` waits for nothing: Redis's answer comes back on the server's
+loop thread (gevent or asyncio alike) and is handed to ``done`` there, or
+``done(None)`` after ``request_timeout`` (a claim answered later than that puts
+the session back, so the client may try again).
 
 Not recorded: broadcasts published by :mod:`socketio_core.emitter` (another
 process), packets sent with an ack callback, and volatile ones, as in Node.
@@ -57,10 +59,7 @@ import json
 import logging
 import re
 import secrets
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import gevent
-from gevent.event import AsyncResult
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import _codec as codec
 from ..protocol._recovery import SavedSession
@@ -146,8 +145,6 @@ def record_command(
 class RedisRecoveryLog:
     """The recovery log of a :class:`RedisAdapter`: see the module's documentation."""
 
-    blocking: ClassVar[bool] = True
-
     def __init__(
         self,
         adapter: "RedisAdapter",
@@ -221,27 +218,52 @@ class RedisRecoveryLog:
             return
         self.adapter._run(self._save_command(self.session_prefix + session.pid, value), None)
 
-    def restore(self, pid: str, offset: str, now: float) -> tuple[SavedSession, list[list[Any]]] | None:
-        """Claim the session and read what it missed; call from a greenlet (it waits on Redis)."""
+    def restore_then(
+        self, pid: str, offset: str, now: float,
+        done: Callable[[tuple[SavedSession, list[list[Any]]] | None], None],
+    ) -> None:
+        """Claim the session and read what it missed; ``done(result)`` on the loop's thread."""
         start = parse_offset(offset)
         if start is None or not pid or len(pid) > 200:
-            return None
-        command = self._claim_command(self.session_prefix + pid, offset)
-        result: AsyncResult[Any] = AsyncResult()
+            done(None)
+            return
+        adapter = self.adapter
+        key = self.session_prefix + pid
         # Broadcasts delivered here while Redis answers reach nobody for this
         # socket (it is not in its rooms yet) and may be newer than the stream
         # read: collect them too.
         tap: list[tuple[tuple[int, int], str, dict[str, Any]]] = []
-        taps: list[Any] = getattr(self.adapter, "restore_taps", [])
+        taps: list[Any] = getattr(adapter, "restore_taps", [])
         taps.append(tap)
-        self.adapter._run(command, result.set)
-        try:
-            reply = result.get(timeout=self.adapter.request_timeout)
-        except gevent.Timeout:
-            log.warning("redis did not answer in time: a client could not be recovered")
-            return None
-        finally:
+        settled = False
+
+        def answered(reply: Any) -> None:
+            nonlocal settled
+            if settled:  # too late: the claim took the session, put it back
+                if reply and reply[0] is not None:
+                    adapter._run(self._save_command(key, reply[0]), None)
+                return
+            settled = True
+            timer.cancel()
             taps.remove(tap)
+            done(self._missed(reply, start, tap, now))
+
+        def too_late() -> None:
+            nonlocal settled
+            if not settled:
+                settled = True
+                taps.remove(tap)
+                log.warning("redis did not answer in time: a client could not be recovered")
+                done(None)
+
+        timer = adapter.server.runtime.call_later(adapter.request_timeout, too_late)
+        adapter._run(self._claim_command(key, offset), answered)
+
+    def _missed(
+        self, reply: Any, start: tuple[int, int], tap: list[tuple[tuple[int, int], str, dict[str, Any]]],
+        now: float,
+    ) -> tuple[SavedSession, list[list[Any]]] | None:
+        """The session and the packets it missed, from Redis's ``reply`` and the ``tap``."""
         if not reply or reply[0] is None:
             return None
         raw_session, entries = reply

@@ -130,6 +130,13 @@ class Adapter:
     def fetch_sockets(self, namespace: str, rooms: list[str] | None) -> list[SocketInfo]:
         return self.server.local_socket_infos(namespace, rooms)
 
+    def fetch_sockets_then(
+        self, namespace: str, rooms: list[str] | None, callback: Callable[[list[SocketInfo]], None]
+    ) -> None:
+        """:meth:`fetch_sockets` without waiting: ``callback(sockets)`` on the loop's
+        thread once known (what ``await`` uses; here at once)."""
+        callback(self.fetch_sockets(namespace, rooms))
+
     def sockets_join(self, namespace: str, rooms: list[str] | None, new_rooms: list[str]) -> None:
         self.server.local_sockets_join(namespace, rooms, new_rooms)
 

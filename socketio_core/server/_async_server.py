@@ -8,15 +8,21 @@ the shapes asyncio code expects:
 
 - the calls python-socketio's ``AsyncServer`` makes coroutines (``emit``,
   ``send``, ``enter_room``, ``leave_room``, ``close_room``, ``disconnect``,
-  ``get_session``, ``save_session``...) do their work at once, as the
+  ``get_session``, ``save_session``...), and the cluster-wide
+  ``sockets_join``/``sockets_leave``/``disconnect_sockets``/``server_side_emit``,
+  do their work at once, as the
   gevent server's do, and return an already-finished awaitable
   (:class:`Done`): ``await sio.emit(...)`` reads as in python-socketio, and a
   plain handler, or a plain OS thread, may call ``sio.emit(...)`` without
   ``await`` (another thread's call is handed to the loop with
   ``call_soon_threadsafe``, as ever);
-- what must wait is a real coroutine: ``call``, ``call_all``, ``sleep``,
+- what must wait is a real coroutine: ``call``, ``call_all``,
+  ``fetch_sockets`` (which may ask the other servers of a cluster), ``sleep``,
   ``serve``/``start``/``stop``/``shutdown``, and ``session`` is an async
-  context manager;
+  context manager. Each awaits a waitable that the shared code settles from
+  a callback (``_begin_call``, ``Adapter.fetch_sockets_then``), where the
+  gevent server blocks a greenlet on the same waitable: one decision, two
+  ways of waiting;
 - handlers may be ``async def`` or plain functions (the engine glue awaits a
   handler's coroutine in a task, :meth:`EngineGlue._finish_event`);
 - serving: ``asgi_app(other_app)`` (or :class:`ASGIApp`), our own asyncio
@@ -35,6 +41,7 @@ from typing import Any, AsyncIterator, Callable, Generator, Generic, TypeVar
 from transports._runtime import Runtime
 
 from ._acks import ack_value
+from ._adapter import SocketInfo
 from ._compat import check_async_mode
 from ._delivery import _NO_DATA, Target
 from ._server import Server
@@ -77,8 +84,8 @@ class AsyncServer(Server):
     be None or ``"asgi"``). Mount ``sio.asgi_app(app)`` in an ASGI server
     (uvicorn, hypercorn; Starlette/FastAPI's ``mount``), or ``await
     sio.serve(host, port)``, or ``sio.run(host, port)``. The adapter must be
-    one that runs on asyncio (the MemoryAdapter; the Redis adapter's link is
-    gevent's and is refused).
+    one that runs on asyncio (``runs_on``): the MemoryAdapter, or the
+    RedisAdapter, whose servers may mix both drivers on one channel.
     """
 
     _new_runtime = staticmethod(_asyncio_runtime)
@@ -88,8 +95,8 @@ class AsyncServer(Server):
         adapter = options.get("adapter") or options.get("client_manager")
         if adapter is not None and "asyncio" not in adapter.runs_on:
             raise ValueError(
-                f"{type(adapter).__name__} runs on the gevent server only; AsyncServer takes the "
-                "MemoryAdapter (one process) for now"
+                f"{type(adapter).__name__} runs on the {' and '.join(sorted(adapter.runs_on))} server "
+                "only, not on AsyncServer"
             )
         super().__init__(**options)
 
@@ -139,6 +146,38 @@ class AsyncServer(Server):
         Server.save_session(self, sid, session, namespace)
         return _NONE
 
+    def sockets_join(  # type: ignore[override]
+        self, rooms: str | list[str], to: Target = None, namespace: str = "/"
+    ) -> Done[None]:
+        Server.sockets_join(self, rooms, to, namespace)
+        return _NONE
+
+    def sockets_leave(  # type: ignore[override]
+        self, rooms: str | list[str], to: Target = None, namespace: str = "/"
+    ) -> Done[None]:
+        Server.sockets_leave(self, rooms, to, namespace)
+        return _NONE
+
+    def disconnect_sockets(  # type: ignore[override]
+        self, to: Target = None, namespace: str = "/", close: bool = False
+    ) -> Done[None]:
+        Server.disconnect_sockets(self, to, namespace, close)
+        return _NONE
+
+    def server_side_emit(  # type: ignore[override]
+        self,
+        event: str,
+        *args: Any,
+        callback: Callable[[list[Any]], Any] | None = None,
+        timeout: float | None = 5.0,
+    ) -> Done[None]:
+        """``await sio.server_side_emit(event, *args, callback=...)``: as :meth:`Server.server_side_emit`;
+        an ``async def`` callback runs as a task when the other servers' answers are in."""
+        if callback is not None and inspect.iscoroutinefunction(callback):
+            callback = partial(_as_task, self.runtime, callback)
+        Server.server_side_emit(self, event, *args, callback=callback, timeout=timeout)
+        return _NONE
+
     @asynccontextmanager
     async def session(  # type: ignore[override]
         self, sid: str, namespace: str = "/"
@@ -166,6 +205,7 @@ class AsyncServer(Server):
         gets there through ``asyncio.run_coroutine_threadsafe(sio.call(...), sio.hub)``.
         """
         event, args, to, namespace = self._call_target(event, args, to, namespace, sid, data)
+        self._on_loop()  # an answer from another server reaches the loop that awaits it
         result: Any = self.runtime.waitable()
         self._begin_call(to, namespace, event, args, timeout, result)
         return ack_value(await result or ())
@@ -180,9 +220,20 @@ class AsyncServer(Server):
         timeout: float = 10.0,
     ) -> dict[str, Any]:
         """``await sio.call_all(...)``: ``{sid: answer}`` of every recipient that answered in time."""
+        self._on_loop()
         result: Any = self.runtime.waitable()
         self._begin_call_all(event, args, to, skip, namespace, timeout, result)
         return await result or {}
+
+    async def fetch_sockets(  # type: ignore[override]
+        self, to: Target = None, namespace: str = "/"
+    ) -> list[SocketInfo]:
+        """``await sio.fetch_sockets(to=room)``: every such socket of ``namespace``, on every
+        server (one that does not answer in the adapter's time is left out)."""
+        self._on_loop()
+        result: Any = self.runtime.waitable()
+        self.adapter.fetch_sockets_then(namespace, self._rooms_arg(to), result.set)
+        return list(await result)
 
     async def sleep(self, seconds: float = 0) -> None:  # type: ignore[override]
         await asyncio.sleep(seconds)

@@ -10,8 +10,9 @@ An application written for python-socketio's gevent mode runs here with
   (:func:`server_logger`, :func:`engineio_logger`);
 - ``max_http_buffer_size`` is our ``max_payload``; ``ping_interval=(interval,
   grace)`` adds the grace to ``ping_timeout`` (:func:`ping_options`);
-- ``client_manager`` is our ``adapter``; Kombu, Kafka and ZeroMQ managers
-  (and the asyncio Redis/AioPika managers) are refused when constructed
+- ``client_manager`` is our ``adapter``: ``RedisManager`` and
+  ``AsyncRedisManager`` are the one Redis adapter (it serves both drivers);
+  Kombu, Kafka, ZeroMQ and AioPika managers are refused when constructed
   (:class:`Unsupported`). ``AsyncServer``, ``AsyncNamespace`` and ``ASGIApp``
   are real: :mod:`._async_server`.
 
@@ -36,6 +37,7 @@ __all__ = [
     "CLIENT_NAMES",
     "CLIENT_ADVICE",
     "RedisManager",
+    "AsyncRedisManager",
     "SERVER_LOGGER",
     "ENGINEIO_LOGGER",
 ]
@@ -166,8 +168,9 @@ _MANAGER_ADVICE = (
     "RedisAdapter('redis://...')); external processes emit with socketio_core.emitter.Emitter(url)"
 )
 _ASYNC_ADVICE = (
-    "the asyncio server (socketio_core.AsyncServer) takes the MemoryAdapter only for now; "
-    "for a cluster use socketio_core.Server (gevent) with the Redis adapter, and " + _SERVE
+    "socketio-core's multi-process adapter is Redis, on asyncio too: AsyncServer(client_manager="
+    "socketio_core.AsyncRedisManager('redis://...')) or AsyncServer(adapter=socketio_core."
+    "redis_adapter.RedisAdapter('redis://...'))"
 )
 _CLIENT_ADVICE = (
     "socketio-core is a server; run python-socketio's client from a virtualenv of its own "
@@ -187,18 +190,13 @@ class ZmqManager(Unsupported):
     advice = _MANAGER_ADVICE
 
 
-class AsyncRedisManager(Unsupported):
-    advice = _ASYNC_ADVICE
-
-
 class AsyncAioPikaManager(Unsupported):
     advice = _ASYNC_ADVICE
 
 
 UNSUPPORTED_NAMES = {
     cls.__name__: cls
-    for cls in (KombuManager, KafkaManager, ZmqManager, AsyncRedisManager, AsyncAioPikaManager,
-                )
+    for cls in (KombuManager, KafkaManager, ZmqManager, AsyncAioPikaManager)
 }
 
 #: python-socketio's clients: not provided, and not defined (``socketio_core.Client``
@@ -229,3 +227,16 @@ def RedisManager(  # noqa: N802 - python-socketio's class name, a factory here
     from ..redis_adapter import RedisAdapter
 
     return RedisAdapter(url, channel_prefix=channel, redis_options=redis_options)
+
+
+def AsyncRedisManager(  # noqa: N802 - python-socketio's class name, a factory here
+    url: str = "redis://localhost:6379/0",
+    channel: str = "socketio",
+    write_only: bool = False,
+    logger: Any = None,
+    redis_options: dict[str, Any] | None = None,
+) -> Any:
+    """python-socketio's ``AsyncRedisManager(url)`` for ``AsyncServer(client_manager=...)``:
+    the same adapter as :func:`RedisManager` (its Redis I/O runs on threads of its own,
+    under either driver), so gevent and asyncio servers may share one channel."""
+    return RedisManager(url, channel, write_only, logger, redis_options)

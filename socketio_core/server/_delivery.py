@@ -64,11 +64,18 @@ class LocalDelivery(Protocol):
     sockets, a message between servers) to every server concerned; on each,
     it acts on that process's sockets only through these methods. All of them
     must be called on the server's loop thread (see :meth:`in_hub_thread` and
-    ``hub``); ``workers`` runs blocking work (a handler, waiting on Redis) off it.
+    ``hub``); ``workers`` runs application code (a handler) off the caller's
+    stack, and an adapter with threads of its own hands their results to the
+    loop with ``runtime.call_soon_threadsafe``.
     """
 
     @property
     def workers(self) -> Workers: ...
+
+    @property
+    def runtime(self) -> Runtime:
+        """How code runs on the server's driver: results handed to its loop from
+        other threads, timers, waitables (gevent or asyncio alike)."""
 
     @property
     def hub(self) -> Any:

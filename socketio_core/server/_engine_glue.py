@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from functools import partial
 from inspect import isawaitable
 from time import monotonic, time
 from types import CoroutineType
@@ -329,23 +330,24 @@ class EngineGlue(HandlerRegistry):
             auth_sent=auth_sent,
             request=request,
         )
-        restored = None
         legacy = client.conn.protocol == 4
         if self.recovery is not None and not legacy and isinstance(auth.get("pid"), str) and isinstance(
             auth.get("offset"), str
         ):
-            if self.recovery.blocking:
-                # The log is elsewhere (Redis): wait for it in a greenlet, not on the hub.
-                self.workers.submit(self._restore_then_open, client, namespace, key, auth, handshake)
-                return
-            restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
-        self._open_socket(client, namespace, key, auth, handshake, restored)
+            # At once for a log in memory; a log elsewhere (Redis) answers later on
+            # the loop's thread, and nothing waits for it meanwhile (either driver).
+            self.recovery.restore_then(
+                auth["pid"], auth["offset"], monotonic(),
+                partial(self._restored_then_open, client, namespace, key, auth, handshake),
+            )
+            return
+        self._open_socket(client, namespace, key, auth, handshake, None)
 
-    def _restore_then_open(
-        self, client: Client, namespace: str, key: str, auth: dict[str, Any], handshake: Handshake
+    def _restored_then_open(
+        self, client: Client, namespace: str, key: str, auth: dict[str, Any], handshake: Handshake,
+        restored: tuple[SavedSession, list[list[Any]]] | None,
     ) -> None:
         assert self.recovery is not None
-        restored = self.recovery.restore(auth["pid"], auth["offset"], monotonic())
         if client.esock.closed or namespace in client.sockets:
             if restored is not None:
                 self.recovery.save(restored[0])  # gone meanwhile: keep its state for a later try

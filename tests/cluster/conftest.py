@@ -3,7 +3,9 @@
 Each module gets its own ``redis-server`` on a free port (no persistence,
 loopback only; the command line of .ci/redis.sh), started directly so that a
 test can kill and restart it. Servers are real processes: the echo server with
-``--message-queue`` or tests/cluster/_cluster_server.py. Clients are the
+``--message-queue`` or tests/cluster/_cluster_server.py, on either driver:
+:data:`PAIRS` names the pairs a cluster test runs over (both gevent, both
+asyncio, and one of each on the same channel). Clients are the
 official JS client (Node scripts in tests/interop/cluster_*.js) and the
 python-socketio client (.venv-peer); scripts that must be running while the
 test acts are started in the background and report ``READY`` on stdout.
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -90,34 +93,57 @@ def redis_server() -> Iterator[RedisServer]:
         server.kill()
 
 
-def echo_server(redis_url: str) -> ServerProcess:
+#: The two servers' drivers, by test id: server A's then server B's.
+PAIRS = {"gevent": ("gevent", "gevent"), "asyncio": ("asyncio", "asyncio"), "mixed": ("gevent", "asyncio")}
+
+
+def echo_server(redis_url: str, driver: str = "gevent", *options: str) -> ServerProcess:
     port = free_port()
     return ServerProcess(
-        [sys.executable, "-m", "socketio_core.echo", "--port", str(port), "--message-queue", redis_url],
+        [sys.executable, "-m", "socketio_core.echo", "--port", str(port), "--message-queue", redis_url,
+         "--driver", driver, *options],
         port,
     )
 
 
-def cluster_server(redis_url: str) -> ServerProcess:
+def cluster_server(redis_url: str, driver: str = "gevent") -> ServerProcess:
     port = free_port()
     return ServerProcess(
-        [sys.executable, str(CLUSTER / "_cluster_server.py"), str(port), redis_url], port
+        [sys.executable, str(CLUSTER / "_cluster_server.py"), str(port), redis_url, "-", driver], port
     )
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[Callable[[Callable[[str], ServerProcess], str], ServerProcess]]:
-    """Factory ``servers(echo_server, redis_url)``; every server is stopped and its log checked."""
+def servers() -> Iterator[Callable[..., ServerProcess]]:
+    """Factory ``servers(echo_server, redis_url, *args)`` (``kind(redis_url, *args)``);
+    every server is stopped and its log checked."""
     started: list[ServerProcess] = []
 
-    def start(kind: Callable[[str], ServerProcess], redis_url: str) -> ServerProcess:
-        server = kind(redis_url)
+    def start(kind: Callable[..., ServerProcess], redis_url: str, *args: str) -> ServerProcess:
+        server = kind(redis_url, *args)
         started.append(server)
         return server
 
     yield start
     for server in started:
         output = server.stop()
+        assert "Traceback" not in output, output[-4000:]
+
+
+@contextmanager
+def running_pair(
+    kind: Callable[..., ServerProcess], redis_url: str, pair: str, *options: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Servers A and B of :data:`PAIRS` ``[pair]`` (``kind(redis_url, driver, *options)``),
+    stopped on exit, their logs checked: a pair leaves the channel before the next one joins."""
+    started: list[ServerProcess] = []
+    try:
+        for driver in PAIRS[pair]:
+            started.append(kind(redis_url, driver, *options))
+        yield started[0], started[1]
+    finally:
+        outputs = [server.stop() for server in started]
+    for output in outputs:
         assert "Traceback" not in output, output[-4000:]
 
 

@@ -2,31 +2,36 @@
 
 tests/cluster/_cluster_server.py exposes ``fetch_sockets``, ``disconnect_sockets``,
 ``call_all``, ``call`` to a remote sid, ``enter_room`` for a remote sid,
-``sockets_join``, ``server_side_emit`` with answers and ``server_count`` as
-events with acks; cluster_api.js drives them with the official client.
+``sockets_join``, ``server_side_emit`` with answers, ``server_count`` and an
+emit from a plain OS thread as events with acks; cluster_api.js drives them
+with the official client. Over every pair of drivers (conftest.PAIRS): in the
+mixed pair, A (gevent) asks B (asyncio) and B asks A.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
 from tests.conftest import run_peer_python
 
-from .conftest import RedisServer, ServerProcess, check_peer_api, cluster_server, counts, node
+from .conftest import (
+    PAIRS, RedisServer, ServerProcess, check_peer_api, cluster_server, counts, node, running_pair,
+)
 
 
-@pytest.fixture(scope="module")
-def pair(redis_server: RedisServer, servers: Any) -> tuple[ServerProcess, ServerProcess]:
-    return servers(cluster_server, redis_server.url), servers(cluster_server, redis_server.url)
+@pytest.fixture(scope="module", params=list(PAIRS))
+def pair(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with running_pair(cluster_server, redis_server.url, request.param) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")
 def api(pair: tuple[ServerProcess, ServerProcess]) -> dict[str, Any]:
     a, b = pair
-    got: dict[str, Any] = node("cluster_api.js", a.url, b.url, uuid.uuid4().hex[:8]).result()
+    got: dict[str, Any] = node("cluster_api.js", a.url, b.url, uuid.uuid4().hex[:8], "thread").result()
     assert "error" not in got, got["error"]
     got["ports"] = {"a": a.port, "b": b.port}
     return got
@@ -63,7 +68,8 @@ def test_server_side_emit_and_server_count(api: dict[str, Any]) -> None:
 def test_room_operations_cross_servers_exactly_once(api: dict[str, Any]) -> None:
     assert counts(api["b2"]["events"]["room_msg"]) == {"j1": 1}
     for name in ("a1", "b1"):
-        assert counts(api[name]["events"]["room_msg"]) == {"m1": 1}, name
+        # m1 from a handler of B; t1 from a plain OS thread of A.
+        assert counts(api[name]["events"]["room_msg"]) == {"m1": 1, "t1": 1}, name
     assert "room_msg" not in api["a2"]["events"]
 
 

@@ -3,26 +3,28 @@
 Clients: the official JS client (four, over polling, WebSocket and the
 upgrade) and the python-socketio client (one per server), connected to both
 servers at once. Every message carries an id; each client must get each
-message meant for it exactly once, and nothing meant for others.
+message meant for it exactly once, and nothing meant for others. Over every
+pair of drivers (``--driver``, conftest.PAIRS), the mixed one included.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from socketio_core.emitter import Emitter
 
-from .conftest import RedisServer, ServerProcess, counts, echo_server, node, our_python, peer_python
+from .conftest import (
+    PAIRS, RedisServer, ServerProcess, counts, echo_server, node, our_python, peer_python, running_pair,
+)
 
 
-@pytest.fixture(scope="module")
-def pair(redis_server: RedisServer, servers: Any) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a = servers(echo_server, redis_server.url)
-    b = servers(echo_server, redis_server.url)
-    yield a, b
+@pytest.fixture(scope="module", params=list(PAIRS))
+def pair(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with running_pair(echo_server, redis_server.url, request.param) as servers:
+        yield servers
 
 
 def test_broadcasts_and_rooms_span_both_servers(pair: tuple[ServerProcess, ServerProcess]) -> None:

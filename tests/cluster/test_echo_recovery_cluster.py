@@ -3,38 +3,33 @@
 Two echo servers share a Redis. The official client joins a room on A, its
 transport drops, another client on A sends the room five messages, and it
 reconnects to B (tests/interop/echo_recovery_client.js): same id,
-``recovered`` true, the five messages once and in order.
+``recovered`` true, the five messages once and in order. Over every pair of
+drivers (conftest.PAIRS): in the mixed pair a gevent server's client is
+recovered by an asyncio server.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 import pytest
 import redis
 
-from tests.conftest import free_port
-
-from .conftest import RedisServer, ServerProcess, node
+from .conftest import PAIRS, RedisServer, echo_server, node, running_pair
 
 
-def recovering_echo(redis_url: str) -> ServerProcess:
-    port = free_port()
-    return ServerProcess(
-        [sys.executable, "-m", "socketio_core.echo", "--port", str(port), "--message-queue", redis_url,
-         "--connection-state-recovery"],
-        port,
-    )
-
-
+@pytest.mark.parametrize("pair", list(PAIRS))
 @pytest.mark.parametrize("mode", ["websocket", "polling"])
 def test_a_client_dropped_on_one_server_is_recovered_by_the_other(
-    redis_server: RedisServer, servers: Any, mode: str
+    redis_server: RedisServer, mode: str, pair: str
 ) -> None:
-    a, b = servers(recovering_echo, redis_server.url), servers(recovering_echo, redis_server.url)
-    client = node("echo_recovery_client.js", a.url, b.url, mode, "wait")
+    with running_pair(echo_server, redis_server.url, pair, "--connection-state-recovery") as (a, b):
+        _recovered_by_the_other(redis_server, a.url, b.url, mode)
+
+
+def _recovered_by_the_other(redis_server: RedisServer, url_a: str, url_b: str, mode: str) -> None:
+    client = node("echo_recovery_client.js", url_a, url_b, mode, "wait")
     client.wait_for("AWAY")
     # Alice reconnects once A has saved her session: B could otherwise claim it
     # first and find nothing (A learns of her drop on its own connection).

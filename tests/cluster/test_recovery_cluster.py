@@ -5,6 +5,7 @@ official JS client (tests/interop/recovery_cluster_client.js) connects to A,
 ticks are emitted to its room by A or B, its transport is dropped and it
 reconnects to A or to B: it gets every missed tick exactly once, in order,
 with the same socket id, ``recovered`` true, and its rooms and data back.
+Over every pair of drivers (conftest.PAIRS).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import redis
@@ -22,19 +23,20 @@ from socketio_core.protocol._recovery import SavedSession
 from socketio_core.redis._recovery import RECORD_SCRIPT, RedisRecoveryLog, parse_offset
 from tests.conftest import free_port, note_recovery_result
 
-from .conftest import CLUSTER, RedisServer, ServerProcess, node
+from .conftest import CLUSTER, PAIRS, RedisServer, ServerProcess, node, running_pair
 
 
-def recovery_server(redis_url: str) -> ServerProcess:
+def recovery_server(redis_url: str, driver: str) -> ServerProcess:
     port = free_port()
     return ServerProcess(
-        [sys.executable, str(CLUSTER / "_recovery_cluster_server.py"), str(port), redis_url], port
+        [sys.executable, str(CLUSTER / "_recovery_cluster_server.py"), str(port), redis_url, driver], port
     )
 
 
-@pytest.fixture(scope="module")
-def pair(redis_server: RedisServer, servers: Any) -> tuple[ServerProcess, ServerProcess]:
-    return servers(recovery_server, redis_server.url), servers(recovery_server, redis_server.url)
+@pytest.fixture(scope="module", params=list(PAIRS))
+def pair(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with running_pair(recovery_server, redis_server.url, request.param) as servers:
+        yield servers
 
 
 @pytest.mark.parametrize(
@@ -109,9 +111,31 @@ def test_the_stream_is_bounded_in_count_bytes_and_time(redis_server: RedisServer
         client.close()
 
 
+class _Timer:
+    cancelled = False
+
+    def __init__(self, fn: Any) -> None:
+        self.fire = fn
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _FakeRuntime:
+    """Timers that fire only when the test says (``timers[i].fire()``)."""
+
+    def __init__(self) -> None:
+        self.timers: list[_Timer] = []
+
+    def call_later(self, delay: float, fn: Any, *args: Any) -> _Timer:
+        self.timers.append(_Timer(lambda: fn(*args)))
+        return self.timers[-1]
+
+
 class _FakeServer:
     def __init__(self) -> None:
         self.local: list[list[Any]] = []
+        self.runtime = _FakeRuntime()
 
     def deliver_local(self, namespace: str, data: list[Any], rooms: Any, skip: Any, volatile: bool) -> int:
         self.local.append(data)
@@ -158,6 +182,16 @@ class _InlineAdapter:
         self.last_offset = position
 
 
+def restore(log: RedisRecoveryLog, pid: str, offset: str) -> Any:
+    """``restore_then``'s answer (inline here: the adapter runs Redis commands inline)."""
+    answers: list[Any] = []
+    log.restore_then(pid, offset, 0.0, answers.append)
+    assert len(answers) == 1
+    server: Any = log.adapter.server
+    assert all(t.cancelled for t in server.runtime.timers)  # answered: no timeout left armed
+    return answers[0]
+
+
 def test_restore_picks_what_the_socket_missed_and_leaves_what_is_on_its_way(
     redis_server: RedisServer,
 ) -> None:
@@ -178,16 +212,16 @@ def test_restore_picks_what_the_socket_missed_and_leaves_what_is_on_its_way(
         assert 0 < adapter.client.pttl(log.session_prefix + "p1") <= 30_000
         # This server delivered up to "to_sid"; "on_its_way" is still on the channel.
         adapter.last_offset = parse_offset(ids[-2])
-        restored = log.restore("p1", first, 0.0)
+        restored = restore(log, "p1", first)
         assert restored is not None
         session, missed = restored
         assert (session.sid, session.rooms, session.data) == ("s1", {"r"}, {"k": 1})
         assert missed == [["to_room", ids[1]], ["to_sid", ids[5]]]
-        assert log.restore("p1", first, 0.0) is None  # claimed once
+        assert restore(log, "p1", first) is None  # claimed once
         log.save(session)
-        assert log.restore("p1", "not-an-offset", 0.0) is None
+        assert restore(log, "p1", "not-an-offset") is None
         log.save(session)
-        assert log.restore("p1", "1-0", 0.0) is None  # an offset that left the stream
+        assert restore(log, "p1", "1-0") is None  # an offset that left the stream
     finally:
         adapter.client.delete(log.stream, log.counter)
         adapter.client.close()
@@ -221,10 +255,55 @@ def test_restore_takes_once_what_the_channel_brings_while_redis_answers(
             adapter.dispatch(ids[3])
 
         adapter.meanwhile = channel_meanwhile
-        restored = log.restore("p1", ids[0], 0.0)
+        restored = restore(log, "p1", ids[0])
         assert restored is not None
         assert restored[1] == [["a", ids[1]], ["b", ids[2]], ["c", ids[3]]]
         assert adapter.restore_taps == []  # the tap is gone with the restore
+    finally:
+        adapter.client.delete(log.stream, log.counter)
+        adapter.client.close()
+
+
+class _SlowAdapter(_InlineAdapter):
+    """Redis answers only when the test says (``answer()``): after the restore's timeout."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.held: list[tuple[Any, Any]] = []
+
+    def _run(self, command: Any, done: Any) -> None:
+        self.held.append((command, done))
+
+    def answer(self) -> None:
+        while self.held:
+            super()._run(*self.held.pop(0))
+
+
+def test_a_claim_redis_answers_too_late_gives_up_and_puts_the_session_back(
+    redis_server: RedisServer,
+) -> None:
+    adapter = _SlowAdapter(redis_server.url)
+    log = RedisRecoveryLog(adapter, max_disconnection_duration=30)  # type: ignore[arg-type]
+    try:
+        log.broadcast(adapter, "/", ["first"], None, [], 0.0)  # type: ignore[arg-type]
+        log.save(SavedSession(sid="s1", pid="p1", namespace="/", rooms={"r"}, data={}, saved_at=0))
+        adapter.answer()
+        first = adapter.client.xrange(log.stream)[-1][0].decode()
+        answers: list[Any] = []
+        log.restore_then("p1", first, 0.0, answers.append)
+        assert answers == [] and adapter.restore_taps != []  # waiting for Redis
+        [timer] = adapter.server.runtime.timers
+        timer.fire()  # request_timeout passed
+        assert answers == [None] and adapter.restore_taps == []
+        key = log.session_prefix + "p1"
+        assert adapter.client.exists(key) == 1
+        adapter.answer()  # the claim, answered late, took the session and put it back
+        assert answers == [None]  # nobody heard of it twice
+        assert adapter.client.exists(key) == 1
+        again: list[Any] = []
+        log.restore_then("p1", first, 0.0, again.append)
+        adapter.answer()  # in time: the client's next try is recovered
+        assert again[0] is not None and again[0][0].sid == "s1"
     finally:
         adapter.client.delete(log.stream, log.counter)
         adapter.client.close()

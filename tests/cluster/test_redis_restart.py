@@ -4,25 +4,28 @@ While Redis is down, local delivery continues and broadcasts to the other
 server are lost (pub/sub keeps nothing); once it is back, both servers
 resubscribe and republish by themselves (backoff capped at 2 s), and each
 logs one line per change of state, not one per attempt. No message is ever
-delivered twice.
+delivered twice. Over every pair of drivers (conftest.PAIRS).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+
+import pytest
 
 from socketio_core.redis._codec import all_channel
 
-from .conftest import RedisServer, counts, echo_server, node
+from .conftest import PAIRS, RedisServer, ServerProcess, counts, echo_server, node, running_pair
 
 
-def test_redis_restart_recovers_without_restarting_servers(
-    redis_server: RedisServer, servers: Any
-) -> None:
-    a = servers(echo_server, redis_server.url)
-    b = servers(echo_server, redis_server.url)
+@pytest.mark.parametrize("pair", list(PAIRS))
+def test_redis_restart_recovers_without_restarting_servers(redis_server: RedisServer, pair: str) -> None:
+    with running_pair(echo_server, redis_server.url, pair) as (a, b):
+        _restart_redis_under(redis_server, a, b)
+
+
+def _restart_redis_under(redis_server: RedisServer, a: ServerProcess, b: ServerProcess) -> None:
     tag = uuid.uuid4().hex[:8]
     js = node("cluster_restart.js", a.url, b.url, tag)
     try:

@@ -3,8 +3,8 @@
 In-process server (its own hub thread), raw WebSocket clients, and the order of
 events driven by gates rather than timing: the client misses ticks 2 and 3,
 reconnects with the offset of tick 1, and ticks 4 and 5 are emitted while the
-restore is held, either in a recovery log that waits for its store (as the
-Redis log waits for Redis: the server restores from a worker greenlet) or in
+restore is held, either in a recovery log that answers later (as the Redis
+log answers when Redis does: ``restore_then`` calls back on the hub) or in
 the connect handler of the restored socket. It must get the CONNECT reply, then
 2, 3, 4, 5 and a live 6, each once, in order, with their offsets.
 """
@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any, Iterator
 
+import gevent
 import gevent.event
 import pytest
 
@@ -27,20 +28,25 @@ pytestmark = pytest.mark.timeout(60)
 
 
 class _HeldLog(RecoveryLog):
-    """The in-memory log, made to wait like a store elsewhere: ``restore`` holds
-    (in the server's worker greenlet) until the test opens ``gate``."""
+    """The in-memory log, made to answer later like a store elsewhere: ``restore_then``
+    calls back (on the hub, from a greenlet) only once the test opens ``gate``."""
 
-    blocking = True  # type: ignore[misc]
     hold = False
     gate: Any = None
     entered: threading.Event | None = None
 
-    def restore(self, pid: str, offset: str, now: float) -> Any:
-        if self.hold:
-            assert self.entered is not None
-            self.entered.set()
+    def restore_then(self, pid: str, offset: str, now: float, done: Any) -> None:
+        if not self.hold:
+            RecoveryLog.restore_then(self, pid, offset, now, done)
+            return
+        assert self.entered is not None
+        self.entered.set()
+
+        def answer_when_opened() -> None:
             self.gate.wait()
-        return RecoveryLog.restore(self, pid, offset, now)
+            done(RecoveryLog.restore(self, pid, offset, now))
+
+        gevent.spawn(answer_when_opened)
 
 
 class _HeldAdapter(MemoryAdapter):

@@ -1,13 +1,15 @@
 // The cluster-wide Server API across two servers (tests/cluster/test_cluster_api.py,
 // tests/cluster/_cluster_server.py, whose events expose that API).
-// usage: node cluster_api.js URL_A URL_B TAG
+// usage: node cluster_api.js URL_A URL_B TAG [thread]
+// (`thread`: also the step that has a plain OS thread of A emit, through the
+// server's `thread_emit` event)
 //
 // Two clients per server. Each step asks one server to act on sockets of both
 // and records the answer (acks) and what the clients received; the pytest side
 // checks it all. Every client answers `question` with "<name>:<question>".
 const { c, sleep, until, Rec, allHave } = require("./cluster_common");
 
-const [urlA, urlB, tag] = process.argv.slice(2);
+const [urlA, urlB, tag, withThread] = process.argv.slice(2);
 const room = (name) => `${name}-${tag}`;
 c.watchdog(40000);
 
@@ -47,6 +49,12 @@ async function main() {
   await b2.ack("move", room("f"), room("m"));
   b2.emit("to_room", room("m"), { id: "m1" });
   await until(allHave([a1, b1], "room_msg", "m1"), 8000, "m1");
+
+  if (withThread === "thread") {
+    // An emit from a plain OS thread of A reaches the m-room on both servers.
+    await a2.ack("thread_emit", room("m"), { id: "t1" });
+    await until(allHave([a1, b1], "room_msg", "t1"), 8000, "t1");
+  }
 
   // disconnect_sockets across: a2 (on A) kicks the f-room: a1 (A) and b1 (B).
   out.kick = await a2.ack("kick", room("f"));

@@ -9,6 +9,11 @@ becomes a task. Timers are ``loop.call_later`` handles (no task waits for an
 ack's timeout), other threads reach the loop with ``call_soon_threadsafe``
 and a ``call()`` waits on a future.
 
+An ``AsyncServer`` is often built before its loop runs (at import, then
+served by uvicorn), while an adapter's thread may already have results for
+it (the Redis subscriber): until :meth:`AsyncioRuntime.bind`, what other
+threads hand over is kept, in order, and handed to the loop it binds.
+
 Never imports gevent; uvloop is the caller's choice (:func:`new_event_loop`).
 """
 
@@ -125,15 +130,23 @@ class AsyncioRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self.get_ident = threading.get_ident
+        #: Callbacks handed over before any loop was bound (see the module docstring).
+        self._early: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._early_lock = threading.Lock()
 
     def bind(self) -> None:
-        """Bind the running loop (or, outside one, this thread's current loop)."""
+        """Bind the running loop (or, outside one, this thread's current loop);
+        callbacks handed over before are queued on it, in order."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = asyncio.get_event_loop_policy().get_event_loop()
-        self._loop = self.workers._loop = loop
-        self._thread = threading.get_ident()
+        with self._early_lock:
+            self._loop = self.workers._loop = loop
+            self._thread = threading.get_ident()
+            early, self._early = self._early, []
+        for fn, args in early:
+            loop.call_soon(fn, *args)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -147,7 +160,14 @@ class AsyncioRuntime:
         return self._loop if self._loop is not None else asyncio.get_running_loop()
 
     def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._current().call_soon_threadsafe(fn, *args)
+        loop = self._loop
+        if loop is None:
+            with self._early_lock:
+                loop = self._loop
+                if loop is None:
+                    self._early.append((fn, args))  # handed to the loop bind() binds
+                    return
+        loop.call_soon_threadsafe(fn, *args)
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
         return self._current().call_later(delay, fn, *args)

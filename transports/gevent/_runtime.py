@@ -4,7 +4,10 @@ Everything the Socket.IO server used to ask of gevent directly, in one place:
 the hub bound to a thread (``bind``), callbacks handed to it from other OS
 threads (``loop.run_callback_threadsafe``), libev timers for ack timeouts (no
 greenlet waits for them), handlers in pooled greenlets (:class:`WorkerPool`)
-and :class:`gevent.event.AsyncResult` for ``call()``.
+and :class:`gevent.event.AsyncResult` for ``call()``. Before ``bind``,
+callbacks from other threads (an adapter's Redis thread: the server is built,
+not yet served) go to the hub of the thread that built the runtime, which is
+the one that serves it when ``run``/``start`` follow on that thread.
 
 ``run_coroutine`` drives a coroutine of the server's own (the connect steps
 are written once as a coroutine, see ``socketio_core.server._engine_glue``)
@@ -68,6 +71,8 @@ class GeventRuntime:
         self._hub: Any = None
         self._thread: int | None = None
         self.get_ident = _real_get_ident
+        #: Until bound: the building thread's hub (see the module docstring).
+        self._home: Any = gevent.get_hub()
 
     def bind(self) -> None:
         self._hub = gevent.get_hub()
@@ -82,7 +87,7 @@ class GeventRuntime:
         return self._thread
 
     def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._hub.loop.run_callback_threadsafe(fn, *args)
+        (self._hub or self._home).loop.run_callback_threadsafe(fn, *args)
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> _Timer:
         watcher = gevent.get_hub().loop.timer(max(0.0, delay))

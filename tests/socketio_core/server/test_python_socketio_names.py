@@ -58,7 +58,7 @@ def test_gevent_is_accepted(mode: str | None) -> None:
 @pytest.mark.parametrize(
     ("name", "advice"),
     [("KombuManager", "RedisManager"), ("KafkaManager", "RedisManager"), ("ZmqManager", "Emitter"),
-     ("AsyncRedisManager", "MemoryAdapter only"), ("AsyncAioPikaManager", "MemoryAdapter only")],
+     ("AsyncAioPikaManager", "AsyncRedisManager")],
 )
 def test_unsupported_classes_fail_at_construction(name: str, advice: str) -> None:
     cls = getattr(socketio_core, name)
@@ -79,6 +79,16 @@ def test_redis_manager_is_our_redis_adapter_and_write_only_points_to_the_emitter
     assert isinstance(adapter, RedisAdapter) and adapter.channel_prefix == "app"
     with pytest.raises(NotImplementedError, match="Emitter"):
         socketio_core.RedisManager("redis://127.0.0.1:1/0", write_only=True)
+
+
+def test_async_redis_manager_is_the_same_redis_adapter_and_async_server_takes_it() -> None:
+    from socketio_core.redis_adapter import RedisAdapter
+
+    adapter = socketio_core.AsyncRedisManager("redis://127.0.0.1:1/0", channel="app")
+    assert type(adapter) is RedisAdapter and adapter.channel_prefix == "app"
+    assert "asyncio" in adapter.runs_on and "gevent" in adapter.runs_on
+    with pytest.raises(NotImplementedError, match="Emitter"):
+        socketio_core.AsyncRedisManager("redis://127.0.0.1:1/0", write_only=True)
 
 
 def test_engineio_options_as_python_socketio_spells_them() -> None:
