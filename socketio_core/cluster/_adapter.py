@@ -61,6 +61,9 @@ class WorkersAdapter(RedisAdapter):
     """The cluster adapter of one worker, relaying through the supervisor (see the module note)."""
 
     needs_redis = False
+    #: Its link to the supervisor is greenlets on the worker's hub (workers=N is
+    #: the gevent server's), unlike the Redis link it inherits from.
+    runs_on = frozenset({"gevent"})
 
     def __init__(self, connection: BusConnection, *, request_timeout: float = 5.0) -> None:
         super().__init__("workers://", channel_prefix="socket.io", request_timeout=request_timeout)

@@ -301,6 +301,12 @@ def test_async_mode_and_adapters_are_checked() -> None:
 
     with pytest.raises(ValueError, match="gevent server only"):
         Sio(adapter=GeventOnly())
+    # The workers' adapter inherits from the Redis one (which serves both drivers),
+    # but its link to the supervisor is gevent's.
+    from socketio_core.cluster import WorkersAdapter
+
+    with pytest.raises(ValueError, match="gevent server only"):
+        Sio(adapter=WorkersAdapter(connection=None))  # type: ignore[arg-type]
 
 
 def test_async_server_is_a_facade_over_server() -> None:
