@@ -104,7 +104,8 @@ def test_thousands_of_half_open_connections_and_abandoned_handshakes(server: Ser
             sock.close()
 
 
-def test_mass_reset_of_joined_clients(server: ServerThread) -> None:
+def test_mass_reset_of_joined_clients(patient_server: ServerThread) -> None:
+    server = patient_server
     clients = []
     for i in range(100):
         client = SioWs(server.port)
