@@ -43,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from proc_sample import end_process  # noqa: E402
 from scale_procs import BENCH, ROOT, Pool, free_port, split  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -147,12 +148,7 @@ class Target:
         return snap
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end_process(self.proc, signal.SIGTERM, timeout=60)
         self.log.close()
 
 

@@ -1,4 +1,5 @@
-"""The benchmarks' one /proc sampler: CPU, memory and descriptors of a server's process tree.
+"""The benchmarks' one /proc sampler: CPU, memory and descriptors of a server's process tree
+(and the one way a harness ends a server process: :func:`end_process`).
 
 A server may be a tree of processes (``--workers N``: a supervisor and its workers), so every
 figure is summed over the process and all its descendants, found through
@@ -10,6 +11,8 @@ caller can tell "no figure" from zero. Linux only, like the benchmarks.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -85,3 +88,14 @@ def system_cpu() -> tuple[float, float, float]:
 def loadavg() -> list[float]:
     with open("/proc/loadavg") as f:
         return [float(x) for x in f.read().split()[:3]]
+
+
+def end_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Ask ``proc`` to stop with ``sig`` (it drains and exits), and kill it if it has not
+    after ``timeout`` seconds: a hung server must not hang the benchmark."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_report import SATURATED, plot, render_table, summarize  # noqa: E402
 from bench_servers import SERVER_LABELS, ServerSpec, executable, server_spec  # noqa: E402
-from proc_sample import loadavg, system_cpu, tree_cpu_s, tree_rss_kb  # noqa: E402
+from proc_sample import end_process, loadavg, system_cpu, tree_cpu_s, tree_rss_kb  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -169,12 +169,7 @@ class RunningServer:
         """SIGTERM, then SIGKILL; returns the exit code if it had died on its own."""
         died = self.proc.poll()
         if died is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            end_process(self.proc, signal.SIGTERM, timeout=10)
         self.log.close()
         return died
 

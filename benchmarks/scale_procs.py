@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from proc_sample import tree_cpu_s, tree_rss_kb
+from proc_sample import end_process, tree_cpu_s, tree_rss_kb
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -206,10 +206,5 @@ class Profiler:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end_process(self.proc, signal.SIGINT, timeout=30)
         self.log.close()
