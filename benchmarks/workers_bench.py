@@ -170,30 +170,31 @@ def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: s
 
 def routing_micro(n: int = 3000) -> float:
     """CPU µs the supervisor spends per new connection, measured alone in this process:
-    its own accept path (``Supervisor._on_accept``: accept, read the head, find its
+    its own accept path (``Router.on_accept``: accept, read the head, find its
     worker, pass the descriptor, close) against a stand-in worker; the client's side
     and the receiving worker's are not counted."""
     sys.path.insert(0, str(ROOT))
     import selectors
 
     from transports.gevent._cluster._bus import Peer
-    from transports.gevent._cluster._supervisor import Supervisor, _Worker
+    from transports.gevent._cluster._process import WorkerProcess
+    from transports.gevent._cluster._supervisor import Supervisor
 
     supervisor = Supervisor(lambda ctx: None, 1)
     address = supervisor.bind("127.0.0.1", 0)
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     b.setblocking(False)  # (recv_fds ignores its flags before Python 3.12)
-    worker = _Worker(0, 1, os.getpid(), a, a, Peer(send=lambda frame: None), 0.0, ready=True)
+    worker = WorkerProcess(0, 1, os.getpid(), a, a, Peer(send=lambda frame: None), 0.0, ready=True)
     supervisor._slots[0] = worker
     supervisor._by_wid[1] = worker
     head = b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"
     spent = 0.0
     try:
-        while supervisor.routed < n:
+        while supervisor.router.routed < n:
             client = socket.create_connection(address)
             client.sendall(head)
             t0 = time.thread_time()
-            supervisor._on_accept(supervisor._listener, selectors.EVENT_READ)
+            supervisor.router.on_accept(supervisor._listener, selectors.EVENT_READ)
             spent += time.thread_time() - t0
             while True:
                 try:
@@ -207,7 +208,7 @@ def routing_micro(n: int = 3000) -> float:
         supervisor._close_all()
         a.close()
         b.close()
-    return spent * 1e6 / supervisor.routed
+    return spent * 1e6 / supervisor.router.routed
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ from socketio_core.cluster import WorkersAdapter
 from socketio_core.redis import _codec as codec
 from transports.gevent import BusConnection
 from transports.gevent._cluster import _bus as bus
-from transports.gevent._cluster._supervisor import Supervisor, _Worker
+from transports.gevent._cluster._process import WorkerProcess
+from transports.gevent._cluster._supervisor import Supervisor
 
 from ._bus_frames import FrameCollector
 
@@ -155,7 +156,7 @@ def test_the_supervisor_writes_a_batch_of_frames_once_per_worker() -> None:
     supervisor = Supervisor(lambda ctx: None, 1)
     ours, theirs = socket.socketpair()
     counting = _CountingSocket(ours)
-    worker = _Worker(0, 1, 0, ours, counting, bus.Peer(send=lambda f: None), 0.0)  # type: ignore[arg-type]
+    worker = WorkerProcess(0, 1, 0, ours, counting, bus.Peer(send=lambda f: None), 0.0)  # type: ignore[arg-type]
     try:
         supervisor._bus_batch = {}
         for i in range(4):

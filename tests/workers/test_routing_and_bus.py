@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from transports.gevent._cluster import _bus as bus
 from transports.gevent._cluster._routing import head_end, owner_of_head, owner_of_sid, sid_factory
-from transports.gevent._cluster._supervisor import pack_handoff, unpack_handoff
+from transports.gevent._cluster._handoff import pack_handoff, unpack_handoff
 
 from ._bus_frames import FrameCollector
 

@@ -1,8 +1,12 @@
 """``workers=N``: N gevent worker processes behind one port, with sticky routing.
 
 - :mod:`._routing`: which worker owns a request (the Engine.IO sid's prefix);
-- :mod:`._supervisor`: the process that listens, routes connections to
-  workers by passing their descriptors, and restarts, drains and reloads them;
+- :mod:`._supervisor`: the process that listens, forks the workers, relays
+  their bus, and restarts, drains and reloads them;
+- :mod:`._router`: the supervisor's routing of each new connection to its
+  session's worker; :mod:`._handoff`: the message that carries a connection's
+  descriptor between processes; :mod:`._process`: the supervisor's record of
+  a worker;
 - :mod:`._bus`: the supervisor's pub/sub hub and recovery log for the
   cluster adapter between workers (no Redis);
 - :mod:`._worker`: a worker process: the ordinary server, fed by the supervisor.

@@ -1,18 +1,9 @@
 """The supervisor: one listening socket, N worker processes, sticky routing, the bus.
 
-Strategy. The supervisor accepts every TCP connection, reads only its first
-request head, picks the worker that owns the head's Engine.IO sid
-(:mod:`._routing`; no sid: the next worker in turn) and passes the
-connection's file descriptor, with the bytes already read, to that worker
-over a Unix ``SOCK_SEQPACKET`` socket (``SCM_RIGHTS``). The worker serves it
-as if it had accepted it, keep-alive and WebSocket included; the supervisor
-never touches the connection again. A worker that reads, on a keep-alive
-connection, a request for another worker's session passes the connection
-back the same way, with that request's head, and the supervisor routes it
-again (counted as ``handed back``). So no request is ever answered by a
-worker that does not own its session, and a proxy's copy of every byte is
-avoided: the routing costs one ``accept``, one ``recv`` and one ``sendmsg``
-per TCP connection, not per request.
+Routing. The supervisor accepts every TCP connection and passes it, with
+its first request head, to the worker that owns the head's Engine.IO sid
+(:mod:`._router`); no request is ever answered by a worker that does not
+own its session.
 
 The supervisor also holds the workers' bus (:mod:`._bus`): one Unix stream
 socket per worker, for the cluster adapter between workers.
@@ -35,86 +26,28 @@ worker from it leaves the child nothing to clean up but file descriptors.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import selectors
 import signal
 import socket
-import struct
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ._bus import BusFrameError, BusReader, Hub, Peer
-from ._routing import head_end, owner_of_head
+from ._bus import BusFrameError, Hub, Peer
+from ._handoff import WorkerContext
+from ._process import WorkerProcess, kill
+from ._router import Router
 
-__all__ = ["Supervisor", "WorkerContext", "pack_handoff", "unpack_handoff"]
+__all__ = ["Supervisor", "WorkerContext"]
 
 log = logging.getLogger(__name__)
 
-#: Largest handoff message: the head and what came with it (a body's start).
-HANDOFF_MAX = 256 * 1024
 _READ = 65536
-_ADDR = struct.Struct("!HH")
 #: A worker that dies this soon after it started is restarted after a pause.
 _EARLY_DEATH = 2.0
 _RESTART_PAUSE = 1.0
-
-
-def pack_handoff(address: Any, data: bytes) -> bytes:
-    """A handoff message: the peer address, then the bytes read so far."""
-    if isinstance(address, tuple) and len(address) >= 2:
-        host, port = str(address[0]).encode(), int(address[1])
-    else:
-        host, port = b"", 0
-    return _ADDR.pack(len(host), port) + host + data
-
-
-def unpack_handoff(message: bytes) -> tuple[tuple[str, int], bytes]:
-    size, port = _ADDR.unpack_from(message)
-    start = _ADDR.size
-    host = message[start : start + size].decode()
-    return (host, port), message[start + size :]
-
-
-@dataclass
-class WorkerContext:
-    """What a worker process is given: who it is and its two sockets to the supervisor."""
-
-    slot: int
-    wid: int
-    workers: int
-    handoff: socket.socket
-    bus: socket.socket
-
-
-@dataclass(eq=False)
-class _Worker:
-    slot: int
-    wid: int
-    pid: int
-    handoff: socket.socket
-    bus: socket.socket
-    peer: Peer
-    started: float
-    reader: BusReader = field(default_factory=BusReader)
-    bus_out: bytearray = field(default_factory=bytearray)
-    #: Handoffs the socket did not take yet (the worker is slow): (message, client socket).
-    backlog: deque[tuple[bytes, socket.socket]] = field(default_factory=deque)
-    ready: bool = False
-    draining: bool = False
-    alive: bool = True
-
-
-@dataclass(eq=False)
-class _Pending:
-    sock: socket.socket
-    address: Any
-    deadline: float
-    buf: bytes = b""
-    done: bool = False
 
 
 class Supervisor:
@@ -146,28 +79,23 @@ class Supervisor:
         self.hub = Hub(time.time, on_ready=self._on_ready)
         self._sel = selectors.DefaultSelector()
         self._listener: socket.socket | None = None
-        self._slots: list[_Worker | None] = [None] * workers
-        self._by_wid: dict[int, _Worker] = {}
-        self._by_pid: dict[int, _Worker] = {}
+        self._slots: list[WorkerProcess | None] = [None] * workers
+        self._by_wid: dict[int, WorkerProcess] = {}
+        self._by_pid: dict[int, WorkerProcess] = {}
         self._next_wid = 1
-        self._turn = 0
-        self._pending: deque[_Pending] = deque()
-        #: Connections waiting for any ready worker (all restarting).
-        self._waiting: deque[tuple[bytes, socket.socket]] = deque()
+        self.router = Router(self._sel, self._slots, self._by_wid,
+                             header_timeout=header_timeout, max_header_bytes=max_header_bytes)
         self._stopping = False
         self._stop_deadline = 0.0
         self._reload: deque[int] = deque()
-        self._replacing: dict[int, _Worker] = {}  # new wid -> the worker it replaces
+        self._replacing: dict[int, WorkerProcess] = {}  # new wid -> the worker it replaces
         self._restart_at: dict[int, float] = {}
         self._announced = False
         self._next_sweep = 0.0
         self._wake_r, self._wake_w = socket.socketpair()
         #: Bus frames per worker held while a batch of events is handled (see _loop_once).
-        self._bus_batch: dict[_Worker, bytearray] | None = None
-        #: Counters (logged at exit): connections routed from accept, routed
-        #: again after a worker handed them back, and accepted in all.
-        self.routed = 0
-        self.handed_back = 0
+        self._bus_batch: dict[WorkerProcess, bytearray] | None = None
+        #: Workers restarted after they died (logged at exit).
         self.restarts = 0
 
     # ------------------------------------------------------------- binding
@@ -205,7 +133,7 @@ class Supervisor:
                     (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
         old_wakeup = signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, self._on_signal)
-        self._sel.register(self._listener, selectors.EVENT_READ, self._on_accept)
+        self._sel.register(self._listener, selectors.EVENT_READ, self.router.on_accept)
         try:
             for slot in range(self.count):
                 self._spawn(slot)
@@ -218,13 +146,14 @@ class Supervisor:
             self._close_all()
         log.info("supervisor: stopped (%d connections routed, %d handed back by a worker "
                  "for another worker's session, %d restarts)",
-                 self.routed, self.handed_back, self.restarts)
+                 self.router.routed, self.router.handed_back, self.restarts)
 
     def _loop_once(self) -> None:
         now = time.monotonic()
         timeout = 1.0
-        if self._pending:
-            timeout = min(timeout, max(0.0, self._pending[0].deadline - now))
+        head_deadline = self.router.next_deadline()
+        if head_deadline is not None:
+            timeout = min(timeout, max(0.0, head_deadline - now))
         if self._restart_at:
             timeout = min(timeout, max(0.0, min(self._restart_at.values()) - now))
         if self._stopping:
@@ -250,10 +179,7 @@ class Supervisor:
             for worker, frames in batch.items():
                 self._bus_write(worker, bytes(frames))
         now = time.monotonic()
-        while self._pending and (self._pending[0].done or self._pending[0].deadline <= now):
-            pending = self._pending.popleft()
-            if not pending.done:
-                self._drop_pending(pending)  # no head within header_timeout: close it
+        self.router.expire(now)
         for slot, when in list(self._restart_at.items()):
             if when <= now and not self._stopping:
                 del self._restart_at[slot]
@@ -265,7 +191,7 @@ class Supervisor:
             for worker in self._by_pid.values():
                 log.warning("supervisor: worker=%d (pid %d) did not stop in %g s: killing it",
                             worker.slot, worker.pid, self.stop_timeout)
-                _kill(worker.pid, signal.SIGKILL)
+                kill(worker.pid, signal.SIGKILL)
             self._stop_deadline = now + 3600
 
     # ------------------------------------------------------------- signals
@@ -331,7 +257,7 @@ class Supervisor:
                 continue
             self._worker_gone(worker, status)
 
-    def _worker_gone(self, worker: _Worker, status: int) -> None:
+    def _worker_gone(self, worker: WorkerProcess, status: int) -> None:
         worker.alive = False
         self._by_wid.pop(worker.wid, None)
         for sock in (worker.handoff, worker.bus):
@@ -348,10 +274,7 @@ class Supervisor:
             "supervisor: worker=%d (pid %d) exited with %s%s", worker.slot, worker.pid, how,
             "" if replaced else "; restarting it",
         )
-        # What it had not taken yet goes to another worker (its sessions are gone).
-        backlog, worker.backlog = worker.backlog, deque()
-        for message, client in backlog:
-            self._route(message, client, exclude=worker)
+        self.router.reroute_backlog(worker)
         for new_wid, old in list(self._replacing.items()):
             if old is worker:  # died before its replacement was ready: nothing to drain
                 del self._replacing[new_wid]
@@ -366,7 +289,7 @@ class Supervisor:
 
     # ------------------------------------------------------------- workers
 
-    def _spawn(self, slot: int) -> _Worker:
+    def _spawn(self, slot: int) -> WorkerProcess:
         wid = self._next_wid
         self._next_wid += 1
         handoff, child_handoff = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -392,10 +315,10 @@ class Supervisor:
         handoff.setblocking(False)
         bus.setblocking(False)
         peer = Peer(send=lambda frame: None, name=f"worker={slot}")
-        worker = _Worker(slot, wid, pid, handoff, bus, peer, time.monotonic())
+        worker = WorkerProcess(slot, wid, pid, handoff, bus, peer, time.monotonic())
         peer.send = lambda frame, w=worker: self._bus_send(w, frame)  # type: ignore[misc]
         self.hub.connect(peer)
-        self._sel.register(handoff, selectors.EVENT_READ, lambda s, m, w=worker: self._on_handoff(w, m))
+        self._sel.register(handoff, selectors.EVENT_READ, lambda s, m, w=worker: self.router.on_handoff(w, m))
         self._sel.register(bus, selectors.EVENT_READ, lambda s, m, w=worker: self._on_bus(w, m))
         self._by_pid[pid] = worker
         self._by_wid[wid] = worker
@@ -417,16 +340,13 @@ class Supervisor:
             worker.bus.close()
             for _, client in worker.backlog:
                 client.close()
-        for pending in self._pending:
-            pending.sock.close()
-        for _, client in self._waiting:
-            client.close()
+        self.router.close_all()
 
-    def _drain(self, worker: _Worker) -> None:
+    def _drain(self, worker: WorkerProcess) -> None:
         """SIGTERM: the worker closes its sessions (saving them for recovery) and exits."""
         worker.draining = True
         self.hub.drain_started(worker.peer)
-        _kill(worker.pid, signal.SIGTERM)
+        kill(worker.pid, signal.SIGTERM)
 
     def _on_ready(self, peer: Peer) -> None:
         worker = next((w for w in self._by_pid.values() if w.peer is peer), None)
@@ -437,9 +357,7 @@ class Supervisor:
         old = self._replacing.pop(worker.wid, None)
         if old is not None and old.alive:
             self._drain(old)  # its exit moves the reload on
-        waiting, self._waiting = self._waiting, deque()
-        for message, client in waiting:
-            self._route(message, client)
+        self.router.route_waiting()
         if not self._announced and all(w is not None and w.ready for w in self._slots):
             self._announced = True
             log.info("supervisor: %d workers serving on %s:%d", self.count, *self.address)
@@ -448,7 +366,7 @@ class Supervisor:
 
     # ------------------------------------------------------------ the bus
 
-    def _bus_send(self, worker: _Worker, frame: bytes) -> None:
+    def _bus_send(self, worker: WorkerProcess, frame: bytes) -> None:
         if not worker.alive:
             return
         batch = self._bus_batch
@@ -461,7 +379,7 @@ class Supervisor:
             return
         self._bus_write(worker, frame)
 
-    def _bus_write(self, worker: _Worker, frame: bytes) -> None:
+    def _bus_write(self, worker: WorkerProcess, frame: bytes) -> None:
         if not worker.alive:
             return
         if worker.bus_out:
@@ -478,14 +396,14 @@ class Supervisor:
             self._sel.modify(worker.bus, selectors.EVENT_READ | selectors.EVENT_WRITE,
                              lambda s, m, w=worker: self._on_bus(w, m))
 
-    def _bus_gone(self, worker: _Worker) -> None:
+    def _bus_gone(self, worker: WorkerProcess) -> None:
         """``worker``'s bus ended: the hub saves the sessions it had not (see ``_bus.Hub.disconnect``)."""
         kept = self.hub.disconnect(worker.peer)
         if kept:
             log.warning("supervisor: worker=%d (pid %d) ended without saving its sessions: "
                         "%d kept for recovery", worker.slot, worker.pid, kept)
 
-    def _on_bus(self, worker: _Worker, mask: int) -> None:
+    def _on_bus(self, worker: WorkerProcess, mask: int) -> None:
         if mask & selectors.EVENT_WRITE and worker.bus_out:
             try:
                 sent = worker.bus.send(worker.bus_out)
@@ -517,161 +435,8 @@ class Supervisor:
             self._sel.unregister(worker.bus)
             self._bus_gone(worker)
 
-    # ------------------------------------------------------------- routing
-
-    def _on_accept(self, listener: Any, mask: int) -> None:
-        """Accept what is waiting; route each connection whose head is there at once.
-
-        The lean path of every new connection (its cost is the routing cost
-        per connection, benchmarks/workers_bench.py): the descriptor from
-        ``_accept`` (not ``accept()``, whose wrapper reads the family and
-        type back through enum conversions), a socket object made from known
-        values, no ``setblocking`` (each read is ``MSG_DONTWAIT``: the
-        worker's gevent socket makes the descriptor non-blocking), and a
-        :class:`_Pending` only for a head that is not complete yet.
-        """
-        accept = listener._accept
-        family = listener.family
-        deadline = 0.0
-        for _ in range(64):
-            try:
-                fd, address = accept()
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE):
-                    log.warning("supervisor: out of file descriptors: %s", exc.strerror)
-                return
-            sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
-            try:
-                data = sock.recv(_READ, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                data = None
-            except OSError:
-                data = b""
-            if data and (head_end(data) >= 0 or len(data) > self.max_header_bytes):
-                self.routed += 1
-                self._route(pack_handoff(address, data), sock, data=data)
-                continue
-            if data == b"":
-                sock.close()
-                continue
-            if not deadline:
-                deadline = time.monotonic() + self.header_timeout
-            pending = _Pending(sock, address, deadline, data or b"")
-            self._pending.append(pending)
-            self._sel.register(sock, selectors.EVENT_READ, lambda s, m, p=pending: self._read_head(p))
-
-    def _read_head(self, pending: _Pending) -> bool:
-        """Read what is there; True once the connection is routed or closed."""
-        try:
-            data = pending.sock.recv(_READ, socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            return False
-        except OSError:
-            data = b""
-        if data:
-            pending.buf += data
-            if head_end(pending.buf) < 0 and len(pending.buf) <= self.max_header_bytes:
-                return False
-        pending.done = True
-        self._sel.unregister(pending.sock)
-        if not data:
-            pending.sock.close()
-            return True
-        self.routed += 1
-        self._route(pack_handoff(pending.address, pending.buf), pending.sock, data=pending.buf)
-        return True
-
-    def _drop_pending(self, pending: _Pending) -> None:
-        pending.done = True
-        try:
-            self._sel.unregister(pending.sock)
-        except (KeyError, ValueError):
-            pass
-        pending.sock.close()
-
-    def _route(self, message: bytes, client: socket.socket, *, exclude: _Worker | None = None,
-               data: bytes | None = None) -> None:
-        """Pass ``client`` (with ``message``) to its session's worker, else to the next in turn.
-
-        ``data``: the bytes in ``message`` when the caller has them (not unpacked again).
-        """
-        if data is None:
-            _, data = unpack_handoff(message)
-        owner = self._by_wid.get(owner_of_head(data[:self.max_header_bytes]) or 0)
-        worker = owner if owner is not None and owner is not exclude else self._next_worker()
-        if worker is None:
-            self._waiting.append((message, client))
-            return
-        self._handoff(worker, message, client)
-
-    def _next_worker(self) -> _Worker | None:
-        """New sessions in turn over the ready workers that are not draining."""
-        for _ in range(self.count):
-            self._turn = (self._turn + 1) % self.count
-            worker = self._slots[self._turn]
-            if worker is not None and worker.ready and not worker.draining:
-                return worker
-        return None
-
-    def _handoff(self, worker: _Worker, message: bytes, client: socket.socket) -> None:
-        if worker.backlog:
-            worker.backlog.append((message, client))
-            return
-        try:
-            _send_fd(worker.handoff, message, client.fileno())
-        except BlockingIOError:
-            worker.backlog.append((message, client))
-            self._sel.modify(worker.handoff, selectors.EVENT_READ | selectors.EVENT_WRITE,
-                             lambda s, m, w=worker: self._on_handoff(w, m))
-            return
-        except OSError as exc:
-            log.warning("supervisor: handing a connection to worker=%d failed: %s", worker.slot, exc)
-        client.close()  # the worker has its own descriptor now
-
-    def _on_handoff(self, worker: _Worker, mask: int) -> None:
-        if mask & selectors.EVENT_WRITE:
-            while worker.backlog:
-                message, client = worker.backlog[0]
-                try:
-                    _send_fd(worker.handoff, message, client.fileno())
-                except BlockingIOError:
-                    break
-                except OSError:
-                    pass
-                worker.backlog.popleft()
-                client.close()
-            if not worker.backlog:
-                self._sel.modify(worker.handoff, selectors.EVENT_READ,
-                                 lambda s, m, w=worker: self._on_handoff(w, m))
-        if not mask & selectors.EVENT_READ:
-            return
-        for _ in range(64):  # connections handed back: a keep-alive client changed sessions
-            try:
-                message, fds, _flags, _addr = socket.recv_fds(worker.handoff, HANDOFF_MAX, 4)
-            except BlockingIOError:
-                return
-            except OSError:
-                return
-            if not message and not fds:
-                return  # the worker closed its end: its exit is reaped by SIGCHLD
-            clients = [socket.socket(fileno=fd) for fd in fds]
-            for extra in clients[1:]:
-                extra.close()
-            if not clients:
-                continue
-            clients[0].setblocking(False)
-            self.handed_back += 1
-            log.debug("supervisor: worker=%d handed a connection back", worker.slot)
-            self._route(message, clients[0], exclude=worker)
-
     def _close_all(self) -> None:
-        for pending in self._pending:
-            if not pending.done:
-                pending.sock.close()
-        for _, client in self._waiting:
-            client.close()
+        self.router.close_all()
         if self._listener is not None:
             self._listener.close()
         self._sel.close()
@@ -679,20 +444,5 @@ class Supervisor:
         self._wake_w.close()
 
 
-_FD = struct.Struct("i")
-
-
-def _send_fd(channel: socket.socket, message: bytes, fd: int) -> None:
-    """``socket.send_fds`` for one descriptor, without its array (one ``sendmsg``)."""
-    channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _FD.pack(fd))])
-
-
 def _no_op(signum: int, frame: Any) -> None:
     """Signals are read from the wake-up socket by the loop; the handler itself does nothing."""
-
-
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass

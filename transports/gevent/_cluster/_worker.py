@@ -32,7 +32,7 @@ from gevent.event import AsyncResult
 from ..._request import HttpRequest
 from . import _bus as bus
 from ._routing import owner_of_sid, sid_factory
-from ._supervisor import HANDOFF_MAX, WorkerContext, pack_handoff, unpack_handoff
+from ._handoff import HANDOFF_MAX, WorkerContext, pack_handoff, unpack_handoff
 
 if TYPE_CHECKING:
     from .._http import HttpConnection
