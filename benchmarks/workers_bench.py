@@ -32,10 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pstats
+import re
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +97,30 @@ _SUPERVISED_ONE = (
 )
 
 
+#: ``--count-calls DIR``: run before the server's code in every variant. SIGUSR1 starts a
+#: cProfile in the process that receives it (forked workers inherit the handlers), SIGUSR2
+#: stops it and writes DIR/PID.prof: Python calls per operation of each process, counted
+#: between the generator's marks only (the profiler's overhead makes that run's CPU figures
+#: meaningless: use it for counts, and a run without it for time).
+_PROFILE_HOOK = (
+    "import os, signal, cProfile\n"
+    "_prof = [None]\n"
+    "def _on(signum, frame):\n"
+    "    if _prof[0] is None:\n"
+    "        _prof[0] = cProfile.Profile(); _prof[0].enable()\n"
+    "def _off(signum, frame):\n"
+    "    p, _prof[0] = _prof[0], None\n"
+    "    if p is not None:\n"
+    "        p.disable(); p.dump_stats(os.path.join(os.environ['WORKERS_BENCH_PROFILE'], f'{os.getpid()}.prof'))\n"
+    "signal.signal(signal.SIGUSR1, _on)\n"
+    "signal.signal(signal.SIGUSR2, _off)\n"
+)
+_PLAIN = "import sys\nimport socketio_core.echo as echo\nsys.exit(echo.main(sys.argv[1:]))\n"
+_PROFILE_DIR: list[Path] = []
+#: ``--perf``: where perf writes its counts (a temporary directory), and its interval.
+_PERF_DIR: list[Path] = []
+_PERF_INTERVAL_MS = 100
+
 #: ``--baseline-tree``: where variants named ``b1``, ``b2``, ... run from (an older checkout).
 _TREES = {"": ROOT}
 
@@ -103,18 +131,23 @@ def variant_command(variant: str, port: int) -> list[str]:
     name, _, cpus = variant.partition(",")[0].partition("@")
     name = name.removeprefix("b")
     common = ["--port", str(port), "--log-level", "warning"]
+    hook = _PROFILE_HOOK if _PROFILE_DIR else ""
     if name == "1s":
-        cmd = [sys.executable, "-c", _SUPERVISED_ONE, *common]
+        cmd = [sys.executable, "-c", hook + _SUPERVISED_ONE, *common]
+    elif hook:
+        cmd = [sys.executable, "-c", hook + _PLAIN, *common, "--workers", str(int(name))]
     else:
         cmd = [sys.executable, "-m", "socketio_core.echo", *common, "--workers", str(int(name))]
     return (["taskset", "-c", cpus] if cpus else []) + cmd
 
 
-def start_server(variant: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(variant: str, port: int, perf_out: Path | None = None) -> subprocess.Popen[bytes]:
     tree = _TREES["b"] if variant.startswith("b") else ROOT
     proc = subprocess.Popen(
-        variant_command(variant, port),
-        cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(tree)},
+        (perf_prefix(perf_out) if perf_out is not None else []) + variant_command(variant, port),
+        cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(tree),
+             **({"WORKERS_BENCH_PROFILE": str(_PROFILE_DIR[0])} if _PROFILE_DIR else {})},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -124,19 +157,23 @@ def start_server(variant: str, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: str = "") -> dict[str, Any]:
+def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: str = "",
+            use_perf: bool = False) -> dict[str, Any]:
     port = free_port()
     # VARIANT,KEY=N,...: this variant's own sizes (e.g. 2,clients=100: as many clients per worker as 1 has)
     for override in variant.split(",")[1:]:
         key, _, value = override.partition("=")
         params = {**params, key: int(value)}
-    server = start_server(variant, port)
-    # taskset execs the server in place: the pid is the server's either way.
-    pids = descendants(server.pid)
+    perf_out = _PERF_DIR[0] / f"perf-{port}.csv" if use_perf and _PERF_DIR else None
+    launched = time.monotonic()
+    server = start_server(variant, port, perf_out)
+    # taskset execs the server in place: the pid is the server's either way (perf's child
+    # with --perf).
+    pids = descendants(server.pid)[1 if perf_out is not None else 0:]
     cfg = {"scenario": scenario, "host": "127.0.0.1", "port": port, "path": "/socket.io/",
            "params": {**COMMON, **params}, "payload_bytes": COMMON["payload_bytes"],
            "time_limit_s": params["duration_s"] + 30}
-    marks: dict[str, tuple[float, list[float]]] = {}
+    marks: dict[str, tuple[float, list[float], list[int]]] = {}
     result: dict[str, Any] = {}
     try:
         pin = ["taskset", "-c", loadgen_cpus] if loadgen_cpus else []
@@ -146,26 +183,97 @@ def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: s
         for raw in gen.stdout:
             msg = json.loads(raw) if raw.startswith("{") else {}
             if "mark" in msg:
-                marks[msg["mark"]] = (time.monotonic(), [process_cpu_s(pid) or 0.0 for pid in pids])
+                marks[msg["mark"]] = (time.monotonic(), [process_cpu_s(pid) or 0.0 for pid in pids],
+                                      [switches(pid) for pid in pids])
+                if _PROFILE_DIR:
+                    for pid in pids:
+                        os.kill(pid, signal.SIGUSR1 if msg["mark"] == "start" else signal.SIGUSR2)
                 gen.stdin.write("\n")
                 gen.stdin.flush()
             elif "result" in msg:
                 result = msg["result"]
         gen.wait()
     finally:
-        server.terminate()
+        if _PROFILE_DIR:
+            time.sleep(0.5)  # the processes write their profiles at their next Python turn
+        os.kill(pids[0], signal.SIGTERM)
         server.wait(timeout=20)
-    (t0, c0), (t1, c1) = marks["start"], marks["end"]
+    (t0, c0, k0), (t1, c1, k1) = marks["start"], marks["end"]
     ops = result.get("ops") or 0
     used = [b - a for a, b in zip(c0, c1)]
     supervised = len(pids) > 1
+    calls = profile_calls(pids, ops) if _PROFILE_DIR else {}
     return {
+        "ctxsw_per_op": sum(b - a for a, b in zip(k0, k1)) / ops if ops else None,
+        "syscalls_per_op": perf_window(perf_out, t0 - launched, t1 - launched) / ops
+        if ops and perf_out is not None else None,
+        "calls_per_op": sum(calls.values()) if calls else None,
+        "supervisor_calls_per_op": sum(v for (pid, _), v in calls.items() if pid == pids[0])
+        if calls and supervised else 0.0,
+        "functions": {re.sub(r" at 0x[0-9a-f]+", "", f"{fn[0].rsplit('/', 2)[-1]}:{fn[1]}({fn[2]})"): v
+                      for fn, v in _by_function(calls).items()} if calls else {},
         "ops": ops, "rate": result.get("rate"), "wall_s": t1 - t0,
         "cpu_us_per_op": sum(used) * 1e6 / ops if ops else None,
         "supervisor_us_per_op": used[0] * 1e6 / ops if ops and supervised else 0.0,
         "workers_us_per_op": sum(used[1:] if supervised else used) * 1e6 / ops if ops else None,
         "cpu_share": sum(used) / (t1 - t0),
     }
+
+
+def switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of one process so far (0 when it is gone):
+    about one per wake-up of an event loop that waits in epoll."""
+    count = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    count += int(line.split()[1])
+    except OSError:
+        pass
+    return count
+
+
+def perf_prefix(path: Path) -> list[str]:
+    """``perf stat`` in front of the server: system calls of its whole tree (children
+    inherit the counter), printed every 100 ms so that the marks' window can be cut out
+    (attaching to a running process counts nothing on this machine)."""
+    return ["perf", "stat", "-I", str(_PERF_INTERVAL_MS), "-x", ",", "-e", "raw_syscalls:sys_enter",
+            "-o", str(path), "--"]
+
+
+def perf_window(path: Path, start_s: float, end_s: float) -> int:
+    """System calls counted between ``start_s`` and ``end_s`` after the server's launch
+    (whole intervals, so up to one interval off at each end)."""
+    total = 0
+    for line in path.read_text().splitlines():
+        fields = line.strip().split(",")
+        if len(fields) < 2 or not fields[1].isdigit():
+            continue
+        if start_s < float(fields[0]) <= end_s:
+            total += int(fields[1])
+    return total
+
+
+def profile_calls(pids: list[int], ops: int) -> dict[tuple[int, Any], float]:
+    """Python calls per operation, by (pid, function), from the profiles the processes wrote."""
+    out: dict[tuple[int, Any], float] = {}
+    for pid in pids:
+        path = _PROFILE_DIR[0] / f"{pid}.prof"
+        if not path.exists() or not ops:
+            continue
+        stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+        for fn, (_cc, nc, _tt, _ct, _callers) in stats.items():
+            out[(pid, fn)] = nc / ops
+        path.unlink()
+    return out
+
+
+def _by_function(calls: dict[tuple[int, Any], float]) -> dict[Any, float]:
+    merged: dict[Any, float] = {}
+    for (_, fn), v in calls.items():
+        merged[fn] = merged.get(fn, 0.0) + v
+    return merged
 
 
 def routing_micro(n: int = 3000) -> float:
@@ -211,6 +319,28 @@ def routing_micro(n: int = 3000) -> float:
     return spent * 1e6 / supervisor.router.routed
 
 
+def print_function_diffs(raw: dict[str, dict[str, list[dict[str, Any]]]], variants: list[str],
+                         top: int) -> None:
+    """Per scenario, the functions whose Python calls per op differ most from the first
+    variant's (means over rounds), so that a gap can be read by function."""
+    def mean_calls(rows: list[dict[str, Any]]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for row in rows:
+            for fn, v in row.get("functions", {}).items():
+                out[fn] = out.get(fn, 0.0) + v / len(rows)
+        return out
+
+    for scenario, by_variant in raw.items():
+        base = mean_calls(by_variant[variants[0]])
+        for variant in variants[1:]:
+            other = mean_calls(by_variant[variant])
+            diffs = sorted(((other.get(fn, 0.0) - base.get(fn, 0.0), fn) for fn in set(base) | set(other)),
+                           key=lambda d: -abs(d[0]))
+            print(f"{scenario}: Python calls per op, {variant} minus {variants[0]} (largest first)")
+            for d, fn in diffs[:top]:
+                print(f"  {d:+8.2f}  {base.get(fn, 0.0):8.2f} -> {other.get(fn, 0.0):8.2f}  {fn}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
@@ -229,7 +359,21 @@ def main() -> None:
                         help="an older checkout (git worktree add ../base COMMIT): variants b1, b2, "
                              "b1s, ... run from it, for before/after in one run")
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per run")
+    parser.add_argument("--count-calls", type=Path, default=None, metavar="DIR",
+                        help="also count Python calls per operation (cProfile in every server process "
+                             "between the marks, profiles written to DIR): a run for counts, not time")
+    parser.add_argument("--top", type=int, default=12,
+                        help="with --count-calls: the functions whose calls per op differ most from "
+                             "the first variant's")
+    parser.add_argument("--perf", action="store_true",
+                        help="also count system calls per operation, all processes of the server "
+                             "together (perf stat -I in front of it; needs perf and its tracepoints)")
     opts = parser.parse_args()
+    if opts.perf:
+        _PERF_DIR.append(Path(tempfile.mkdtemp(prefix="workers_bench_perf")))
+    if opts.count_calls is not None:
+        opts.count_calls.mkdir(parents=True, exist_ok=True)
+        _PROFILE_DIR.append(opts.count_calls.resolve())
     sizes = {k: dict(v) for k, v in (QUICK if opts.quick else FULL).items() if k in opts.scenarios}
     if opts.duration is not None:
         for params in sizes.values():
@@ -245,7 +389,8 @@ def main() -> None:
         order = variants if round_ % 2 == 0 else variants[::-1]
         for scenario, params in sizes.items():
             for variant in order:
-                raw[scenario][variant].append(measure(scenario, params, variant, opts.loadgen_cpus))
+                raw[scenario][variant].append(measure(scenario, params, variant, opts.loadgen_cpus,
+                                                         opts.perf))
     load_end = os.getloadavg()
 
     def med(rows: list[dict[str, Any]], key: str) -> float:
@@ -257,7 +402,8 @@ def main() -> None:
           f"{opts.rounds} rounds, medians"
           + (f"; load generator on CPU {opts.loadgen_cpus}" if opts.loadgen_cpus else ""))
     print(f"{'scenario':<10} {'server':>6} {'ops/s':>10} {'CPU µs/op':>10} {'ratio':>6} "
-          f"{'superv. µs/op':>14} {'workers µs/op':>14} {'CPU share':>9}")
+          f"{'superv. µs/op':>14} {'workers µs/op':>14} {'CPU share':>9} {'ctxsw/op':>9} "
+          f"{'syscalls/op':>11}" + (f" {'Py calls/op':>11} {'superv.':>8}" if _PROFILE_DIR else ""))
     for scenario in sizes:
         base = med(raw[scenario][variants[0]], "cpu_us_per_op")
         for variant in variants:
@@ -265,7 +411,12 @@ def main() -> None:
             cpu = med(rows, "cpu_us_per_op")
             print(f"{scenario:<10} {variant:>6} {med(rows, 'rate'):>10,.0f} {cpu:>10.1f} "
                   f"{cpu / base if base else float('nan'):>6.2f} {med(rows, 'supervisor_us_per_op'):>14.2f} "
-                  f"{med(rows, 'workers_us_per_op'):>14.1f} {med(rows, 'cpu_share'):>9.0%}")
+                  f"{med(rows, 'workers_us_per_op'):>14.1f} {med(rows, 'cpu_share'):>9.0%} "
+                  f"{med(rows, 'ctxsw_per_op'):>9.3f} {med(rows, 'syscalls_per_op'):>11.2f}"
+                  + (f" {med(rows, 'calls_per_op'):>11.1f} {med(rows, 'supervisor_calls_per_op'):>8.2f}"
+                     if _PROFILE_DIR else ""))
+    if _PROFILE_DIR:
+        print_function_diffs(raw, variants, opts.top)
     print(f"routing cost per new connection (supervisor CPU, measured alone): {routing_micro():.1f} µs")
     if opts.json is not None:
         opts.json.write_text(json.dumps({"load": [load_start, load_end], "raw": raw}, indent=1))
