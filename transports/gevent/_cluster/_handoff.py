@@ -10,17 +10,22 @@ share these few lines so that the format is written once.
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HANDOFF_MAX", "WorkerContext", "pack_handoff", "unpack_handoff", "send_fd"]
+__all__ = ["HANDOFF_MAX", "WorkerContext", "pack_handoff", "unpack_handoff", "send_fd",
+           "HandoffReader", "close_fd"]
 
 #: Largest handoff message: the head and what came with it (a body's start).
 HANDOFF_MAX = 256 * 1024
 _ADDR = struct.Struct("!HH")
 _FD = struct.Struct("i")
+#: Descriptors one handoff may carry (one is used; more are closed).
+_MAX_FDS = 4
+_ANCILLARY = socket.CMSG_SPACE(_MAX_FDS * _FD.size)
 
 
 @dataclass
@@ -32,6 +37,10 @@ class WorkerContext:
     workers: int
     handoff: socket.socket
     bus: socket.socket
+    #: The listening socket's address family: every connection handed over has it, so
+    #: the receiver builds its socket object without asking the kernel (two getsockopt
+    #: and a getsockname per connection otherwise).
+    family: int = socket.AF_INET
 
 
 def pack_handoff(address: Any, data: bytes) -> bytes:
@@ -54,3 +63,49 @@ def unpack_handoff(message: bytes) -> tuple[tuple[str, int], bytes]:
 def send_fd(channel: socket.socket, message: bytes, fd: int) -> None:
     """``socket.send_fds`` for one descriptor, without its array (one ``sendmsg``)."""
     channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _FD.pack(fd))])
+
+
+class HandoffReader:
+    """Reads handoffs from non-blocking ``SOCK_SEQPACKET`` sockets into one reused buffer.
+
+    ``socket.recv_fds`` allocates a buffer of the largest message size for
+    every message (at 256 KB that is an ``mmap`` and a ``munmap`` per new
+    connection) and an array for the descriptors; this reads each message
+    into the same :data:`HANDOFF_MAX` bytes and copies out only what arrived.
+    """
+
+    __slots__ = ("_buffer", "_view")
+
+    def __init__(self, size: int = HANDOFF_MAX) -> None:
+        self._buffer = bytearray(size)
+        self._view = memoryview(self._buffer)
+
+    def read(self, sock: socket.socket) -> tuple[bytes, list[int]] | None:
+        """One handoff from ``sock``: its message and descriptors; None when the other end closed.
+
+        Raises BlockingIOError when nothing waits, OSError when the socket
+        failed. A message longer than the buffer (never sent by
+        :func:`pack_handoff`'s users) arrives cut: its descriptors are closed
+        and it is returned empty, so that the caller drops it.
+        """
+        size, ancillary, flags, _ = sock.recvmsg_into([self._buffer], _ANCILLARY)
+        fds: list[int] = []
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                whole = len(data) - len(data) % _FD.size
+                fds.extend(struct.unpack(f"{whole // _FD.size}i", data[:whole]))
+        if not size and not fds:
+            return None
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            for fd in fds:
+                close_fd(fd)
+            return b"", []
+        return bytes(self._view[:size]), fds
+
+
+def close_fd(fd: int) -> None:
+    """Close a descriptor received but not used."""
+    try:
+        os.close(fd)
+    except OSError:
+        pass

@@ -26,7 +26,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from ._handoff import HANDOFF_MAX, pack_handoff, send_fd, unpack_handoff
+from ._handoff import HandoffReader, close_fd, pack_handoff, send_fd, unpack_handoff
 from ._process import WorkerProcess
 from ._routing import head_end, owner_of_head
 
@@ -69,6 +69,7 @@ class Router:
         self.max_header_bytes = max_header_bytes
         self._turn = 0
         self._pending: deque[_Pending] = deque()
+        self._reader = HandoffReader()
         #: Connections waiting for any ready worker (all restarting).
         self._waiting: deque[tuple[bytes, socket.socket]] = deque()
         #: Counters: connections routed from accept, and routed again after
@@ -232,22 +233,21 @@ class Router:
             return
         for _ in range(64):  # connections handed back: a keep-alive client changed sessions
             try:
-                message, fds, _flags, _addr = socket.recv_fds(worker.handoff, HANDOFF_MAX, 4)
-            except BlockingIOError:
+                got = self._reader.read(worker.handoff)
+            except OSError:  # nothing waits (BlockingIOError), or the socket failed
                 return
-            except OSError:
-                return
-            if not message and not fds:
+            if got is None:
                 return  # the worker closed its end: its exit is reaped by SIGCHLD
-            clients = [socket.socket(fileno=fd) for fd in fds]
-            for extra in clients[1:]:
-                extra.close()
-            if not clients:
+            message, fds = got
+            for extra in fds[1:]:
+                close_fd(extra)
+            if not fds:
                 continue
-            clients[0].setblocking(False)
+            client = socket.socket(fileno=fds[0])  # (rare: detected, not passed)
+            client.setblocking(False)
             self.handed_back += 1
             log.debug("supervisor: worker=%d handed a connection back", worker.slot)
-            self.route(message, clients[0], exclude=worker)
+            self.route(message, client, exclude=worker)
 
     # -------------------------------------------------------------- closing
 

@@ -301,7 +301,8 @@ class Supervisor:
                 handoff.close()
                 bus.close()
                 self._forget_in_child()
-                self.worker_main(WorkerContext(slot, wid, self.count, child_handoff, child_bus))
+                self.worker_main(WorkerContext(slot, wid, self.count, child_handoff, child_bus,
+                                               family=self._listener.family if self._listener else socket.AF_INET))
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1

@@ -32,7 +32,7 @@ from gevent.event import AsyncResult
 from ..._request import HttpRequest
 from . import _bus as bus
 from ._routing import owner_of_sid, sid_factory
-from ._handoff import HANDOFF_MAX, WorkerContext, pack_handoff, unpack_handoff
+from ._handoff import HandoffReader, WorkerContext, close_fd, pack_handoff, unpack_handoff
 
 if TYPE_CHECKING:
     from .._http import HttpConnection
@@ -187,6 +187,13 @@ class RoutingEndpoint:
     So does a handshake on a connection that already carried a request here
     (a client's connection pool reuses connections across sessions): the
     supervisor spreads new sessions, so it picks the worker for it.
+
+    Every request of a worker's own sessions passes here, so their check is
+    the fast path: a sid the engine holds was made here (it carries this
+    worker's wid), so the request is this worker's without reading the sid's
+    prefix. Anything else (no session by that sid here: another worker's, a
+    closed one, a handshake) takes the general check, :meth:`foreign`.
+    ``matches`` and ``close_all`` are the engine's own, with no call in between.
     """
 
     def __init__(self, engine: "Endpoint", wid: int, give_back: Callable[["HttpConnection", HttpRequest], None]) -> None:
@@ -194,39 +201,45 @@ class RoutingEndpoint:
         self.wid = wid
         self.give_back = give_back
         self.scheduler: "Scheduler" = engine.scheduler
+        #: The engine's live sessions by sid (the fast path's one lookup).
+        self._sessions: dict[str, Any] = getattr(engine, "sessions", {})
+        self._engine_handle = engine.handle
+        self._engine_answers_in_hub = engine.answers_in_hub
+        self.matches: Callable[[str], bool] = engine.matches
+        self.close_all: Callable[[], None] = engine.close_all
         #: Requests this worker passed on (a keep-alive connection reused for another session).
         self.passed_on = 0
 
-    def _foreign(self, http: "HttpConnection", request: HttpRequest) -> bool:
-        """Whether another worker owns ``request`` (or should choose, for a new session)."""
+    def foreign(self, http: "HttpConnection", request: HttpRequest) -> bool:
+        """Whether another worker owns ``request`` (or should choose, for a new session).
+
+        The general check, from the sid's prefix; :meth:`handle` and
+        :meth:`answers_in_hub` skip it for a session the engine holds.
+        """
         if "sid=" not in request.query_string:
             return getattr(http, "_cluster_served", False) and self.engine.matches(request.path)
         sid = request.query.get("sid")
         owner = owner_of_sid(sid) if sid else None
         return owner is not None and owner != self.wid
 
-    def matches(self, path: str) -> bool:
-        return self.engine.matches(path)
-
     def handle(self, http: "HttpConnection", request: HttpRequest) -> bool:
-        if self._foreign(http, request):
+        if not ("sid=" in request.query_string and request.query.get("sid") in self._sessions) \
+                and self.foreign(http, request):
             self.passed_on += 1
             self.give_back(http, request)
             return False
         http._cluster_served = True  # type: ignore[attr-defined]
-        return self.engine.handle(http, request)
+        return self._engine_handle(http, request)
 
     def answers_in_hub(self, request: HttpRequest) -> bool:
         # Requests with a sid only (a handshake is never answered in the hub).
         if "sid=" in request.query_string:
             sid = request.query.get("sid")
-            owner = owner_of_sid(sid) if sid else None
-            if owner is not None and owner != self.wid:
-                return False
-        return self.engine.answers_in_hub(request)
-
-    def close_all(self) -> None:
-        self.engine.close_all()
+            if sid not in self._sessions:
+                owner = owner_of_sid(sid) if sid else None
+                if owner is not None and owner != self.wid:
+                    return False
+        return self._engine_answers_in_hub(request)
 
 
 def request_head(request: HttpRequest) -> bytes:
@@ -237,37 +250,66 @@ def request_head(request: HttpRequest) -> bytes:
 
 
 class _HandoffListener:
-    """Stands in for gevent's StreamServer: connections come from the supervisor."""
+    """Stands in for gevent's StreamServer: connections come from the supervisor.
+
+    The handoff socket is read by a watcher's callback in the hub, as
+    gevent's own server accepts: each readable event reads every handoff
+    waiting (up to :data:`_TURN_HANDOFFS`, then the next turn), and each
+    connection goes to a pooled greenlet, with no greenlet switch for the
+    reading itself.
+    """
 
     def __init__(self, server: "Server", handoff: _stdsocket.socket, submit: Callable[..., Any],
-                 on_lost: Callable[[], None]) -> None:
+                 on_lost: Callable[[], None], family: int = _stdsocket.AF_INET) -> None:
         self.server = server
         self.on_lost = on_lost
+        self.family = family
         self.sock = gevent.socket.socket(fileno=handoff.detach())
+        self._raw = getattr(self.sock, "_sock")  # the non-blocking stdlib socket under it
+        self._reader = HandoffReader()
         self.submit = submit
         self.address = ("", 0)
         self._lock = gevent.lock.Semaphore()
-        self._greenlet = gevent.spawn(self._receive)
         self.accepting = True
+        self._watcher: Any = gevent.get_hub().loop.io(self.sock.fileno(), 1)
+        self._watcher.start(self._on_readable)
 
-    def _receive(self) -> None:
-        while True:
+    def _on_readable(self) -> None:
+        read, raw = self._reader.read, self._raw
+        handle = self.server._handle
+        for _ in range(_TURN_HANDOFFS):
             try:
-                message, fds, _flags, _addr = _stdsocket.recv_fds(self.sock, HANDOFF_MAX, 4)
+                got = read(raw)
+            except BlockingIOError:
+                return
             except OSError:
-                break
-            if not message and not fds:
-                break  # the supervisor is gone
-            socks = [gevent.socket.socket(fileno=fd) for fd in fds]
-            for extra in socks[1:]:
-                extra.close()
-            if not socks:
+                got = None
+            except Exception:  # nothing may escape into the hub
+                log.exception("reading a handoff failed")
+                got = None
+            if got is None:
+                self._lost()
+                return
+            message, fds = got
+            for extra in fds[1:]:
+                close_fd(extra)
+            if not fds:
                 continue
             if not self.accepting:
-                socks[0].close()
+                close_fd(fds[0])
                 continue
-            address, data = unpack_handoff(message)
-            self.submit(self.server._handle, socks[0], address, data)
+            try:
+                address, data = unpack_handoff(message)
+            except Exception:  # not a handoff: drop it
+                log.exception("a malformed handoff from the supervisor")
+                close_fd(fds[0])
+                continue
+            sock = gevent.socket.socket(self.family, _stdsocket.SOCK_STREAM, 0, fds[0])
+            self.submit(handle, sock, address, data)
+
+    def _lost(self) -> None:
+        """The supervisor is gone (or its socket failed): stop reading, and stop."""
+        self._watcher.stop()
         if self.accepting:
             log.warning("the supervisor closed the handoff socket: stopping")
             self.on_lost()
@@ -294,6 +336,10 @@ class _HandoffListener:
 
     def stop(self, timeout: float | None = None) -> None:
         self.accepting = False
+
+
+#: Handoffs read per readable event before the hub serves the rest of its turn.
+_TURN_HANDOFFS = 64
 
 
 #: How long a draining worker waits for its sessions to end (bounded by the
@@ -352,7 +398,8 @@ def serve_worker(
     engine = http_server.engine
     engine.sid_factory = sid_factory(ctx.wid)
     teardown = setup(ctx, connection) if setup is not None else None
-    listener = _HandoffListener(http_server, ctx.handoff, http_server._greenlets.submit, stop.set)
+    listener = _HandoffListener(http_server, ctx.handoff, http_server._greenlets.submit, stop.set,
+                                ctx.family)
     http_server._endpoint = RoutingEndpoint(engine, ctx.wid, listener.give_back)
     http_server._server = listener  # type: ignore[assignment]
     http_server._endpoint.scheduler.start()
