@@ -203,10 +203,11 @@ def measure(scenario: str, params: dict[str, Any], variant: str, loadgen_cpus: s
     used = [b - a for a, b in zip(c0, c1)]
     supervised = len(pids) > 1
     calls = profile_calls(pids, ops) if _PROFILE_DIR else {}
+    counted = perf_window(perf_out, t0 - launched, t1 - launched) if perf_out is not None else {}
     return {
         "ctxsw_per_op": sum(b - a for a, b in zip(k0, k1)) / ops if ops else None,
-        "syscalls_per_op": perf_window(perf_out, t0 - launched, t1 - launched) / ops
-        if ops and perf_out is not None else None,
+        **({"syscalls_per_op": counted.get("raw_syscalls:sys_enter", 0) / ops,
+            "migrations_per_op": counted.get("cpu-migrations", 0) / ops} if ops and counted else {}),
         "calls_per_op": sum(calls.values()) if calls else None,
         "supervisor_calls_per_op": sum(v for (pid, _), v in calls.items() if pid == pids[0])
         if calls and supervised else 0.0,
@@ -238,21 +239,22 @@ def perf_prefix(path: Path) -> list[str]:
     """``perf stat`` in front of the server: system calls of its whole tree (children
     inherit the counter), printed every 100 ms so that the marks' window can be cut out
     (attaching to a running process counts nothing on this machine)."""
-    return ["perf", "stat", "-I", str(_PERF_INTERVAL_MS), "-x", ",", "-e", "raw_syscalls:sys_enter",
-            "-o", str(path), "--"]
+    return ["perf", "stat", "-I", str(_PERF_INTERVAL_MS), "-x", ",", "-e",
+            "raw_syscalls:sys_enter,cpu-migrations", "-o", str(path), "--"]
 
 
-def perf_window(path: Path, start_s: float, end_s: float) -> int:
-    """System calls counted between ``start_s`` and ``end_s`` after the server's launch
+def perf_window(path: Path, start_s: float, end_s: float) -> dict[str, int]:
+    """Counts by event (system calls, CPU migrations: a process moved to another core, its
+    caches left behind) between ``start_s`` and ``end_s`` after the server's launch
     (whole intervals, so up to one interval off at each end)."""
-    total = 0
+    totals: dict[str, int] = {}
     for line in path.read_text().splitlines():
         fields = line.strip().split(",")
-        if len(fields) < 2 or not fields[1].isdigit():
+        if len(fields) < 4 or not fields[1].isdigit():
             continue
         if start_s < float(fields[0]) <= end_s:
-            total += int(fields[1])
-    return total
+            totals[fields[3]] = totals.get(fields[3], 0) + int(fields[1])
+    return totals
 
 
 def profile_calls(pids: list[int], ops: int) -> dict[tuple[int, Any], float]:
@@ -403,7 +405,7 @@ def main() -> None:
           + (f"; load generator on CPU {opts.loadgen_cpus}" if opts.loadgen_cpus else ""))
     print(f"{'scenario':<10} {'server':>6} {'ops/s':>10} {'CPU µs/op':>10} {'ratio':>6} "
           f"{'superv. µs/op':>14} {'workers µs/op':>14} {'CPU share':>9} {'ctxsw/op':>9} "
-          f"{'syscalls/op':>11}" + (f" {'Py calls/op':>11} {'superv.':>8}" if _PROFILE_DIR else ""))
+          f"{'syscalls/op':>11} {'migr./kop':>9}" + (f" {'Py calls/op':>11} {'superv.':>8}" if _PROFILE_DIR else ""))
     for scenario in sizes:
         base = med(raw[scenario][variants[0]], "cpu_us_per_op")
         for variant in variants:
@@ -412,7 +414,8 @@ def main() -> None:
             print(f"{scenario:<10} {variant:>6} {med(rows, 'rate'):>10,.0f} {cpu:>10.1f} "
                   f"{cpu / base if base else float('nan'):>6.2f} {med(rows, 'supervisor_us_per_op'):>14.2f} "
                   f"{med(rows, 'workers_us_per_op'):>14.1f} {med(rows, 'cpu_share'):>9.0%} "
-                  f"{med(rows, 'ctxsw_per_op'):>9.3f} {med(rows, 'syscalls_per_op'):>11.2f}"
+                  f"{med(rows, 'ctxsw_per_op'):>9.3f} {med(rows, 'syscalls_per_op'):>11.2f} "
+                  f"{med(rows, 'migrations_per_op') * 1000:>9.2f}"
                   + (f" {med(rows, 'calls_per_op'):>11.1f} {med(rows, 'supervisor_calls_per_op'):>8.2f}"
                      if _PROFILE_DIR else ""))
     if _PROFILE_DIR:

@@ -26,6 +26,10 @@ _FD = struct.Struct("i")
 #: Descriptors one handoff may carry (one is used; more are closed).
 _MAX_FDS = 4
 _ANCILLARY = socket.CMSG_SPACE(_MAX_FDS * _FD.size)
+#: recvmsg flags of a cut message, as a plain int (the enum's ``|`` and ``&`` are Python calls).
+_CUT = int(socket.MSG_TRUNC | socket.MSG_CTRUNC)
+_SOL_SOCKET = int(socket.SOL_SOCKET)
+_SCM_RIGHTS = int(socket.SCM_RIGHTS)
 
 
 @dataclass
@@ -91,12 +95,12 @@ class HandoffReader:
         size, ancillary, flags, _ = sock.recvmsg_into([self._buffer], _ANCILLARY)
         fds: list[int] = []
         for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            if level == _SOL_SOCKET and kind == _SCM_RIGHTS:
                 whole = len(data) - len(data) % _FD.size
                 fds.extend(struct.unpack(f"{whole // _FD.size}i", data[:whole]))
         if not size and not fds:
             return None
-        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+        if flags & _CUT:
             for fd in fds:
                 close_fd(fd)
             return b"", []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import _socket
 import socket
 from collections import deque
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ class WorkerProcess:
     reader: BusReader = field(default_factory=BusReader)
     bus_out: bytearray = field(default_factory=bytearray)
     #: Handoffs the socket did not take yet (the worker is slow): (message, client socket).
-    backlog: deque[tuple[bytes, socket.socket]] = field(default_factory=deque)
+    backlog: deque[tuple[bytes, _socket.socket]] = field(default_factory=deque)
     ready: bool = False
     draining: bool = False
     alive: bool = True

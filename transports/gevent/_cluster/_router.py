@@ -21,6 +21,7 @@ import errno
 import logging
 import selectors
 import socket
+import _socket
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ _READ = 65536
 
 @dataclass(eq=False)
 class _Pending:
-    sock: socket.socket
+    sock: _socket.socket
     address: Any
     deadline: float
     buf: bytes = b""
@@ -71,7 +72,7 @@ class Router:
         self._pending: deque[_Pending] = deque()
         self._reader = HandoffReader()
         #: Connections waiting for any ready worker (all restarting).
-        self._waiting: deque[tuple[bytes, socket.socket]] = deque()
+        self._waiting: deque[tuple[bytes, _socket.socket]] = deque()
         #: Counters: connections routed from accept, and routed again after
         #: a worker handed them back.
         self.routed = 0
@@ -85,9 +86,11 @@ class Router:
         The lean path of every new connection (its cost is the routing cost
         per connection, benchmarks/workers_bench.py): the descriptor from
         ``_accept`` (not ``accept()``, whose wrapper reads the family and
-        type back through enum conversions), a socket object made from known
-        values, no ``setblocking`` (each read is ``MSG_DONTWAIT``: the
-        worker's gevent socket makes the descriptor non-blocking), and a
+        type back through enum conversions), a C socket object made from known
+        values (not the ``socket.socket`` wrapper: its Python ``__init__`` and
+        ``close`` are calls per connection for nothing used here), no
+        ``setblocking`` (each read is ``MSG_DONTWAIT``: the worker's gevent
+        socket makes the descriptor non-blocking), and a
         :class:`_Pending` only for a head that is not complete yet.
         """
         accept = listener._accept
@@ -102,7 +105,7 @@ class Router:
                 if exc.errno in (errno.EMFILE, errno.ENFILE):
                     log.warning("supervisor: out of file descriptors: %s", exc.strerror)
                 return
-            sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
+            sock = _socket.socket(family, socket.SOCK_STREAM, 0, fd)
             try:
                 data = sock.recv(_READ, socket.MSG_DONTWAIT)
             except BlockingIOError:
@@ -161,7 +164,7 @@ class Router:
 
     # -------------------------------------------------------------- routing
 
-    def route(self, message: bytes, client: socket.socket, *, exclude: WorkerProcess | None = None,
+    def route(self, message: bytes, client: _socket.socket, *, exclude: WorkerProcess | None = None,
               data: bytes | None = None) -> None:
         """Pass ``client`` (with ``message``) to its session's worker, else to the next in turn.
 
@@ -198,7 +201,7 @@ class Router:
                 return worker
         return None
 
-    def _handoff(self, worker: WorkerProcess, message: bytes, client: socket.socket) -> None:
+    def _handoff(self, worker: WorkerProcess, message: bytes, client: _socket.socket) -> None:
         if worker.backlog:
             worker.backlog.append((message, client))
             return
