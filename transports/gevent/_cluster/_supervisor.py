@@ -294,6 +294,7 @@ class Supervisor:
         self._next_wid += 1
         handoff, child_handoff = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         bus, child_bus = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        family = self._listener.family if self._listener is not None else socket.AF_INET
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
@@ -301,8 +302,7 @@ class Supervisor:
                 handoff.close()
                 bus.close()
                 self._forget_in_child()
-                self.worker_main(WorkerContext(slot, wid, self.count, child_handoff, child_bus,
-                                               family=self._listener.family if self._listener else socket.AF_INET))
+                self.worker_main(WorkerContext(slot, wid, self.count, child_handoff, child_bus, family))
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
