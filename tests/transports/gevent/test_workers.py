@@ -89,12 +89,29 @@ def test_a_long_queue_from_the_hub_is_drained_early_in_order() -> None:
     assert longest == 1000 and drained == 0
 
 
-def test_a_blocking_task_in_an_early_drain_holds_up_nobody() -> None:
+@pytest.mark.parametrize("drain_at", [8, NEVER])
+def test_a_blocking_task_holds_up_nobody(drain_at: int) -> None:
     plan = [(i, i == 5) for i in range(200)]
-    finished, _, drained = _run_plan(8, plan)
-    assert drained > 0
+    finished, _, drained = _run_plan(drain_at, plan)
+    assert (drained > 0) == (drain_at == 8)
     assert sorted(finished) == [(i, 0) for i in range(200)]
     assert finished[-1] == (5, 0)  # it waited; all the others ran meanwhile
+
+
+def test_tasks_that_do_not_wait_need_one_worker() -> None:
+    """A second worker is woken only when a task waits, not before every task just in case."""
+    pool = WorkerPool()
+    ran: list[int] = []
+
+    def submit_some() -> None:
+        for i in range(10):
+            pool.submit(ran.append, i)
+
+    for _ in range(5):
+        _from_hub(submit_some)
+    gevent.sleep(0)
+    assert ran == list(range(10)) * 5
+    assert pool.workers == 1
 
 
 def test_a_greenlet_submitting_never_drains_early() -> None:
