@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
 import gevent
 from greenlet import getcurrent, greenlet
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 #: once: a few tasks' objects at a time stay below the collector's young
 #: threshold (700 live container allocations) with room for everything else.
 DRAIN_AT = 32
+
+#: greenlet's switch, without gevent's ``Hub.switch`` (which calls ``switch_out``).
+_switch = greenlet.switch
 
 
 class WorkerPool:
@@ -99,10 +102,9 @@ class WorkerPool:
     def _run(self) -> None:
         tasks = self._tasks
         idle = self._idle
-        me = cast("_Worker", greenlet.getcurrent())
+        me = greenlet.getcurrent()
         while True:
             self._woken -= 1
-            me.parked = False
             while tasks:
                 fn, args = tasks.popleft()
                 try:
@@ -112,9 +114,8 @@ class WorkerPool:
             if len(idle) >= self.keep_idle:
                 self.workers -= 1
                 return
-            me.parked = True
             idle.append(me)
-            self._hub.switch()
+            _switch(self._hub)  # greenlet's own switch: gevent's would call switch_out
 
     @property
     def idle_count(self) -> int:
@@ -139,9 +140,7 @@ class _Worker(greenlet):
     def __init__(self, pool: WorkerPool, hub: Any) -> None:
         super().__init__(pool._run, parent=hub)
         self.pool = pool
-        #: Idle (switched to the hub by the pool itself, not by a waiting task).
-        self.parked = False
 
     def switch_out(self) -> None:
-        if not self.parked:
-            self.pool._blocked()
+        """Only a waiting task calls it: an idle worker parks with greenlet's own switch."""
+        self.pool._blocked()
