@@ -208,13 +208,19 @@ class RoutingEndpoint:
     def matches(self, path: str) -> bool:
         return self.engine.matches(path)
 
-    def handle(self, http: "HttpConnection", request: HttpRequest) -> bool:
+    def handle(self, http: "HttpConnection", request: HttpRequest, routed: Any = None) -> bool:
+        if routed is not None:  # repeat_route's: a head this worker's engine routed before
+            return self.engine.handle(http, request, routed)
         if self._foreign(http, request):
             self.passed_on += 1
             self.give_back(http, request)
             return False
         http._cluster_served = True  # type: ignore[attr-defined]
         return self.engine.handle(http, request)
+
+    def repeat_route(self, http: "HttpConnection") -> tuple[HttpRequest, Any] | None:
+        # The engine only repeats heads it routed itself: this worker's sessions.
+        return self.engine.repeat_route(http)
 
     def answers_in_hub(self, request: HttpRequest) -> bool:
         # Requests with a sid only (a handshake is never answered in the hub).
