@@ -129,12 +129,14 @@ class EngineServer(EngineCore[EngineSocket]):
         session given. ``tests/transports/gevent/test_repeat_route.py``
         holds the two paths together.
         """
+        # (No header hooks either: handle() allows a repeat only without them,
+        # and an engine's hooks, frozen, are fixed when it is made.)
         found = http.repeated_request()
-        if found is None or self.hooks.adds_headers:  # a hook may read any header: parse it
+        if found is None:
             return None
-        request, head_length, body_length = found
+        request, query, head_length, body_length = found
         method = request.method
-        esock = live_polling_session(method, request.query, self.sessions, self.config, monotonic())
+        esock = live_polling_session(method, query, self.sessions, self.config, monotonic())
         if esock is None:
             return None
         if self.cors.predicate is not None and not self.cors.is_allowed(request):

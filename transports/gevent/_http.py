@@ -97,9 +97,9 @@ class HttpConnection(BodyReading):
     #: request (see :meth:`allow_repeat`); class-level None until the first one.
     _taken: tuple[bytes, HttpRequest] | None = None
     #: A head the endpoint routed before, for :meth:`repeated_request`:
-    #: (bytes up to the Content-Length value, bytes after it, the request);
-    #: the second is empty for a head without Content-Length.
-    _repeat: tuple[bytes, bytes, HttpRequest] | None = None
+    #: (bytes up to the Content-Length value, bytes after it, the request,
+    #: its query); the second is empty for a head without Content-Length.
+    _repeat: tuple[bytes, bytes, HttpRequest, dict[str, str]] | None = None
     #: When the last request of a hub-served connection was served
     #: (``time.monotonic``), set by its server. The keep-alive timer, started
     #: once for the wait, checks it when it fires (:meth:`idle_left`) and
@@ -433,25 +433,25 @@ class HttpConnection(BodyReading):
             return
         at = head.lower().find(b"\r\ncontent-length:")
         if at < 0:
-            self._repeat = (head, b"", request)
+            self._repeat = (head, b"", request, request.query)
             return
         start = at + 17
         end = head.find(b"\r\n", start)
         if head[start : start + 1] != b" " or not head[start + 1 : end].isdigit():
             return  # an unusual spelling: the general path keeps it
-        self._repeat = (head[: start + 1], head[end:], request)
+        self._repeat = (head[: start + 1], head[end:], request, request.query)
 
-    def repeated_request(self) -> tuple[HttpRequest, int, int] | None:
+    def repeated_request(self) -> tuple[HttpRequest, dict[str, str], int, int] | None:
         """The buffered request if its head repeats one :meth:`allow_repeat` kept and its body is whole.
 
-        Returns (the kept request, the head's length with its blank line,
-        the body's length); nothing is consumed (:meth:`take_repeated` does).
+        Returns (the kept request, its query, the head's length with its
+        blank line, the body's length); nothing is consumed (:meth:`take_repeated` does).
         None declines: the general path then reads the buffer as always.
         """
         repeat = self._repeat
         if repeat is None or self.h11 is not None or self._eof:
             return None
-        prefix, suffix, request = repeat
+        prefix, suffix, request, query = repeat
         buf = self._buf
         if not buf.startswith(prefix):
             return None
@@ -459,7 +459,7 @@ class HttpConnection(BodyReading):
         if not suffix:
             if not buf.startswith(b"\r\n", at):
                 return None
-            return request, at + 2, 0
+            return request, query, at + 2, 0
         end = buf.find(b"\r\n", at, at + 20)
         if end < 0:
             return None
@@ -472,7 +472,7 @@ class HttpConnection(BodyReading):
         length = int(digits)
         if len(buf) - end - 2 < length:
             return None  # the body is still on its way: the general path waits for it
-        return request, end + 2, length
+        return request, query, end + 2, length
 
     def take_repeated(self, head_length: int, body_length: int) -> None:
         """Consume the head :meth:`repeated_request` found; the body is left for :meth:`read_body`."""
