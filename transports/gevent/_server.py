@@ -303,10 +303,11 @@ class Server:
             return False
         if not keep:
             return False
-        try:
-            http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
-        except ClientGone:
-            return False
+        if routed is None:  # a routed request's body was read (POST) or it has none (GET)
+            try:
+                http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
+            except ClientGone:
+                return False
         return http.keep_alive
 
     def _resume(self, http: HttpConnection, first: HttpRequest | None, go_on: bool) -> None:

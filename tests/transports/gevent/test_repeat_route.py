@@ -133,6 +133,7 @@ ODD = st.one_of(
         # Two requests in one write (pipelining), a GET whose sid is unknown.
         request("GET", POLL) + request("POST", POLL, b"4x"),
         request("GET", f"{PATH}?EIO=4&transport=polling&sid=nope"),
+        request("GET", POLL, b"hello"),  # a GET with a body nobody reads
         # A round trip's POST head with a field after its Content-Length: the
         # same bytes up to the length, then different ones.
 
@@ -297,3 +298,13 @@ def test_a_head_like_a_repeat_is_answered_as_the_general_path_answers_it(
     assert fast == general
     assert open_fast == open_general
     assert taken >= 2  # the second round trip's POST and GET at least
+
+
+def test_a_get_with_a_body_is_left_to_the_general_path() -> None:
+    """Nobody reads a GET's body: the general path settles it, each time (never a repeat)."""
+    get = request("GET", POLL, b"hello")
+    ops: list[tuple[Any, ...]] = [("raw", "b", request("POST", POLL, b"4x")), ("raw", "a", get)] * 3
+    general, _, open_general = _run(_General, ops, [0])
+    fast, taken, open_fast = _run(_Counting, ops, [0])
+    assert fast == general
+    assert open_fast == open_general
