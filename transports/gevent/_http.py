@@ -45,6 +45,7 @@ from .._request import (
     _ParsedHead,
     _wants_keep_alive,
     raw_refusal,
+    repeat_pattern,
     status_phrase,
 )
 
@@ -93,17 +94,13 @@ class HttpConnection(BodyReading):
     about 20 µs per request here, the fast path about 3.
     """
 
-    #: The head a request just taken by the fast parser arrived as, with that
-    #: request (see :meth:`allow_repeat`); class-level None until the first one.
+    #: The head the fast parser's last request arrived as, and that request (:meth:`allow_repeat`).
     _taken: tuple[bytes, HttpRequest] | None = None
-    #: A head the endpoint routed before, for :meth:`repeated_request`:
-    #: (bytes up to the Content-Length value, bytes after it, the request,
-    #: its query); the second is empty for a head without Content-Length.
+    #: A head routed before (:meth:`repeated_request`): the bytes up to its
+    #: Content-Length value and after it (b"" without one), the request, its query.
     _repeat: tuple[bytes, bytes, HttpRequest, dict[str, str]] | None = None
-    #: When the last request of a hub-served connection was served
-    #: (``time.monotonic``), set by its server. The keep-alive timer, started
-    #: once for the wait, checks it when it fires (:meth:`idle_left`) and
-    #: waits on for the rest: re-arming a libev timer per request cost more.
+    #: When a hub-served connection's last request was served (``time.monotonic``):
+    #: its keep-alive timer, not re-armed per request, checks it when it fires.
     last_active = 0.0
 
     def __init__(
@@ -417,39 +414,24 @@ class HttpConnection(BodyReading):
     def allow_repeat(self, request: HttpRequest) -> None:
         """The endpoint routed ``request`` and will route its head the same way again.
 
-        A long-polling client sends the same head over and over (a POST's
-        differs only in its Content-Length): :meth:`repeated_request` then
-        recognises it from the raw bytes, with no parse and no new request
-        object. Only a head the fast parser took, kept alive, no larger than
-        the head cache's bound, and a GET or POST. The general path stays
-        the judge: a repeat is byte for byte a head it already accepted (the
-        Content-Length value aside, which is checked here as it parses it).
-        """
+        A polling client repeats its head (a POST's differs only in its
+        Content-Length): :meth:`repeated_request` then knows it from the raw
+        bytes. Only a kept-alive GET (no body) or POST the fast parser took:
+        a repeat is byte for byte a head the general path accepted (the
+        length aside, checked as that parser checks it)."""
         taken = self._taken
         if taken is None or taken[1] is not request or not self._keep_alive or self.h11 is not None:
             return
-        head = taken[0]
-        if request.method != "GET" and request.method != "POST":
-            return
-        at = head.lower().find(b"\r\ncontent-length:")
-        if at < 0:
-            self._repeat = (head, b"", request, request.query)
-            return
-        if request.method == "GET":
-            return  # a GET with a body (nobody reads it): the general path settles it
-        start = at + 17
-        end = head.find(b"\r\n", start)
-        if head[start : start + 1] != b" " or not head[start + 1 : end].isdigit():
-            return  # an unusual spelling: the general path keeps it
-        self._repeat = (head[: start + 1], head[end:], request, request.query)
+        pattern = repeat_pattern(taken[0], request.method)
+        if pattern is not None:
+            self._repeat = (pattern[0], pattern[1], request, request.query)
 
     def repeated_request(self) -> tuple[HttpRequest, dict[str, str], int, int] | None:
-        """The buffered request if its head repeats one :meth:`allow_repeat` kept and its body is whole.
+        """The buffered request if its head repeats the kept one and its body is whole.
 
-        Returns (the kept request, its query, the head's length with its
-        blank line, the body's length); nothing is consumed (:meth:`take_repeated` does).
-        None declines: the general path then reads the buffer as always.
-        """
+        (The kept request, its query, the head's length with its blank line,
+        the body's length); nothing is consumed (:meth:`take_repeated` does).
+        None declines: the general path reads the buffer as always."""
         repeat = self._repeat
         if repeat is None or self.h11 is not None or self._eof:
             return None
@@ -489,13 +471,12 @@ class HttpConnection(BodyReading):
         return left if left > 0.001 else 0.0
 
     def restart_timer_in(self, seconds: float, on_timeout: Callable[..., None]) -> None:
-        """Start the keep-alive timer for ``seconds`` (the rest of a period :attr:`last_active` extended).
+        """The keep-alive timer for ``seconds`` (what :attr:`last_active` left of a period).
 
-        A libev timer's period is fixed when it is made, so this makes a new
-        one (once per keep-alive period of a busy connection, not per
-        request); its repeat is the full period, as :meth:`restart_timer`
-        expects. The old one is only stopped: this runs in its callback.
-        """
+        A new timer (a libev timer's delay is fixed when made; this runs once
+        per period of a busy connection) repeating the full period, as
+        :meth:`restart_timer` expects; the old one is only stopped (this runs
+        in its callback)."""
         old = self._timer
         if old is not None:
             old.stop()
@@ -646,24 +627,6 @@ class HttpConnection(BodyReading):
         try:
             self.sock.sendall(raw_refusal(status))
         except OSError:
-            pass
-
-    def _linger(self, seconds: float = 2.0, max_bytes: int = 4 * 1024 * 1024) -> None:
-        sock = self.sock
-        try:
-            sock.shutdown(_stdsocket.SHUT_WR)
-            deadline = _monotonic() + seconds
-            drained = 0
-            while drained < max_bytes:
-                remaining = deadline - _monotonic()
-                if remaining <= 0:
-                    break
-                sock.settimeout(remaining)
-                chunk = sock.recv(_READ_SIZE)
-                if not chunk:
-                    break
-                drained += len(chunk)
-        except (OSError, AttributeError):
             pass
 
     def detach(self) -> None:
