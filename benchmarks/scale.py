@@ -354,7 +354,7 @@ def run_workers(opts: argparse.Namespace, logdir: Path) -> dict[str, Any]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--parts", default="limit,curves", help="comma-separated: limit, curves, workers")
-    p.add_argument("--servers", default="ours,node,pysio,floor", help="curves: ours, node, pysio, floor")
+    p.add_argument("--servers", default="ours,node,pysio,floor", help="curves: ours, node, pysio, floor, base")
     p.add_argument("--limit-servers", default="ours,node", help="limit: ours, node, pysio")
     p.add_argument("--pysio-max", type=int, default=2000,
                    help="python-socketio only up to this many clients (53 KB each, slow to connect)")
@@ -364,6 +364,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--addrs", type=int, default=8, help="loopback source addresses 127.0.0.2 ... (default 8)")
     p.add_argument("--inflight", type=int, default=200, help="connects in flight per client process")
     p.add_argument("--ours-python", default=str(ROOT / ".venv" / "bin" / "python"))
+    p.add_argument("--base-tree", default=None, metavar="DIR",
+                   help="curves: the server `base` is our echo from this checkout (a before/after in one run)")
     p.add_argument("--workers-tree", default=None, metavar="DIR",
                    help="workers part: run `socketio-echo --workers` from this checkout (default: this one)")
     p.add_argument("--peers-python", default=str(BENCH / ".venv-peers" / "bin" / "python"))

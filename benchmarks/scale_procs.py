@@ -36,6 +36,11 @@ def server_argv(name: str, port: int, opts: Any, ping_ms: int | None = None,
             # packages (--workers-tree) shadow this one's
             return argv, Path(opts.workers_tree or ROOT)
         return argv, ROOT
+    if name == "base":
+        # Our echo from another checkout (--base-tree, a before/after in one run):
+        # `-m` puts the working directory first on sys.path, so its packages win.
+        argv = [opts.ours_python, "-m", "socketio_core.echo", "--port", str(port), "--log-level", "warning", *ping]
+        return argv, Path(opts.base_tree)
     if name == "floor":
         return [opts.ours_python, str(BENCH / "peers" / "floor_server.py"), "--port", str(port), *ping], BENCH
     if name == "pysio":

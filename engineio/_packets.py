@@ -105,10 +105,6 @@ def encode_packet(packet: Packet) -> Wire:
     return f"{int(packet.type)}{packet.data}"
 
 
-def _decode_record(record: str) -> Packet:
-    return decode_packet(record)
-
-
 def decode_payload(body: bytes | str) -> list[Packet]:
     """Decode a long-polling payload (records joined by ``\\x1e``).
 
@@ -139,9 +135,9 @@ def iter_payload(body: bytes | str) -> Iterator[Packet]:
     while True:
         end = find(RECORD_SEPARATOR, start)
         if end < 0:
-            yield _decode_record(text[start:] if start else text)
+            yield decode_packet(text[start:] if start else text)
             return
-        yield _decode_record(text[start:end])
+        yield decode_packet(text[start:end])
         start = end + 1
 
 
@@ -164,5 +160,11 @@ def encoded_size(item: Wire) -> int:
 
 
 def encode_payload(items: Iterable[Wire]) -> bytes:
-    """Join already encoded packets into one polling payload body (UTF-8)."""
-    return RECORD_SEPARATOR.join(_record(item) for item in items).encode("utf-8")
+    """Join already encoded packets into one polling payload body (UTF-8).
+
+    A list, not a generator: each item of a generator is a call resumed,
+    and a polling answer usually carries one or two text packets.
+    """
+    return RECORD_SEPARATOR.join(
+        [item if type(item) is str else _record(item) for item in items]
+    ).encode("utf-8")

@@ -238,7 +238,8 @@ class Session:
         session is closed by then. Raises LocalProtocolError while an earlier
         payload is still being taken.
         """
-        self._require_transport("polling")
+        if self.transport != "polling":
+            self._require_transport("polling")
         if self._payload is not None:
             raise LocalProtocolError("the previous payload is still being received")
         if binary and self.protocol == 4:
@@ -434,7 +435,8 @@ class Session:
 
         Raises RemoteProtocolError (HTTP 400) on overlap.
         """
-        self._require_transport("polling")
+        if self.transport != "polling":  # asked inline (three times per round trip), raised there
+            self._require_transport("polling")
         if self._get_pending:
             self._abort(CloseReason.TRANSPORT_ERROR, "overlapping GET", final=_CLOSE)
             raise RemoteProtocolError(
@@ -450,7 +452,8 @@ class Session:
 
         Raises RemoteProtocolError (HTTP 400) on overlap.
         """
-        self._require_transport("polling")
+        if self.transport != "polling":
+            self._require_transport("polling")
         if self._post_pending:
             self._abort(CloseReason.TRANSPORT_ERROR, "overlapping POST", final=_CLOSE)
             raise RemoteProtocolError(

@@ -39,6 +39,7 @@ __all__ = [
     "judge_h11_head",
     "status_head",
     "response_bytes",
+    "repeat_pattern",
 ]
 
 class ClientGone(TransportError):
@@ -325,6 +326,26 @@ def _parse_head_fast(
     method, target, fields, _, length = parsed
     headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
     return method.encode("ascii"), target.encode("latin-1"), headers, length
+
+
+def repeat_pattern(head: bytes, method: str) -> tuple[bytes, bytes] | None:
+    """How a repeat of ``head`` (a head :func:`_parse_head` took) looks, or None: no repeat.
+
+    (The bytes up to its Content-Length value, the bytes after the value): a
+    polling client's POSTs differ only there; b"" for a head without one.
+    Only a GET without a body (nobody reads a GET's) or a POST whose length
+    is spelled plainly (``: <digits>``; anything else stays with the parser).
+    """
+    if method != "GET" and method != "POST":
+        return None
+    at = head.lower().find(b"\r\ncontent-length:")
+    if at < 0:
+        return head, b""
+    start = at + 17
+    end = head.find(b"\r\n", start)
+    if method == "GET" or head[start : start + 1] != b" " or not head[start + 1 : end].isdigit():
+        return None
+    return head[: start + 1], head[end:]
 
 
 #: What :func:`head_problem` refuses. A control character other than HTAB

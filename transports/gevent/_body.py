@@ -174,3 +174,22 @@ class BodyReading:
                     return
         except h11.RemoteProtocolError:
             self._keep_alive = False
+
+    def _linger(self, seconds: float = 2.0, max_bytes: int = 4 * 1024 * 1024) -> None:
+        """Before closing with a body unread: stop writing, then read and drop for a moment (see ``close``)."""
+        sock = self.sock
+        try:
+            sock.shutdown(_stdsocket.SHUT_WR)
+            deadline = _monotonic() + seconds
+            drained = 0
+            while drained < max_bytes:
+                remaining = deadline - _monotonic()
+                if remaining <= 0:
+                    break
+                sock.settimeout(remaining)
+                chunk = sock.recv(_READ_SIZE)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except (OSError, AttributeError):
+            pass

@@ -13,11 +13,12 @@ output.
 from __future__ import annotations
 
 import logging
+from time import monotonic
 from typing import Any
 
 import gevent
 
-from engineio import BAD_REQUEST, RequestRejected, reject
+from engineio import BAD_REQUEST, RequestRejected, live_polling_session, reject
 
 from .._logtext import peer_text
 from .._request import HttpRequest
@@ -35,7 +36,7 @@ from .._routing import (
     with_headers,
 )
 from ._http import HttpConnection
-from ._polling import poll, post
+from ._polling import park_poll, poll, post
 from ._scheduler import Scheduler
 from ._socket import EngineSocket
 from ._ws_session import serve_probe, serve_websocket
@@ -110,13 +111,59 @@ class EngineServer(EngineCore[EngineSocket]):
 
     # ------------------------------------------------------------- requests
 
-    def handle(self, http: HttpConnection, request: HttpRequest) -> bool:
-        """Serve one request on the Engine.IO path; False when the connection is taken."""
+    def repeat_route(self, http: HttpConnection) -> tuple[HttpRequest, EngineSocket] | None:
+        """The fast path of a request whole in ``http``'s buffer: (request, session), or None.
+
+        A polling client's requests repeat: the GET byte for byte, the POST
+        but for its Content-Length. Once :meth:`handle` has routed a head
+        to a poll or a send of a live session, ``http`` remembers it
+        (:meth:`HttpConnection.allow_repeat`) and recognises it again from
+        the raw bytes (:meth:`HttpConnection.repeated_request`). What the
+        same head bytes meant then they mean now (the parse, the path, the
+        query, a static CORS policy's verdict); what may have changed is
+        asked again here, exactly as :meth:`route` and
+        :meth:`answers_in_hub` ask it: engineio's live-session check, a CORS
+        predicate, a GET's probe grace. Anything else declines (None,
+        nothing consumed) and the general path runs. When it answers, the
+        head is consumed and :meth:`handle` serves the request with the
+        session given. ``tests/transports/gevent/test_repeat_route.py``
+        holds the two paths together.
+        """
+        # (No header hooks either: handle() allows a repeat only without them,
+        # and an engine's hooks, frozen, are fixed when it is made.)
+        found = http.repeated_request()
+        if found is None:
+            return None
+        request, query, head_length, body_length = found
+        method = request.method
+        esock = live_polling_session(method, query, self.sessions, self.config, monotonic())
+        if esock is None:
+            return None
+        if self.cors.predicate is not None and not self.cors.is_allowed(request):
+            return None
+        if method == "GET" and esock.poll_probe_grace():
+            return None  # it waits for the probe: a greenlet's job
+        http.take_repeated(head_length, body_length)
+        return request, esock
+
+    def handle(
+        self, http: HttpConnection, request: HttpRequest, routed: EngineSocket | None = None
+    ) -> bool:
+        """Serve one request on the Engine.IO path; False when the connection is taken.
+
+        ``routed``: the session :meth:`repeat_route` found for ``request``.
+        """
+        if routed is not None:
+            if request.method == "GET":
+                return park_poll(self, http, request, routed)  # repeat_route checked poll()'s questions
+            return post(self, http, request, routed)
         self.scheduler.start()
         kind, arg = self.route(request)
-        if kind == POLL:
-            return poll(self, http, request, arg)
-        if kind == POST:
+        if kind == POLL or kind == POST:
+            if type(http) is HttpConnection and not self.hooks.adds_headers:
+                http.allow_repeat(request)
+            if kind == POLL:
+                return poll(self, http, request, arg)
             return post(self, http, request, arg)
         if kind == HANDSHAKE:
             esock = self.new_session("polling", request, arg)

@@ -45,6 +45,7 @@ from .._request import (
     _ParsedHead,
     _wants_keep_alive,
     raw_refusal,
+    repeat_pattern,
     status_phrase,
 )
 
@@ -92,6 +93,15 @@ class HttpConnection(BodyReading):
     simple (we choose every header), so they are formatted directly. h11 costs
     about 20 µs per request here, the fast path about 3.
     """
+
+    #: The head the fast parser's last request arrived as, and that request (:meth:`allow_repeat`).
+    _taken: tuple[bytes, HttpRequest] | None = None
+    #: A head routed before (:meth:`repeated_request`): the bytes up to its
+    #: Content-Length value and after it (b"" without one), the request, its query.
+    _repeat: tuple[bytes, bytes, HttpRequest, dict[str, str]] | None = None
+    #: When a hub-served connection's last request was served (``time.monotonic``):
+    #: its keep-alive timer, not re-armed per request, checks it when it fires.
+    last_active = 0.0
 
     def __init__(
         self,
@@ -394,7 +404,84 @@ class HttpConnection(BodyReading):
                 self._last_head = (cached[0], parsed, request.query)
             else:
                 request._query = cached[2]
+            self._taken = (cached[0], request)
+        elif self._taken is not None:
+            self._taken = None
         return request
+
+    # ------------------------------------------------- repeated heads (fast path)
+
+    def allow_repeat(self, request: HttpRequest) -> None:
+        """The endpoint routed ``request`` and will route its head the same way again.
+
+        A polling client repeats its head (a POST's differs only in its
+        Content-Length): :meth:`repeated_request` then knows it from the raw
+        bytes. Only a kept-alive GET (no body) or POST the fast parser took:
+        a repeat is byte for byte a head the general path accepted (the
+        length aside, checked as that parser checks it)."""
+        taken = self._taken
+        if taken is None or taken[1] is not request or not self._keep_alive or self.h11 is not None:
+            return
+        pattern = repeat_pattern(taken[0], request.method)
+        if pattern is not None:
+            self._repeat = (pattern[0], pattern[1], request, request.query)
+
+    def repeated_request(self) -> tuple[HttpRequest, dict[str, str], int, int] | None:
+        """The buffered request if its head repeats the kept one and its body is whole.
+
+        (The kept request, its query, the head's length with its blank line,
+        the body's length); nothing is consumed (:meth:`take_repeated` does).
+        None declines: the general path reads the buffer as always."""
+        repeat = self._repeat
+        if repeat is None or self.h11 is not None or self._eof:
+            return None
+        prefix, suffix, request, query = repeat
+        buf = self._buf
+        if not buf.startswith(prefix):
+            return None
+        at = len(prefix)
+        if not suffix:
+            if not buf.startswith(b"\r\n", at):
+                return None
+            return request, query, at + 2, 0
+        end = buf.find(b"\r\n", at, at + 20)
+        if end < 0:
+            return None
+        digits = buf[at:end]
+        if not digits.isdigit() or not buf.startswith(suffix, end):
+            return None
+        end += len(suffix)
+        if not buf.startswith(b"\r\n", end) or end + 2 > self.limits.max_header_bytes:
+            return None
+        length = int(digits)
+        if len(buf) - end - 2 < length:
+            return None  # the body is still on its way: the general path waits for it
+        return request, query, end + 2, length
+
+    def take_repeated(self, head_length: int, body_length: int) -> None:
+        """Consume the head :meth:`repeated_request` found; the body is left for :meth:`read_body`."""
+        self._buf = self._buf[head_length:]
+        self._body_left = body_length
+        self._keep_alive = True  # allow_repeat keeps kept-alive heads only
+        self._head_only = False
+
+    def idle_left(self, now: float) -> float:
+        """Seconds of keep-alive left at ``now`` since :attr:`last_active` (0: the connection is idle)."""
+        left = self.last_active + self.limits.keepalive_timeout - now
+        return left if left > 0.001 else 0.0
+
+    def restart_timer_in(self, seconds: float, on_timeout: Callable[..., None]) -> None:
+        """The keep-alive timer for ``seconds`` (what :attr:`last_active` left of a period).
+
+        A new timer (a libev timer's delay is fixed when made; this runs once
+        per period of a busy connection) repeating the full period, as
+        :meth:`restart_timer` expects; the old one is only stopped (this runs
+        in its callback)."""
+        old = self._timer
+        if old is not None:
+            old.stop()
+        timer = self._timer = get_hub().loop.timer(seconds, self.limits.keepalive_timeout)
+        timer.start(on_timeout)
 
     def _read_request_h11(self) -> HttpRequest | None:
         self.h11 = self._new_parser()
@@ -526,6 +613,7 @@ class HttpConnection(BodyReading):
         self.sock.settimeout(None)  # the new protocol has its own liveness checks
         self._drop_timer()
         self._last_head = None
+        self._taken = self._repeat = None
         if self.h11 is not None:
             data = bytes(self.h11.trailing_data[0])
         else:
@@ -539,24 +627,6 @@ class HttpConnection(BodyReading):
         try:
             self.sock.sendall(raw_refusal(status))
         except OSError:
-            pass
-
-    def _linger(self, seconds: float = 2.0, max_bytes: int = 4 * 1024 * 1024) -> None:
-        sock = self.sock
-        try:
-            sock.shutdown(_stdsocket.SHUT_WR)
-            deadline = _monotonic() + seconds
-            drained = 0
-            while drained < max_bytes:
-                remaining = deadline - _monotonic()
-                if remaining <= 0:
-                    break
-                sock.settimeout(remaining)
-                chunk = sock.recv(_READ_SIZE)
-                if not chunk:
-                    break
-                drained += len(chunk)
-        except (OSError, AttributeError):
             pass
 
     def detach(self) -> None:

@@ -44,7 +44,7 @@ from ._turns import TURN_PACKETS, next_turn
 if TYPE_CHECKING:
     from ._engine import EngineServer
 
-__all__ = ["poll", "post", "poll_answer", "poll_response", "serve_poll", "JSON_HEADERS"]
+__all__ = ["poll", "park_poll", "post", "poll_answer", "poll_response", "serve_poll", "JSON_HEADERS"]
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,12 @@ def _let_the_probe_speak(esock: EngineSocket, grace: float) -> None:
 def _park_poll(
     server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket
 ) -> bool:
-    """A GET answered now if output is ready, else parked (see :class:`_ParkedPoll`)."""
+    """A GET answered now if output is ready, else parked (see :class:`_ParkedPoll`).
+
+    :func:`poll`'s way on a parkable connection, and the fast path's
+    (``EngineServer.repeat_route`` has checked the probe grace and the
+    connection already, in the same hub turn).
+    """
     session = esock.session
     refused = esock.start_poll()
     if refused is not None:
@@ -112,6 +117,9 @@ def _park_poll(
     esock.pump()
     http.write_raw(poll_response(server, http, request, esock, body))
     return True
+
+
+park_poll = _park_poll
 
 
 def poll_response(

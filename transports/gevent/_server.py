@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import gevent
@@ -70,8 +71,20 @@ class Endpoint(Protocol):
         """Whether requests for ``path`` are the endpoint's."""
         ...
 
-    def handle(self, http: HttpConnection, request: HttpRequest) -> bool:
-        """Serve one request; False when the connection ends (or was taken over)."""
+    def handle(self, http: HttpConnection, request: HttpRequest, routed: Any = None) -> bool:
+        """Serve one request; False when the connection ends (or was taken over).
+
+        ``routed``: what :meth:`repeat_route` returned with ``request`` (else None).
+        """
+        ...
+
+    def repeat_route(self, http: HttpConnection) -> tuple[HttpRequest, Any] | None:
+        """The fast path of the hub: the request whole in ``http``'s buffer, already routed, or None.
+
+        For a request the endpoint recognises without parsing (a head it
+        routed before, repeated) and answers without waiting; its head is
+        consumed. None declines (nothing consumed): the general path reads it.
+        """
         ...
 
     def answers_in_hub(self, request: HttpRequest) -> bool:
@@ -262,11 +275,17 @@ class Server:
                 budget = TURN_REQUESTS
                 next_turn()
 
-    def _serve_one(self, http: HttpConnection, request: HttpRequest) -> bool:
-        """Answer one request; whether the connection goes on to the next."""
+    def _serve_one(self, http: HttpConnection, request: HttpRequest, routed: Any = None) -> bool:
+        """Answer one request; whether the connection goes on to the next.
+
+        ``routed``: what the endpoint's :meth:`Endpoint.repeat_route` said
+        (the request is then the endpoint's, already routed).
+        """
         try:
             endpoint = self._endpoint
-            if endpoint.matches(request.path):
+            if routed is not None:
+                keep = endpoint.handle(http, request, routed)
+            elif endpoint.matches(request.path):
                 keep = endpoint.handle(http, request)
             else:
                 keep = self.app(http, request)
@@ -284,10 +303,11 @@ class Server:
             return False
         if not keep:
             return False
-        try:
-            http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
-        except ClientGone:
-            return False
+        if routed is None:  # a routed request's body was read (POST) or it has none (GET)
+            try:
+                http.discard_body()  # a bodiless GET still owes h11 its EndOfMessage
+            except ClientGone:
+                return False
         return http.keep_alive
 
     def _resume(self, http: HttpConnection, first: HttpRequest | None, go_on: bool) -> None:
@@ -335,6 +355,7 @@ class _Watched:
         http = self.http
         http.owner = ON_WATCH[http.owner]
         self.server._watched.add(self)
+        http.last_active = 0.0  # the timer starts a full period now: nothing to extend it yet
         http.watch(self.readable, self.timeout)
 
     def readable(self) -> None:
@@ -361,6 +382,7 @@ class _Watched:
         http = self.http
         server = self.server
         answers_in_hub = server._endpoint.answers_in_hub
+        repeat_route = server._endpoint.repeat_route
         budget = TURN_REQUESTS
         while http.has_buffered:
             if not budget:
@@ -370,16 +392,22 @@ class _Watched:
                     later = self._later = get_hub().loop.timer(0.0)
                 later.start(self._on_later)
                 break
-            request = http.buffered_request()
-            if request is None:
-                self._hand_over(None)  # not whole yet, or for h11 to judge
-                return
-            if not (http.can_park and answers_in_hub(request)):
-                self._hand_over(request)
-                return
+            # The endpoint's fast path first: a head it routed before, repeated.
+            repeat = repeat_route(http)
+            if repeat is not None:
+                request, routed = repeat
+            else:
+                buffered = http.buffered_request()
+                if buffered is None:
+                    self._hand_over(None)  # not whole yet, or for h11 to judge
+                    return
+                if not (http.can_park and answers_in_hub(buffered)):
+                    self._hand_over(buffered)
+                    return
+                request, routed = buffered, None
             http.owner = ON_SERVE[http.owner]
             try:
-                go_on = server._serve_one(http, request)
+                go_on = server._serve_one(http, request, routed)
             finally:
                 http.owner = ON_SERVED[http.owner]
             if http.unsent or not go_on:
@@ -389,7 +417,7 @@ class _Watched:
                 self._hand_over(None)
                 return
             budget -= 1
-        http.restart_timer(self.timeout)
+        http.last_active = monotonic()  # the keep-alive timer, running since start(), checks this
 
     def _on_later(self) -> None:
         """The next turn of a burst cut short: more requests, then reading again once none wait."""
@@ -413,6 +441,10 @@ class _Watched:
         http = self.http
         if http.owner is _WATCHED_PARKED:
             http.restart_timer(self.timeout)  # a waiting poll is not an idle connection
+            return
+        left = http.idle_left(monotonic())
+        if left:
+            http.restart_timer_in(left, self.timeout)  # a request came since the timer started
             return
         self._hand_over(None, go_on=False)
 

@@ -222,7 +222,9 @@ class RoutingEndpoint:
         owner = owner_of_sid(sid) if sid else None
         return owner is not None and owner != self.wid
 
-    def handle(self, http: "HttpConnection", request: HttpRequest) -> bool:
+    def handle(self, http: "HttpConnection", request: HttpRequest, routed: Any = None) -> bool:
+        if routed is not None:  # repeat_route's: a head this worker's engine routed before
+            return self._engine_handle(http, request, routed)
         if not ("sid=" in request.query_string and request.query.get("sid") in self._sessions) \
                 and self.foreign(http, request):
             self.passed_on += 1
@@ -230,6 +232,10 @@ class RoutingEndpoint:
             return False
         http._cluster_served = True  # type: ignore[attr-defined]
         return self._engine_handle(http, request)
+
+    def repeat_route(self, http: "HttpConnection") -> tuple[HttpRequest, Any] | None:
+        # The engine only repeats heads it routed itself: this worker's sessions.
+        return self.engine.repeat_route(http)
 
     def answers_in_hub(self, request: HttpRequest) -> bool:
         # Requests with a sid only (a handshake is never answered in the hub).
