@@ -33,6 +33,7 @@ class FakeSession:
 
 class FakeEngineSocket:
     transport = "websocket"
+    sends_frames = False
 
     def __init__(self, sid: str, writable: bool = True) -> None:
         self.sid = sid
@@ -49,6 +50,9 @@ class FakeEngineSocket:
     def send_encoded(self, wire: str | bytes) -> None:
         self.sent.append(wire)
         self.received.set()
+
+    def send_frame(self, frame: bytes) -> bool:
+        return False  # no WebSocket to write a frame on: a broadcast sends it the general way
 
     def send_many(self, wires: list[Any]) -> None:
         for wire in wires:

@@ -34,6 +34,7 @@ class FakeScheduler:
 
 class FakeEngine:
     path = "/socket.io/"
+    socket_class = FakeEngineSocket
 
     def __init__(self, handler: Any, config: Any, **options: Any) -> None:
         self.scheduler = FakeScheduler()
