@@ -61,12 +61,12 @@ class EngineSocket(EngineSocketBase):
         ws = self.ws
         if ws is None:
             return False
-        sent = ws.send_frame_now(frame)
-        if sent < 0:
+        rest = ws.send_frame_now(frame)
+        if rest is None:
             return False
-        if sent < len(frame):
+        if rest:
             self._flushing = True
-            gevent.spawn(self._write_backlog, ws, frame[sent:])
+            gevent.spawn(self._write_backlog, ws, rest)
         return True
 
     def _flush_ws(self) -> None:
