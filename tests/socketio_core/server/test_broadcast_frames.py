@@ -110,7 +110,7 @@ broadcast = st.fixed_dictionaries({
     "ack": st.integers(0, 9).map(lambda n: n == 0),
 })
 operation = st.one_of(
-    broadcast, broadcast, broadcast,
+    broadcast, broadcast, broadcast, broadcast, broadcast,
     st.fixed_dictionaries({"op": st.just("emit"), "to": socket_index, "args": payload}),
     st.fixed_dictionaries({"op": st.just("big"), "to": ws_socket_index}),
     st.fixed_dictionaries({"op": st.just("turn")}),
@@ -165,12 +165,20 @@ def logged(twin: Twin) -> list[Any]:
             for p in log._packets]  # type: ignore[attr-defined]
 
 
-def _volatile_is_timing_free(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Whether a volatile broadcast reaches a socket with a partial write depends on the kernel's
-    buffers, not on the path: with a large message in the sequence, no broadcast is volatile."""
-    if any(op["op"] == "big" for op in ops):
-        return [dict(op, volatile=False) if op["op"] == "broadcast" else op for op in ops]
-    return ops
+def _timing_free(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``ops`` without what depends on the kernel's buffers rather than on the path.
+
+    Whether a volatile broadcast reaches a socket with a partial write, or
+    whether several large messages overflow a session's buffer (a slow
+    consumer, dropped), depends on how much loopback took: with a large
+    message in the sequence no broadcast is volatile, and only the first
+    large message is kept.
+    """
+    if not any(op["op"] == "big" for op in ops):
+        return ops
+    first = next(i for i, op in enumerate(ops) if op["op"] == "big")
+    return [dict(op, volatile=False) if op["op"] == "broadcast" else op
+            for i, op in enumerate(ops) if op["op"] != "big" or i == first]
 
 
 def test_fast_broadcast_sends_what_the_general_path_sends(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,15 +193,15 @@ def test_fast_broadcast_sends_what_the_general_path_sends(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(EngineSocket, "send_frame", counting)
 
-    @settings(max_examples=40, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(
-        ops=st.lists(operation, min_size=1, max_size=7),
+        ops=st.lists(operation, min_size=2, max_size=8),
         rooms=st.dictionaries(socket_index, st.lists(st.sampled_from(ROOMS), max_size=2), max_size=len(SOCKETS)),
         recovery=st.integers(0, 3).map(lambda n: n == 0),
         hooks=st.integers(0, 5).map(lambda n: n == 0),
     )
     def check(ops: list[dict[str, Any]], rooms: dict[int, list[str]], recovery: bool, hooks: bool) -> None:
-        ops = _volatile_is_timing_free(ops)
+        ops = _timing_free(ops)
         twins = []
         try:
             for fast in (True, False):
@@ -214,7 +222,7 @@ def test_fast_broadcast_sends_what_the_general_path_sends(monkeypatch: pytest.Mo
 
     check()
     # The fast path must have answered for a good share of the recipients it was offered.
-    assert tally.calls >= 50, tally
+    assert tally.fast >= 40, tally
     assert tally.fast >= tally.calls // 3, tally
 
 
