@@ -20,11 +20,13 @@ path: same wire data to the same sockets, with a count of how often it answered.
 
 **The broadcast fast path** (in :meth:`Delivery.deliver_local`, beside its
 general loop): one text packet and no outgoing hooks, on a driver that
-writes frames (gevent). The WebSocket frame is built once and handed to each
-recipient's transport (``EngineSocket.send_frame``), which writes it at once
-when its session is open on WebSocket with nothing queued; any recipient
-that declines gets the packet the general way. It is what keeps a broadcast's
-cost per recipient near one ``send`` (issue 19).
+writes frames (gevent), for the first broadcast of a loop turn (the engine's
+``claim_frame_turn``: later ones queue and share one write per recipient).
+The WebSocket frame is built once and handed to each recipient's transport
+(``EngineSocket.send_frame``), which writes it at once when its session is
+open on WebSocket with nothing queued; any recipient that declines gets the
+packet the general way. It is what keeps a broadcast's cost per recipient
+near one ``send`` (issue 19).
 
 Every other packet to a socket, on either path and for handler acks, is
 written by :meth:`~._sockets.Socket.deliver`.
@@ -337,9 +339,9 @@ class Delivery(EngineGlue):
             wires = [SharedText(w) if isinstance(w, str) else SharedBytes(w) for w in wires]
         sockets = self._sockets
         hooks = self._outgoing_hooks
-        if not hooks and len(wires) == 1 and self.direct_frames and self.engine.socket_class.sends_frames:
+        if not hooks and len(wires) == 1 and self.direct_frames:
             frame = _text_frame(wires[0])
-            if frame is not None:
+            if frame is not None and self.engine.claim_frame_turn():
                 self._deliver_frame(sids, wires, frame, volatile)
                 return len(sids)
         # The general path: every recipient's session queues the packet.

@@ -42,8 +42,6 @@ class EngineSocket(EngineSocketBase):
     ws: WebSocket | None
     probe: WebSocket | None
 
-    sends_frames = True
-
     def send_frame(self, frame: bytes) -> bool:
         """A broadcast's fast path, beside :meth:`_flush_ws` (its general path): one ready frame, now.
 

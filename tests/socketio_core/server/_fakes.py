@@ -33,7 +33,6 @@ class FakeSession:
 
 class FakeEngineSocket:
     transport = "websocket"
-    sends_frames = False
 
     def __init__(self, sid: str, writable: bool = True) -> None:
         self.sid = sid

@@ -34,7 +34,6 @@ class FakeScheduler:
 
 class FakeEngine:
     path = "/socket.io/"
-    socket_class = FakeEngineSocket
 
     def __init__(self, handler: Any, config: Any, **options: Any) -> None:
         self.scheduler = FakeScheduler()
@@ -42,6 +41,9 @@ class FakeEngine:
         self.config = config
 
     def close_all(self) -> None: ...
+
+    def claim_frame_turn(self) -> bool:
+        return False
 
 
 class _Runtime(AsyncioRuntime):
