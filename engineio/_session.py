@@ -503,6 +503,21 @@ class Session:
         if self._buffered_bytes > self.config.max_buffer_bytes:
             self._slow_consumer()
 
+    def may_write_through(self) -> bool:
+        """Whether a text message may skip the buffer: the caller writes its frame itself, now.
+
+        Only an open WebSocket session with nothing buffered: written at once,
+        the message still follows everything sent before it, and the session
+        has nothing to learn of it (a message changes no state and no
+        deadline; the buffer only counts what waits). A broadcast asks it of
+        each recipient before writing a frame built once for all of them;
+        anything else (polling, an upgrade, the OPEN packet or a ping not yet
+        written, closing) goes through :meth:`send_encoded`. The caller must
+        not write when its own writer is busy either: what it owns then is
+        output the session no longer holds.
+        """
+        return self.state is _OPEN and not self._buffer and self.transport == _WEBSOCKET
+
     def _slow_consumer(self) -> None:
         """The client's outgoing buffer overflowed: drop the client, not the server's memory."""
         self._abort(CloseReason.SLOW_CONSUMER, "outgoing buffer full")

@@ -170,6 +170,19 @@ class EngineSocketBase:
         self._output_ready()
         return session.state not in _CLOSING
 
+    def send_frame(self, frame: bytes) -> bool:
+        """A broadcast's fast path: write one ready WebSocket text frame now, or decline.
+
+        True: written (or its unwritten rest handed to the driver's writer,
+        which goes on with what is queued after it). False: nothing written,
+        and the caller sends the message the general way (:meth:`send_encoded`).
+        A driver that can write a frame without waiting overrides it (and its
+        engine's ``claim_frame_turn``, which a broadcast asks first); it writes
+        only when the session says so (``Session.may_write_through``) and its
+        own writer is idle.
+        """
+        return False
+
     def flush(self) -> None:
         """Write what is queued now rather than at the end of the loop turn.
 

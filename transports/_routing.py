@@ -138,6 +138,14 @@ class EngineCore(Generic[S]):
     def _init_driver(self) -> None:
         """The driver's own state (its scheduler, its flush list): set up here by a subclass."""
 
+    def claim_frame_turn(self) -> bool:
+        """Whether a broadcast may write its frames at once (``EngineSocket.send_frame``) now.
+
+        No on a driver that cannot; on gevent, yes for the first broadcast of a loop turn
+        (the others queue and share the end-of-turn write: see the gevent driver's).
+        """
+        return False
+
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]
 

@@ -18,8 +18,18 @@ gets ``{sid: answer}``). It declines anything else, and
 ``tests/socketio_core/server/test_emit_fast_path.py`` holds it to the general
 path: same wire data to the same sockets, with a count of how often it answered.
 
-Every packet to a socket, on either path and for handler acks, is written by
-:meth:`~._sockets.Socket.deliver`.
+**The broadcast fast path** (in :meth:`Delivery.deliver_local`, beside its
+general loop): one text packet and no outgoing hooks, on a driver that
+writes frames (gevent), for the first broadcast of a loop turn (the engine's
+``claim_frame_turn``: later ones queue and share one write per recipient).
+The WebSocket frame is built once and handed to each recipient's transport
+(``EngineSocket.send_frame``), which writes it at once when its session is
+open on WebSocket with nothing queued; any recipient that declines gets the
+packet the general way. It is what keeps a broadcast's cost per recipient
+near one ``send`` (issue 19).
+
+Every other packet to a socket, on either path and for handler acks, is
+written by :meth:`~._sockets.Socket.deliver`.
 
 **Threads.** The server runs on one loop (a gevent hub, or an asyncio loop
 under :class:`~socketio_core.AsyncServer`): its driver's
@@ -36,6 +46,7 @@ from time import monotonic
 from typing import Any, Callable, Iterable, Protocol, Union
 
 from transports import SharedBytes, SharedText, peer_text
+from transports._frames import frame_of
 from transports._runtime import Runtime, Workers
 
 from ..protocol._connection import encode_for_engine
@@ -55,6 +66,20 @@ Target = Union[str, Iterable[str], None]
 
 #: ``emit(data=...)`` not given (None is a value: it is sent as null).
 _NO_DATA: Any = object()
+
+
+def _text_frame(wire: Any) -> bytes | None:
+    """The WebSocket frame of one text packet (built once, kept on a shared one), or None.
+
+    None for binary, and for text UTF-8 cannot carry (lone surrogates: the
+    session replaces them on the general path).
+    """
+    if not isinstance(wire, str):
+        return None
+    try:
+        return frame_of(wire)
+    except UnicodeEncodeError:
+        return None
 
 
 class LocalDelivery(Protocol):
@@ -118,6 +143,10 @@ class LocalDelivery(Protocol):
 
 class Delivery(EngineGlue):
     """``emit`` and the :class:`LocalDelivery` methods; see the module docstring."""
+
+    #: Whether a broadcast may take its fast path (:meth:`_deliver_frame`); the
+    #: differential test turns it off for the reference twin.
+    direct_frames = True
 
     runtime: Runtime
     _hub: Any
@@ -310,6 +339,12 @@ class Delivery(EngineGlue):
             wires = [SharedText(w) if isinstance(w, str) else SharedBytes(w) for w in wires]
         sockets = self._sockets
         hooks = self._outgoing_hooks
+        if not hooks and len(wires) == 1 and self.direct_frames:
+            frame = _text_frame(wires[0])
+            if frame is not None and self.engine.claim_frame_turn():
+                self._deliver_frame(sids, wires, frame, volatile)
+                return len(sids)
+        # The general path: every recipient's session queues the packet.
         for sid in sids:
             sock = sockets.get(sid)
             if sock is None:
@@ -320,6 +355,30 @@ class Delivery(EngineGlue):
                 self._run_hooks(sock, data)
             sock.deliver(wires)
         return len(sids)
+
+    def _deliver_frame(self, sids: list[str], wires: list[Any], frame: bytes, volatile: bool) -> None:
+        """The broadcast fast path, beside the general loop of :meth:`deliver_local`.
+
+        One text packet, no outgoing hooks, a driver that writes frames: the
+        frame, built once, goes straight to each recipient's transport
+        (:meth:`~transports.EngineSocket.send_frame`: written now when its
+        session is open on WebSocket with nothing queued and its writer idle,
+        so nothing sent before can be overtaken). A recipient that declines
+        (polling, upgrading, output queued or being written, compression,
+        still connecting) gets the packet the general way, in the same order.
+        ``tests/socketio_core/server/test_broadcast_frames.py`` holds the two
+        paths to the same bytes on every client and counts the fast answers.
+        """
+        sockets = self._sockets
+        for sid in sids:
+            sock = sockets.get(sid)
+            if sock is None:
+                continue
+            if sock.writable and sock.client.esock.send_frame(frame):
+                continue
+            if volatile and not sock.client.esock.writable_now:
+                continue
+            sock.deliver(wires)
 
     def deliver_local_with_ack(
         self,

@@ -62,6 +62,31 @@ class EngineServer(EngineCore[EngineSocket]):
     def _init_driver(self) -> None:
         self._loop: Any = None
         self.scheduler = Scheduler()
+        #: A broadcast of this loop turn wrote its frames at once (see claim_frame_turn).
+        self._frames_written = False
+
+    def claim_frame_turn(self) -> bool:
+        """Whether a broadcast may write its frames at once: the first one of a loop turn may.
+
+        Written at once, a broadcast costs each recipient one ``send`` and
+        about three Python calls, where queueing costs a dozen; but several
+        broadcasts in one turn (a busy server: many reads, many handlers)
+        share one write per recipient when they queue (:meth:`flush_later`),
+        which is worth more than the calls: four in a turn cost each
+        recipient about 4 µs queued and 11 µs written one by one. So the
+        first broadcast of a turn writes at once and the rest queue behind it.
+        """
+        if self._frames_written:
+            return False
+        self._frames_written = True
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = gevent.get_hub().loop
+        loop.run_callback(self._turn_ended)
+        return True
+
+    def _turn_ended(self) -> None:
+        self._frames_written = False
 
     def flush_later(self, esock: EngineSocket) -> None:
         """Write ``esock``'s WebSocket output once this loop turn's work is done.

@@ -42,6 +42,31 @@ class EngineSocket(EngineSocketBase):
     ws: WebSocket | None
     probe: WebSocket | None
 
+    def send_frame(self, frame: bytes) -> bool:
+        """A broadcast's fast path, beside :meth:`_flush_ws` (its general path): one ready frame, now.
+
+        Declines (False, nothing written) unless the session may be written
+        through (open on WebSocket, nothing buffered), no write of ours is
+        under way or promised for the end of this turn, and the WebSocket can
+        take a frame from the hub (:meth:`WebSocket.send_frame_now`). Then
+        what the socket does not take at once goes to the writer greenlet, as
+        :meth:`_flush_ws` does with its rest, and what is sent after queues
+        behind it. ``tests/socketio_core/server/test_broadcast_frames.py``
+        holds it to the general path.
+        """
+        if self._flushing or self._queued or not self.session.may_write_through():
+            return False
+        ws = self.ws
+        if ws is None:
+            return False
+        rest = ws.send_frame_now(frame)
+        if rest is None:
+            return False
+        if rest:
+            self._flushing = True
+            gevent.spawn(self._write_backlog, ws, rest)
+        return True
+
     def _flush_ws(self) -> None:
         """Write buffered packets without ever blocking the caller.
 

@@ -266,6 +266,28 @@ class WebSocket(FramedWebSocket):
             return data[sent:]
         return b""
 
+    def send_frame_now(self, frame: bytes) -> bytes | None:
+        """Write a ready frame on the plain socket without waiting: what it did not take, or None.
+
+        None (nothing written) unless the connection is read from the hub (the
+        plain non-blocking socket is at hand), uncompressed, and no torn write
+        owns the socket; also when the socket takes nothing now (or fails: the
+        general path then finds it out and ends the session). b"" when all
+        went; else the rest, and the connection is torn until
+        :meth:`send_blocking` writes it.
+        """
+        raw = self._raw
+        if raw is None or self._torn or self.closed or self.deflate is not None:
+            return None
+        try:
+            sent: int = raw.send(frame)
+        except OSError:  # BlockingIOError too: nothing was written
+            return None
+        if sent < len(frame):
+            self._torn = True
+            return frame[sent:]
+        return b""
+
     def send_blocking(self, data: bytes) -> None:
         """Write everything, waiting as long as it takes (the backlog writer's path)."""
         if self.closed:

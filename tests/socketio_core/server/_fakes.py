@@ -50,6 +50,9 @@ class FakeEngineSocket:
         self.sent.append(wire)
         self.received.set()
 
+    def send_frame(self, frame: bytes) -> bool:
+        return False  # no WebSocket to write a frame on: a broadcast sends it the general way
+
     def send_many(self, wires: list[Any]) -> None:
         for wire in wires:
             if isinstance(wire, str) and wire.startswith("40"):

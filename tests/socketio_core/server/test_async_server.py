@@ -42,6 +42,9 @@ class FakeEngine:
 
     def close_all(self) -> None: ...
 
+    def claim_frame_turn(self) -> bool:
+        return False
+
 
 class _Runtime(AsyncioRuntime):
     engine_server = FakeEngine  # type: ignore[assignment]
