@@ -187,7 +187,7 @@ class KeptRecoveryLog(RedisRecoveryLog):
             return
         key = self.session_prefix + pid
 
-        def ask_the_hub() -> None:  # a greenlet: the hub may hold the answer (up to 1-3 s)
+        def ask_the_hub() -> None:  # a greenlet: the hub may hold the answer (up to 0.5-3 s)
             kept: Any = None
             try:
                 kept = self.connection.request(bus.KEPT, {"k": key}, b"", self.adapter.request_timeout)

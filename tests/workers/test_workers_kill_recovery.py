@@ -31,6 +31,11 @@ of the death, and the messages are sent while they come back (received
 missed or live, the same list). A claim that reaches the hub before the
 dead worker's end was noticed waits for it; the test prints how many did
 (README "Workers" says what was measured).
+
+A reload (SIGHUP) drains the workers instead: they save their sessions
+themselves (in the hub, or in Redis), and the hub, told of each departure,
+keeps no copy of its own: every client comes back recovered and no worker
+is reported as ended without saving its sessions.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ import pytest
 from tests.cluster.conftest import node, peer_python, redis_server  # noqa: F401
 from tests.conftest import ServerProcess, free_port
 
-from .conftest import slot_of_socket, unknown_sid_answers, worker_pids
+from .conftest import echo_workers, slot_of_socket, unknown_sid_answers, worker_pids
 
 KILLED = 0
 SERVER = Path(__file__).resolve().parent / "_recovery_workers_server.py"
@@ -147,3 +152,30 @@ def test_a_sigkilled_workers_clients_recover(servers: Any, request: Any, between
     print(f"\n[{between}, {reconnect}] 'Session ID unknown' answers after the kill: {unknown} (clients of "
           f"the killed worker that polled: {polling_killed}); claims that reached the hub before the "
           f"worker's end was noticed, and waited for it: {waited} of {len(killed)}")
+
+
+@pytest.mark.parametrize("between", ["local", "redis"])
+def test_a_reload_drains_every_worker_and_the_hub_keeps_no_copy(servers: Any, request: Any, between: str) -> None:
+    flags = ["--connection-state-recovery"]
+    if between == "redis":
+        flags += ["--message-queue", request.getfixturevalue("redis_server").url]
+    server = servers(echo_workers(*flags))
+    js = node("workers_restart.js", server.url)
+    try:
+        js.wait_for("READY")
+        sids = js.wait_json()["sids"]
+        old = worker_pids(server)
+        os.kill(server.proc.pid, signal.SIGHUP)
+        for slot in (0, 1):
+            server.wait_for_output(rf"worker={slot} ready \(pid (?!{old[slot]}\))\d+\)", timeout=20)
+            server.wait_for_output(rf"worker={slot} \(pid {old[slot]}\) exited with code 0")
+        js.send("go")
+        report = js.result()
+    finally:
+        js.kill()
+    assert "error" not in report, report["error"]
+    for name, client in report.items():
+        assert client["ids"] == [sids[name]] * len(client["ids"]) and len(client["ids"]) >= 2, (name, client)
+        assert client["recovered"] == [False] + [True] * (len(client["ids"]) - 1), (name, client)
+        assert client["room"] == ["in-room"], (name, client)
+    assert "kept for recovery" not in server.log(), server.log()[-4000:]

@@ -75,8 +75,9 @@ PARK_SECONDS = 3.0
 #: Longest wait of a claim for a session still live on a worker that does not
 #: drain: that worker saves it (or its end is noticed) within milliseconds
 #: when the client's old connection is really gone; if it is not, the client
-#: starts afresh after this wait, as it would have at once.
-LIVE_PARK_SECONDS = 1.0
+#: starts afresh after this wait, as it would have at once. Below
+#: python-socketio's default wait for the CONNECT answer (1 s).
+LIVE_PARK_SECONDS = 0.5
 
 # Worker -> hub
 SUBSCRIBE = b"S"
