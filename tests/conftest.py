@@ -47,7 +47,7 @@ class ServerProcess:
     and returned by :meth:`stop`.
     """
 
-    def __init__(self, argv: list[str], port: int) -> None:
+    def __init__(self, argv: list[str], port: int, *, start_timeout: float = 15.0) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
@@ -60,10 +60,13 @@ class ServerProcess:
         )
         self.output: list[str] = []
         self._listening = threading.Event()
+        self._ended = False
         self._new_output = threading.Condition()
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
-        if not self._listening.wait(15):
+        with self._new_output:  # a server that exits at start (port taken) fails at once
+            self._new_output.wait_for(lambda: self._listening.is_set() or self._ended, start_timeout)
+        if not self._listening.is_set():
             self.stop()
             raise RuntimeError("server did not start:\n" + "".join(self.output))
 
@@ -72,10 +75,11 @@ class ServerProcess:
         for line in self.proc.stdout:
             with self._new_output:
                 self.output.append(line)
+                if line.startswith("listening on"):
+                    self._listening.set()
                 self._new_output.notify_all()
-            if line.startswith("listening on"):
-                self._listening.set()
         with self._new_output:
+            self._ended = True
             self._new_output.notify_all()  # the server ended: waiters stop waiting
 
     def wait_for_output(self, pattern: str, timeout: float = 10.0) -> re.Match[str]:

@@ -8,8 +8,9 @@ in the parent, before the fork) for one of its own that joins the others.
 - ``Server()`` (the default in-memory adapter): :class:`~._adapter.WorkersAdapter`,
   over the supervisor's bus; no Redis.
 - ``Server(adapter=RedisAdapter(url))`` (``message_queue=`` in Flask): a new
-  ``RedisAdapter`` with the same settings per worker, so the workers of this
-  machine and the servers of other machines form one cluster.
+  ``RedisAdapter`` with the same settings per worker (:class:`~._live.WorkerRedisAdapter`,
+  which also knows the bus), so the workers of this machine and the servers of
+  other machines form one cluster.
 
 Connection state recovery keeps its options and moves to the new adapter's
 log (the hub's, or Redis's): shared by all workers either way.
@@ -28,7 +29,7 @@ from transports.gevent import BusConnection, WorkerContext, serve_workers
 from ..redis._adapter import RedisAdapter
 from ..server import Adapter, MemoryAdapter
 from ._adapter import WorkersAdapter, WorkersRecoveryLog
-from ._live import LiveSessions
+from ._live import KeptRecoveryLog, LiveSessions, WorkerRedisAdapter
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -44,8 +45,8 @@ def _adapter_factory(adapter: Adapter) -> Callable[[BusConnection], Adapter]:
         return lambda connection: WorkersAdapter(connection)
     if isinstance(adapter, RedisAdapter) and not isinstance(adapter, WorkersAdapter):
         a = adapter
-        return lambda connection: RedisAdapter(
-            a.url, channel_prefix=a.channel_prefix, request_timeout=a.request_timeout,
+        return lambda connection: WorkerRedisAdapter(
+            connection, a.url, channel_prefix=a.channel_prefix, request_timeout=a.request_timeout,
             startup_timeout=a.startup_timeout, backoff_min=a.backoff_min,
             backoff_max=a.backoff_max, redis_options=a.redis_options,
         )
@@ -88,13 +89,24 @@ def run_workers(
         adapter = make_adapter(connection)
         adapter.membership_listeners = listeners
         server.adapter = adapter
+        live: LiveSessions | None = None
         if options is not None:
             server.recovery = recovery_log = adapter.recovery_log(dict(options))
+            # The hub keeps a copy of every live session: a killed worker's clients recover.
             if isinstance(adapter, WorkersAdapter) and isinstance(recovery_log, WorkersRecoveryLog):
-                # The hub keeps a copy of every live session: a killed worker's clients recover.
-                LiveSessions(server, adapter, recovery_log).attach()
+                live = LiveSessions(server, adapter, recovery_log)
+            elif isinstance(adapter, WorkerRedisAdapter) and isinstance(recovery_log, KeptRecoveryLog):
+                live = LiveSessions(server, adapter, recovery_log, connection)
+            if live is not None:
+                live.attach()
         adapter.attach(server)
-        return adapter.close
+
+        def teardown() -> None:
+            adapter.close()
+            if live is not None:
+                live.close()
+
+        return teardown
 
     if on_listening is None:
         def on_listening(address: tuple[str, int]) -> None:

@@ -168,6 +168,11 @@ class RedisRecoveryLog:
     def _window_ms(self) -> int:
         return max(1, int(self.max_disconnection_duration * 1000))
 
+    @property
+    def window_ms(self) -> int:
+        """How long a saved session is kept (ms)."""
+        return self._window_ms
+
     def new_pid(self) -> str:
         return secrets.token_urlsafe(15)
 
@@ -221,8 +226,13 @@ class RedisRecoveryLog:
     def restore_then(
         self, pid: str, offset: str, now: float,
         done: Callable[[tuple[SavedSession, list[list[Any]]] | None], None],
+        *, fallback: str | None = None,
     ) -> None:
-        """Claim the session and read what it missed; ``done(result)`` on the loop's thread."""
+        """Claim the session and read what it missed; ``done(result)`` on the loop's thread.
+
+        ``fallback``: the session's stored form to use when Redis has none
+        (``socketio_core.cluster``'s: what the supervisor kept of a killed worker).
+        """
         start = parse_offset(offset)
         if start is None or not pid or len(pid) > 200:
             done(None)
@@ -240,12 +250,16 @@ class RedisRecoveryLog:
         def answered(reply: Any) -> None:
             nonlocal settled
             if settled:  # too late: the claim took the session, put it back
-                if reply and reply[0] is not None:
-                    adapter._run(self._save_command(key, reply[0]), None)
+                session = reply[0] if reply and reply[0] is not None else fallback
+                if session is not None:  # (the hub's claim answers text, Redis bytes)
+                    value = session.encode() if isinstance(session, str) else session
+                    adapter._run(self._save_command(key, value), None)
                 return
             settled = True
             timer.cancel()
             taps.remove(tap)
+            if fallback is not None and reply and reply[0] is None:
+                reply = [fallback, reply[1]]
             done(self._missed(reply, start, tap, now))
 
         def too_late() -> None:

@@ -74,6 +74,10 @@ class ServerListener:
     def event_received(self, namespace: str, sid: str, data: list[Any]) -> None:
         """An EVENT ``[name, *args]`` from a socket, before its handler runs."""
 
+    def session_saved(self, namespace: str, sid: str) -> None:
+        """A socket's session data was saved (:meth:`Server.save_session`, or the end of a
+        ``with server.session(sid)`` block); it is the socket's ``data`` now."""
+
 
 class HandlerRegistry:
     """Handler tables and observers; see the module docstring."""

@@ -424,7 +424,22 @@ class Server(Delivery, PeerViews):
         return self._socket(sid, namespace).data
 
     def save_session(self, sid: str, session: dict[str, Any], namespace: str = "/") -> None:
+        """Make ``session`` the socket's data (what connection state recovery saves with it).
+
+        Listeners hear of it (``session_saved``, on the hub's thread): with
+        ``workers=N`` the supervisor's copy of the socket is brought up to
+        date, so it recovers with this data even if its worker is killed.
+        """
         self._socket(sid, namespace).data = session
+        if self._listeners:
+            if self.in_hub_thread():
+                self._session_saved(namespace, sid)
+            else:
+                self.run_on_hub(self._session_saved, namespace, sid)
+
+    def _session_saved(self, namespace: str, sid: str) -> None:
+        for listener in self._listeners:
+            listener.session_saved(namespace, sid)
 
     @contextmanager
     def session(self, sid: str, namespace: str = "/") -> Iterator[dict[str, Any]]:

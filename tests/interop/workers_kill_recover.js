@@ -6,17 +6,23 @@
 // polling, default, default: new sessions go to the workers in turn, so each
 // worker gets one of each; "default" is polling, then the upgrade), join rooms "r" and "own-<name>", join and leave "tmp", and have an
 // offset (the echo server's connect handler emits "auth" to each). Prints
-// READY, then {"sids", "pids"}. Then commands on stdin, each answered by a line:
+// READY, then {"sids", "pids"}. Each client also sets its session data to
+// "d-<name>" (set_data) after connecting. Then commands on stdin, each answered by a line:
+//   arm NAMES_JSON     -> ARMED (optional, before the kill): those clients
+//                         reconnect by themselves, at once, when their
+//                         connection drops (the Manager's reconnection, 1 ms);
 //   killed NAMES_JSON  -> DOWN once those clients lost their connection
-//                         (reconnection is manual, so none comes back before
-//                         the test says so);
+//                         (unarmed, reconnection is manual, so none comes back
+//                         before the test says so);
 //   send NAMES_JSON    -> SENT: a client not killed sends room "r" m1, m2,
 //                         room "tmp" "x", room "own-<n>" "o-<n>" for each
 //                         killed name, room "r" m3, m4, m5, and waits until
 //                         every live client of this script has m5;
-//   reconnect          -> BACK once every killed client connected again;
+//   reconnect          -> BACK once every killed client connected again
+//                         (armed ones: came back by themselves);
 //   after              -> the last line: every client has "after" (sent to
-//                         "r"); then a JSON report per client.
+//                         "r"); then a JSON report per client, with the
+//                         session data the server has for it (get_data).
 const readline = require("readline");
 const { c, sleep, until } = require("./cluster_common");
 
@@ -51,11 +57,20 @@ class Client {
     for (const room of ["r", "own-" + this.name, "tmp"]) await c.ack(this.socket, "join", room);
     await c.ack(this.socket, "leave", "tmp");
     await until(() => this.events.some((e) => e[0] === "auth"), 8000, "an offset");
+    await c.ack(this.socket, "set_data", "d-" + this.name);
+  }
+
+  arm() {
+    const manager = this.socket.io;
+    manager.reconnectionDelay(1);
+    manager.reconnectionDelayMax(1);
+    manager.randomizationFactor(0);
+    manager.reconnection(true);
   }
 
   report() {
     return { ids: [...this.ids], pids: [...this.pids], recovered: [...this.recovered],
-             disconnects: [...this.disconnects], room: this.room(),
+             disconnects: [...this.disconnects], room: this.room(), data: this.data,
              transport: this.socket.io.engine && this.socket.io.engine.transport.name };
   }
 }
@@ -74,11 +89,18 @@ async function main() {
                                pids: Object.fromEntries(all.map((x) => [x.name, x.socket._pid])) }));
   const lines = readline.createInterface({ input: process.stdin });
   const next = () => new Promise((resolve) => lines.once("line", resolve));
-  const [, killedJson] = (await next()).split(" ");
+  let [command, killedJson] = (await next()).split(" ");
+  const armed = command === "arm";
+  if (armed) {
+    for (const x of all.filter((x) => JSON.parse(killedJson).includes(x.name))) x.arm();
+    console.log("ARMED");
+    [command, killedJson] = (await next()).split(" ");
+  }
   const killedNames = JSON.parse(killedJson);
   const killed = all.filter((x) => killedNames.includes(x.name));
   const alive = all.filter((x) => !killedNames.includes(x.name));
-  await until(() => killed.every((x) => !x.socket.connected), 10000, "the killed clients' disconnects");
+  await until(() => killed.every((x) => x.disconnects.length > 0 && (armed || !x.socket.connected)),
+              10000, "the killed clients' disconnects");
   console.log("DOWN");
   const [, everyKilledJson] = (await next()).split(" ");
   const sender = alive[0].socket;
@@ -90,12 +112,14 @@ async function main() {
   await until(() => alive.every((x) => x.room().includes("m5")), 8000, "m5 on the live clients");
   console.log("SENT");
   await next();
-  for (const x of killed) x.socket.connect();
-  await until(() => killed.every((x) => x.socket.connected), 15000, "the killed clients' reconnects");
+  if (!armed) for (const x of killed) x.socket.connect();
+  await until(() => killed.every((x) => x.socket.connected && x.ids.length > 1), 15000,
+              "the killed clients' reconnects");
   console.log("BACK");
   await next();
   sender.emit("to_room", "r", "after");
   await until(() => all.every((x) => x.room().includes("after")), 8000, "after");
+  for (const x of all) x.data = (await c.ack(x.socket, "get_data"))[0];
   await sleep(300); // duplicates, if any, arrive now
   const out = {};
   for (const x of all) out[x.name] = x.report();

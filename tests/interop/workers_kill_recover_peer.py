@@ -9,10 +9,13 @@ sends both in its CONNECT auth when it connects again. Six clients
 (WebSocket, WebSocket, polling, polling, and two with the default transports,
 polling then the upgrade; connected one after the other so each worker gets
 one of each) join rooms "r" and "own-<name>", join and
-leave "tmp". Prints READY, then {"sids", "pids"}; then the commands of
-tests/interop/workers_kill_recover.js: ``killed NAMES_JSON`` (-> DOWN),
-``reconnect`` (-> BACK), ``after`` (-> a JSON report once every client got
-"after" in room "r").
+leave "tmp", then set their session data to "d-<name>" (``set_data``).
+Prints READY, then {"sids", "pids"}; then the commands of
+tests/interop/workers_kill_recover.js: ``arm NAMES_JSON`` (-> ARMED: those
+clients reconnect by themselves at once when their connection drops,
+python-socketio's reconnection with a 1 ms delay), ``killed NAMES_JSON``
+(-> DOWN), ``reconnect`` (-> BACK), ``after`` (-> a JSON report once every
+client got "after" in room "r", with the session data the server has for it).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Peer:
         self.ids: list[str] = []
         self.pids: list[str | None] = []
         self.disconnects = 0
+        self.data: Any = None
         self.changed = threading.Condition()
         self.sio.on("*", self.on_any)
         self.sio.on("connect", self.on_connect)
@@ -90,7 +94,15 @@ class Peer:
         recovered = [i > 0 and self.ids[i] == first_sid and self.pids[i] == self.pids[0]
                      for i in range(len(self.ids))]
         return {"ids": self.ids, "pids": self.pids, "recovered": recovered,
-                "disconnects": self.disconnects, "room": self.room, "transport": self.sio.transport()}
+                "disconnects": self.disconnects, "room": self.room, "transport": self.sio.transport(),
+                "data": self.data}
+
+    def arm(self) -> None:
+        """Reconnect by itself, at once, when the connection drops."""
+        self.sio.reconnection = True
+        self.sio.reconnection_delay = 0.001
+        self.sio.reconnection_delay_max = 0.001
+        self.sio.randomization_factor = 0
 
 
 def main() -> None:
@@ -103,22 +115,35 @@ def main() -> None:
             assert p.sio.call("join", room, timeout=10) == room
         assert p.sio.call("leave", "tmp", timeout=10) is True
         p.wait(lambda p=p: p.offset is not None, "an offset")  # the echo server's "auth" emit
+        assert p.sio.call("set_data", f"d-{p.name}", timeout=10) is True
     first = {p.name: p.sio.get_sid() for p in peers}
     print("READY", flush=True)
     print(json.dumps({"sids": first, "pids": {p.name: p.sio.pid for p in peers}}), flush=True)
-    killed_names = json.loads(sys.stdin.readline().split(" ", 1)[1])
-    killed = [p for p in peers if p.name in killed_names]
+    command, names = sys.stdin.readline().split(" ", 1)
+    armed = command == "arm"
+    if armed:
+        for p in peers:
+            if p.name in json.loads(names):
+                p.arm()
+        print("ARMED", flush=True)
+        command, names = sys.stdin.readline().split(" ", 1)
+    killed = [p for p in peers if p.name in json.loads(names)]
     for p in killed:
         p.wait(lambda p=p: p.disconnects > 0, "the disconnect")
-        p.wait(lambda p=p: not p.sio.connected, "the end of the connection")
+        if not armed:
+            p.wait(lambda p=p: not p.sio.connected, "the end of the connection")
     print("DOWN", flush=True)
     sys.stdin.readline()
     for p in killed:
-        p.connect()
+        if not armed:
+            p.connect()
+        p.wait(lambda p=p: len(p.ids) > 1, "the reconnect")
     print("BACK", flush=True)
     sys.stdin.readline()
     for p in peers:
         p.wait(lambda p=p: "after" in p.room, "after")
+    for p in peers:
+        p.data = p.sio.call("get_data", timeout=10)
     time.sleep(0.3)  # duplicates, if any, arrive now
     print(json.dumps({p.name: p.report(first[p.name]) for p in peers}), flush=True)
     for p in peers:

@@ -216,3 +216,55 @@ def test_a_session_the_worker_saved_wins_and_parked_claims_get_the_kept_ones() -
     assert json.loads(session)["sid"] == "b"
     hub.handle(other, bus.CLAIM, {"k": "k-a", "o": offset, "q": 2}, b"")
     assert json.loads(got.frames[-1][1]["v"][0]) == {"sid": "a", "saved": "by the worker"}
+
+
+def test_a_claim_waits_while_its_session_is_live_on_a_worker() -> None:
+    """The client may reconnect before its worker noticed the old connection's end (or
+    before the supervisor noticed the worker's): the claim waits for the save, the
+    departure or the end, and for LIVE_PARK_SECONDS at most."""
+    now = [1000.0]
+    hub = bus.Hub(lambda: now[0])
+    owner, _ = _peer(hub, "owner")
+    other, got = _peer(hub, "other")
+    offset = hub.record("all", b'{"n":1}', 10, 10_000, 60_000)
+    for sid in ("a", "b", "c"):
+        _live(hub, owner, sid, ["r"])
+    hub.handle(other, bus.CLAIM, {"k": "k-a", "o": offset, "q": 1}, b"")
+    hub.handle(other, bus.CLAIM, {"k": "k-b", "o": offset, "q": 2}, b"")
+    hub.handle(other, bus.CLAIM, {"k": "k-c", "o": offset, "q": 3}, b"")
+    hub.handle(other, bus.CLAIM, {"k": "k-nobody", "o": offset, "q": 4}, b"")
+    assert got.frames == [(bus.REPLY, {"q": 4, "v": [None, []]}, b"")]  # live nowhere: at once
+    hub.handle(owner, bus.SAVE, {"k": "k-a", "w": 60_000}, b'{"sid":"a"}')  # the owner saves a
+    assert got.frames[-1] == (bus.REPLY, {"q": 1, "v": ['{"sid":"a"}', [[offset, '{"n":1}']]]}, b"")
+    hub.handle(owner, bus.GONE, {"s": "a"}, b"")
+    hub.handle(owner, bus.GONE, {"s": "b"}, b"")  # b left without a save (deliberately)
+    assert got.frames[-1] == (bus.REPLY, {"q": 2, "v": [None, []]}, b"")
+    assert hub.disconnect(owner) == 1  # the owner died: c is kept, and its claim gets it
+    assert got.frames[-1][1]["q"] == 3 and json.loads(got.frames[-1][1]["v"][0])["sid"] == "c"
+    assert hub.waited == 2 and hub._parked == [] and hub._live_keys == {}
+    # Live on a worker that never lets go: the claim is answered when its wait is over.
+    _live(hub, other, "d", [])
+    hub.handle(other, bus.CLAIM, {"k": "k-d", "o": offset, "q": 5}, b"")
+    assert hub.answer_late_claims() == 1000.0 + bus.LIVE_PARK_SECONDS
+    now[0] += bus.LIVE_PARK_SECONDS
+    assert hub.answer_late_claims() is None
+    assert got.frames[-1] == (bus.REPLY, {"q": 5, "v": [None, []]}, b"")
+
+
+def test_a_kept_claim_gets_a_dead_workers_session_once_and_does_not_wait_for_drains() -> None:
+    """KEPT (workers on Redis): the session the hub kept of a dead worker, or None."""
+    hub = bus.Hub(lambda: 1000.0)
+    dying, _ = _peer(hub, "dying")
+    draining, _ = _peer(hub, "draining")
+    other, got = _peer(hub, "other")
+    _live(hub, dying, "a", ["r"])
+    _live(hub, dying, "a", ["r", "s"])  # sent again (its data was saved): replaces the copy
+    hub.drain_started(draining)
+    hub.handle(other, bus.KEPT, {"k": "k-x", "q": 1}, b"")
+    assert got.frames == [(bus.REPLY, {"q": 1, "v": None}, b"")]  # not live: at once, drains or not
+    hub.handle(other, bus.KEPT, {"k": "k-a", "q": 2}, b"")
+    assert len(got.frames) == 1  # live on a worker: waits
+    assert hub.disconnect(dying) == 1
+    assert got.frames[-1][1]["q"] == 2 and json.loads(got.frames[-1][1]["v"])["rooms"] == ["r", "s"]
+    hub.handle(other, bus.KEPT, {"k": "k-a", "q": 3}, b"")
+    assert got.frames[-1] == (bus.REPLY, {"q": 3, "v": None}, b"")  # one claim wins

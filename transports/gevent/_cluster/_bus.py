@@ -26,7 +26,19 @@ Redis does, and nothing else:
   with the window each was announced with, as if the worker had saved them
   itself at that moment; the next claim finds them, and the stream gives the
   packets they missed (the dead worker delivered nothing after its end, and
-  the client's offset says what it got).
+  the client's offset says what it got). A ``LIVE`` frame for a socket
+  already live replaces its copy: a worker sends one again when the
+  socket's data is saved (``save_session``), so the copy holds the latest.
+  A claim of a session still live on a worker waits (up to
+  :data:`LIVE_PARK_SECONDS`) for that worker to save it or to end: a client
+  may reconnect before its worker noticed the old connection's end, or
+  before the supervisor noticed the worker's.
+* with Redis between the workers (``message_queue=``), saved sessions and
+  the stream are Redis's, but the live sessions are still kept here (one
+  frame per connect, room change and data save, no Redis write): a worker's
+  claim first asks the hub (``KEPT``) for what it kept of a dead worker,
+  which waits as a claim does while the session is live, then claims in
+  Redis, whose answer wins when it has the session.
 
 Frames: ``len(4) op(1) header_len(4) header(JSON) body`` (big-endian). The
 header holds the small arguments, the body the message bytes untouched.
@@ -41,12 +53,15 @@ time, for the stream ids and expiries) is an argument.
 from __future__ import annotations
 
 import json
+import logging
 import struct
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 __all__ = ["encode", "BusReader", "Hub", "Peer", "MAX_FRAME"]
+
+log = logging.getLogger(__name__)
 
 _LEN = struct.Struct("!I")
 _OPHEAD = struct.Struct("!cI")
@@ -57,6 +72,12 @@ MAX_FRAME = 256 * 1024 * 1024
 #: (below the recovery log's request_timeout, 5 s by default, and above the
 #: workers' drain grace).
 PARK_SECONDS = 3.0
+#: Longest wait of a claim for a session still live on a worker that does not
+#: drain: that worker saves it (or its end is noticed) within milliseconds
+#: when the client's old connection is really gone; if it is not, the client
+#: starts afresh after this wait, as it would have at once. Below
+#: python-socketio's default wait for the CONNECT answer (1 s).
+LIVE_PARK_SECONDS = 0.5
 
 # Worker -> hub
 SUBSCRIBE = b"S"
@@ -70,6 +91,7 @@ READY = b"Y"
 LIVE = b"C"
 ROOM = b"J"
 GONE = b"D"
+KEPT = b"K"
 # Hub -> worker
 REPLY = b"R"
 MESSAGE = b"M"
@@ -138,6 +160,21 @@ class _Live:
     window_ms: int
 
 
+@dataclass(slots=True, eq=False)
+class _Claim:
+    """A claim waiting for a session that may still be saved (see :meth:`Hub.handle`).
+    ``offset`` None: a ``KEPT`` claim (the session only)."""
+
+    peer: Peer
+    key: str
+    offset: str | None
+    q: Any
+    since: float
+    until: float
+    #: The worker the session was live on when the claim arrived (None: waits for drains).
+    owner: Peer | None
+
+
 @dataclass(slots=True)
 class _Entry:
     id: str
@@ -167,8 +204,12 @@ class Hub:
         self.kept = 0
         #: Workers draining (told by the supervisor): their sessions are being saved.
         self.draining: set[Peer] = set()
-        #: Claims of a session not saved (yet) while a worker drains: (peer, key, offset, q, until).
-        self._parked: list[tuple[Peer, str, str, Any, float]] = []
+        #: The key of every live session -> the worker it is live on.
+        self._live_keys: dict[str, Peer] = {}
+        #: Claims of a session not saved (yet) while it is live or a worker drains.
+        self._parked: list[_Claim] = []
+        #: Claims that arrived while their session was live on a worker and got it later.
+        self.waited = 0
 
     # ------------------------------------------------------------- peers
 
@@ -182,12 +223,10 @@ class Hub:
     def disconnect(self, peer: Peer) -> int:
         """A worker left (exited or died): it is nobody's subscriber any more, and
         its live sessions become saved sessions; returns how many (0 when it said goodbye)."""
-        self._parked = [p for p in self._parked if p[0] is not peer]
+        self._parked = [c for c in self._parked if c.peer is not peer]
         kept = self._keep_live(peer)
         self.draining.discard(peer)
-        if not self.draining:
-            for parked in list(self._parked):
-                self._answer(parked)  # every drained worker saved what it had
+        self._settle(None)  # what waited for it (and, when no other drains, for drains) is answered
         if peer in self.peers:
             self.peers.remove(peer)
         for channel in peer.channels:
@@ -205,6 +244,8 @@ class Hub:
         now = self.clock()
         kept = 0
         for session in live.values():
+            if self._live_keys.get(session.key) is peer:
+                del self._live_keys[session.key]
             if session.key in self._sessions:
                 continue  # saved by the worker itself (a drain cut short)
             try:
@@ -215,10 +256,28 @@ class Hub:
             encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
             self._sessions[session.key] = (encoded, now + session.window_ms / 1000)
             kept += 1
-            for parked in [p for p in self._parked if p[1] == session.key]:
-                self._answer(parked)
         self.kept += kept
         return kept
+
+    def _park(self, peer: Peer, key: str, offset: str | None, q: Any) -> bool:
+        """Hold a claim of ``key`` if its session may still be saved: it is live on a
+        worker, or (a full claim) a worker drains. Whether it was held."""
+        owner = self._live_keys.get(key)
+        if key in self._sessions or (owner is None and (offset is None or not self.draining)):
+            return False
+        now = self.clock()
+        wait = PARK_SECONDS if self.draining else LIVE_PARK_SECONDS
+        self._parked.append(_Claim(peer, key, offset, q, now, now + wait, owner))
+        return True
+
+    def _settle(self, key: str | None) -> None:
+        """Answer the held claims (of ``key``, or all) whose session cannot be saved any more
+        or was: it is saved, or live nowhere (and, a full claim, no worker drains)."""
+        for claim in [c for c in self._parked if key is None or c.key == key]:
+            if claim.key in self._sessions or (
+                claim.key not in self._live_keys and (claim.offset is None or not self.draining)
+            ):
+                self._answer(claim)
 
     # ------------------------------------------------------------ frames
 
@@ -250,15 +309,17 @@ class Hub:
         elif op == SAVE:
             key = str(header["k"])
             self._sessions[key] = (body, self.clock() + int(header["w"]) / 1000)
-            for parked in [p for p in self._parked if p[1] == key]:
-                self._answer(parked)
+            self._settle(key)
         elif op == CLAIM:
+            # The session may be saved any moment now (its worker drains or noticed
+            # the client's old connection end later than the client did, or died).
             key, offset = str(header["k"]), str(header["o"])
-            if key not in self._sessions and self.draining:
-                # A worker is draining: the session may be saved any moment now.
-                self._parked.append((peer, key, offset, q, self.clock() + PARK_SECONDS))
-            else:
+            if not self._park(peer, key, offset, q):
                 peer.send(encode(REPLY, {"q": q, "v": self.claim(key, offset)}))
+        elif op == KEPT:
+            key = str(header["k"])
+            if not self._park(peer, key, None, q):
+                peer.send(encode(REPLY, {"q": q, "v": self.take(key)}))
         elif op == LAST:
             last = [[self._stream[-1].id]] if self._stream else []
             peer.send(encode(REPLY, {"q": q, "v": last}))
@@ -270,10 +331,18 @@ class Hub:
                 else:
                     session.rooms.discard(str(header["r"]))
         elif op == LIVE:
-            peer.live[str(header["s"])] = _Live(str(header["k"]), body, {str(r) for r in header["r"]},
-                                               int(header["w"]))
+            key = str(header["k"])
+            old = peer.live.get(str(header["s"]))
+            if old is not None and old.key != key and self._live_keys.get(old.key) is peer:
+                del self._live_keys[old.key]
+            peer.live[str(header["s"])] = _Live(key, body, {str(r) for r in header["r"]}, int(header["w"]))
+            self._live_keys[key] = peer
         elif op == GONE:
-            peer.live.pop(header["s"], None)
+            gone = peer.live.pop(header["s"], None)
+            if gone is not None:
+                if self._live_keys.get(gone.key) is peer:
+                    del self._live_keys[gone.key]
+                self._settle(gone.key)
         elif op == READY:
             peer.name = str(header.get("name", peer.name))
             if self.on_ready is not None:
@@ -323,17 +392,35 @@ class Hub:
             entries = [[e.id, e.message.decode("utf-8")] for e in self._stream if e.key >= start]
         return [saved[0].decode("utf-8") if saved is not None else None, entries]
 
-    def _answer(self, parked: tuple[Peer, str, str, Any, float]) -> None:
-        self._parked.remove(parked)
-        peer, key, offset, q, _ = parked
-        peer.send(encode(REPLY, {"q": q, "v": self.claim(key, offset)}))
+    def take(self, key: str) -> str | None:
+        """The saved session under ``key`` (removed: one claim wins), or None."""
+        saved = self._sessions.pop(key, None)
+        if saved is None or saved[1] <= self.clock():
+            return None
+        return saved[0].decode("utf-8")
+
+    def _answer(self, claim: _Claim) -> None:
+        self._parked.remove(claim)
+        value: Any
+        if claim.offset is None:
+            value = self.take(claim.key)
+            found = value is not None
+        else:
+            value = self.claim(claim.key, claim.offset)
+            found = value[0] is not None
+        claim.peer.send(encode(REPLY, {"q": claim.q, "v": value}))
+        if found and claim.owner is not None:
+            # Without the wait, this client would have started afresh.
+            self.waited += 1
+            log.info("supervisor: a client reconnected before its session left %s; its claim "
+                     "waited %.0f ms for it", claim.owner.name, (self.clock() - claim.since) * 1000)
 
     def answer_late_claims(self) -> float | None:
         """Answer the parked claims whose wait is over; when the next one is due (None: none)."""
         now = self.clock()
-        for parked in [p for p in self._parked if p[4] <= now]:
-            self._answer(parked)
-        return min((p[4] for p in self._parked), default=None)
+        for claim in [c for c in self._parked if c.until <= now]:
+            self._answer(claim)
+        return min((c.until for c in self._parked), default=None)
 
     def sweep(self) -> None:
         """Forget expired saved sessions (the supervisor calls it now and then)."""
