@@ -35,7 +35,9 @@ def render(doc: dict[str, Any]) -> str:
     if doc["curves"]:
         out += curve_tables(doc["curves"], goals)
     if doc.get("workers"):
-        out += workers_table(doc["workers"], goals)
+        # results of before Node's cluster joined the part: one record, not a list
+        recs = doc["workers"] if isinstance(doc["workers"], list) else [dict(doc["workers"], server="ours")]
+        out += workers_table(recs, goals)
     out += ["## Goals", ""] + [f"- {g}" for g in goals]
     return "\n".join(out)
 
@@ -155,23 +157,93 @@ def curve_tables(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
     return out
 
 
-def workers_table(r: dict[str, Any], goals: list[str]) -> list[str]:
-    b = r.get("bcast") or {}
-    out = [f"## {r['server']}: {r['target']:,} clients on one machine", "",
-           "| clients held | KB/conn | RSS total | connect all | idle CPU | heartbeats missed | broadcast to all: "
-           "delivered / expected | lost / dups | emit→last (max) |", "|---|---|---|---|---|---|---|---|---|",
-           "| " + " | ".join([f"{f(r.get('connected'), '{:,}')}", f(r.get("kb_per_conn")),
-                             f(r.get("rss_total_mb"), "{:,.0f} MB"), f(r.get("connect_s"), "{:.1f} s"),
-                             f(r.get("idle_cpu_share"), "{:.1%}"), f(r.get("heartbeats_missed"), "{:,}"),
-                             f"{f(b.get('deliveries'), '{:,}')} / {f(b.get('expected'), '{:,}')}",
-                             f"{f(b.get('lost'), '{:,}')} / {f(b.get('duplicates'), '{:,}')}",
-                             f(b.get("emit_to_last_ms_max"), "{:,.0f} ms")]) + " |", ""]
-    if r.get("error"):
-        out += [f"**error**: {r['error']}", ""]
-    ok = (r.get("connected") == r["target"] and r.get("heartbeats_missed") == 0 and b.get("lost") == 0
-          and b.get("duplicates") == 0 and b.get("deliveries") == b.get("expected"))
-    goals.append(f"workers: {r['target']:,} clients held, heartbeats on time, a broadcast to all delivered "
-                 f"exactly once: {met(ok if not r.get('error') else False)}")
+def workers_table(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
+    """Ours --workers W beside Node's cluster at the same W and client count: one row each."""
+    first = recs[0]
+    out = [f"## {first['target']:,} clients on one machine, {first['workers']} worker processes", "",
+           "| server | clients held | KB/conn | RSS total / client | RSS total | descriptors, busiest process "
+           "| connect all | idle CPU | heartbeats missed (dropped + late) | broadcast to all: delivered / expected "
+           "| lost / dups | emit→last (max) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        b = r.get("bcast") or {}
+        fds = r.get("fds_by_process") or []
+        out.append("| " + " | ".join([
+            r.get("label", r["server"]), f"{f(r.get('connected'), '{:,}')}/{r['target']:,}",
+            f(r.get("kb_per_conn")), f(r.get("kb_per_conn_total")), f(r.get("rss_total_mb"), "{:,.0f} MB"),
+            f(fds[0] if fds else None, "{:,}"), f(r.get("connect_s"), "{:.1f} s"),
+            f(r.get("idle_cpu_share"), "{:.1%}"),
+            f"{f(r.get('heartbeats_missed'), '{:,}')} ({f(r.get('dropped'), '{:,}')} + {f(r.get('late_pings'), '{:,}')})",
+            f"{f(b.get('deliveries'), '{:,}')} / {f(b.get('expected'), '{:,}')}",
+            f"{f(b.get('lost'), '{:,}')} / {f(b.get('duplicates'), '{:,}')}",
+            f(b.get("emit_to_last_ms_max"), "{:,.0f} ms")]) + " |")
+    out.append("")
+    for r in recs:
+        lost = {k: v for k, v in (r.get("connect_outcomes") or {}).items() if v and k != "ready"}
+        if lost:
+            out += [f"{r.get('label', r['server'])}: not connected: "
+                    + ", ".join(f"{k} {v:,}" for k, v in lost.items()) + ".", ""]
+        if r.get("error"):
+            out += [f"{r.get('label', r['server'])}: **error** {r['error'][:300]}", ""]
+    out += ["KB/conn: the tree's RSS growth from before the clients to after, per client; RSS total / client: "
+            "all of it (primary, workers, their runtimes) per client. Idle CPU over the %s s hold at the %s s "
+            "ping interval, summed over the tree (1.0 = one core)." % (first.get("hold_s"), first.get("ping_interval_s")),
+            ""]
+    out += room_table(recs, goals)
+    by = {r["server"]: r for r in recs}
+    ours, node = by.get("ours"), by.get("node")
+    if ours is not None:
+        b = ours.get("bcast") or {}
+        ok = (ours.get("connected") == ours["target"] and ours.get("heartbeats_missed") == 0 and b.get("lost") == 0
+              and b.get("duplicates") == 0 and b.get("deliveries") == b.get("expected"))
+        goals.append(f"workers: {ours['target']:,} clients held, heartbeats on time, a broadcast to all delivered "
+                     f"exactly once: {met(ok if not ours.get('error') else False)}")
+    if ours is not None and node is not None:
+        a, c = ours.get("kb_per_conn"), node.get("kb_per_conn")
+        goals.append(f"workers: memory per connection below Node's cluster: "
+                     f"{met(None if a is None or c is None else a < c)} ({f(a)} KB; Node {f(c)} KB)")
+        a, c = ours.get("idle_cpu_share"), node.get("idle_cpu_share")
+        goals.append(f"workers: idle CPU below Node's cluster: {met(None if a is None or c is None else a < c)} "
+                     f"({f(a, '{:.1%}')}; Node {f(c, '{:.1%}')})")
+    return out
+
+
+def room_table(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
+    """The curves' broadcast row at 50,000 members, across the workers (ours and Node's cluster)."""
+    rows = [r for r in recs if r.get("room")]
+    if not rows:
+        return []
+    members = max(r["room"].get("members") or 0 for r in rows)
+    out = [f"## Broadcast to one room of {members:,} members across {rows[0]['workers']} workers", "",
+           "| server | members / clients | messages | delivered / expected | lost / dups / reorders / strays "
+           "| deliveries/s | µs/delivery | emit→last p50 | emit→last max |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r["room"]
+        if m.get("error"):
+            out.append(f"| {r.get('label', r['server'])} | {f(m.get('members'), '{:,}')} | failed: "
+                       f"{m['error'][:120]} | | | | | | |")
+            continue
+        out.append("| " + " | ".join([
+            r.get("label", r["server"]), f"{m['members']:,} / {f(r.get('alive_after_hold'), '{:,}')}",
+            str(m["messages"]), f"{m['deliveries']:,} / {m['expected']:,}",
+            f"{m['lost']:,} / {m['duplicates']:,} / {m['reorders']:,} / {m['strays']:,}",
+            f(m.get("rate"), "{:,.0f}"), f(m.get("cpu_us_per_op")), f(m.get("emit_to_last_ms_p50"), "{:,.0f} ms"),
+            f(m.get("emit_to_last_ms_max"), "{:,.0f} ms")]) + " |")
+    out += ["", "One message in flight (the sender sends the next when its own copy arrives); the clients who "
+            "are not members must get nothing (strays). CPU per delivery: the server tree's CPU from the first "
+            "emit to the last delivery, divided by the deliveries.", ""]
+    by = {r["server"]: r["room"] for r in rows}
+    ours, node = by.get("ours"), by.get("node")
+    if ours is not None:
+        exact = not ours.get("error") and ours.get("deliveries") == ours.get("expected") and not any(
+            ours.get(k) for k in ("lost", "duplicates", "reorders", "strays"))
+        goals.append(f"workers: a broadcast to one room of {members:,} members across the workers delivered exactly "
+                     f"once, to members only: {met(exact)}")
+    if ours and node and ours.get("cpu_us_per_op") and node.get("cpu_us_per_op"):
+        goals.append(f"workers: room broadcast across workers below Node's cluster in CPU per delivery: "
+                     f"{met(ours['cpu_us_per_op'] < node['cpu_us_per_op'])} ({ours['cpu_us_per_op']:.1f} µs; "
+                     f"Node {node['cpu_us_per_op']:.1f} µs)")
     return out
 
 
