@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -261,7 +260,10 @@ def plot(doc: dict[str, Any], path: Path) -> bool:
               ("echo", "rate", "WebSocket echo: round trips / s"),
               ("bcast", "cpu_us_per_op", "broadcast: server CPU per delivery (µs)"),
               ("bcast", "emit_to_last_ms_p50", "broadcast: emit → last delivery, p50 (ms)")]
-    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "floor": "#777777"}
+    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "floor": "#777777",
+              "ours-w": "#164a75", "node-w": "#2f6b2a", "node-readstop-w": "#8fc98a"}
+    workers = doc.get("workers") or []
+    workers = workers if isinstance(workers, list) else []
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     for ax, (scen, key, title) in zip(axes.flat, panels):
         for srv in dict.fromkeys(r["server"] for r in recs):
@@ -270,12 +272,18 @@ def plot(doc: dict[str, Any], path: Path) -> bool:
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=LABELS.get(srv, srv),
                         color=colors.get(srv), linestyle="--" if srv == "floor" else "-")
+        if scen == "bcast":  # the room of 50,000 across the workers: one point per server
+            for w in workers:
+                room = w.get("room") or {}
+                if room.get(key) and not room.get("error"):
+                    ax.plot([room["members"]], [room[key]], marker="s", linestyle="none",
+                            label=w.get("label", w["server"]), color=colors.get(w["server"] + "-w"))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("room members" if scen == "bcast" else "clients", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-        if not math.isnan(0.0):
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.suptitle(f"scale benchmark {doc['meta']['stamp']} (load {doc['meta']['loadavg_start']})", fontsize=11)
     fig.tight_layout()
