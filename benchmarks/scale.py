@@ -312,9 +312,8 @@ def brief(r: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------- workers
 
-WORKERS_LABELS = {"ours": "ours --workers {w}", "node": "Node cluster ×{w} (sticky + cluster-adapter)",
-                  "node-readstop": "Node cluster ×{w}, reading stopped before hand-off"}
-WORKERS_SERVERS = {"ours": "ours-w", "node": "node-w", "node-readstop": "node-w-readstop"}
+WORKERS_LABELS = {"ours": "ours --workers {w}", "node": "Node cluster ×{w} (sticky + cluster-adapter)"}
+WORKERS_SERVERS = {"ours": "ours-w", "node": "node-w"}
 
 
 def run_workers(name: str, opts: argparse.Namespace, logdir: Path) -> dict[str, Any]:
@@ -402,8 +401,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--limit-servers", default="ours,node", help="limit: ours, node, pysio")
     p.add_argument("--workers-servers", default="ours,node",
                    help="workers: ours (socketio-echo --workers W), node (Node's cluster as socket.io documents "
-                        "it, node/sio_cluster.js), node-readstop (the same, its primary stops reading a "
-                        "socket before handing it to a worker: nodejs/node#8353)")
+                        "it, node/sio_cluster.js)")
     p.add_argument("--pysio-max", type=int, default=2000,
                    help="python-socketio only up to this many clients (53 KB each, slow to connect)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")

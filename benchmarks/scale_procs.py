@@ -42,13 +42,11 @@ def server_argv(name: str, port: int, opts: Any, ping_ms: int | None = None,
         return [opts.peers_python, str(BENCH / "peers" / "pysio_server.py"), "--port", str(port), *ping], BENCH
     if name == "node":
         return [opts.node, str(BENCH / "node" / "sio_server.js"), "--port", str(port), *ping], BENCH / "node"
-    if name in ("node-w", "node-w-readstop"):
+    if name == "node-w":
         # Node's cluster: a primary handing connections to `workers` socket.io workers
-        # (@socket.io/sticky), joined by @socket.io/cluster-adapter; -readstop: the
-        # primary stops reading a socket before handing it over (nodejs/node#8353)
-        fix = ["--stop-reading-on-handoff"] if name == "node-w-readstop" else []
+        # (@socket.io/sticky), joined by @socket.io/cluster-adapter
         return [opts.node, str(BENCH / "node" / "sio_cluster.js"), "--port", str(port),
-                "--workers", str(workers or 2), *fix, *ping], BENCH / "node"
+                "--workers", str(workers or 2), *ping], BENCH / "node"
     raise ValueError(name)
 
 

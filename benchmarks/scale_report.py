@@ -261,7 +261,7 @@ def plot(doc: dict[str, Any], path: Path) -> bool:
               ("bcast", "cpu_us_per_op", "broadcast: server CPU per delivery (µs)"),
               ("bcast", "emit_to_last_ms_p50", "broadcast: emit → last delivery, p50 (ms)")]
     colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "floor": "#777777",
-              "ours-w": "#164a75", "node-w": "#2f6b2a", "node-readstop-w": "#8fc98a"}
+              "ours-w": "#164a75", "node-w": "#2f6b2a"}
     workers = doc.get("workers") or []
     workers = workers if isinstance(workers, list) else []
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
