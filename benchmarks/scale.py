@@ -359,8 +359,11 @@ def run_workers(name: str, opts: argparse.Namespace, logdir: Path) -> dict[str, 
         rec["hold_s"], rec["ping_interval_s"] = hold, interval
         rec["dropped"] = sum(a["dropped"] for a in got)
         rec["late_pings"] = sum(a["below"].get(str(expect), 0) for a in got) if 1 <= expect <= 3 else 0
-        rec["heartbeats_missed"] = rec["dropped"] + rec["late_pings"]
         rec["alive_after_hold"] = sum(a["alive"] for a in got)
+        # clients that connected but were gone before the hold began (a ping timeout while
+        # the rest were still connecting): the hold's own count starts after them
+        rec["dropped_before_hold"] = conn["ready"] - rec["alive_after_hold"] - rec["dropped"]
+        rec["heartbeats_missed"] = rec["dropped_before_hold"] + rec["dropped"] + rec["late_pings"]
         members = min(int(sz["workers_room"]), rec["alive_after_hold"])
         try:
             rec["room"] = run_bcast(server, pool, members, len(pool), "big", messages=sz["workers_room_messages"],

@@ -161,7 +161,8 @@ def workers_table(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
     first = recs[0]
     out = [f"## {first['target']:,} clients on one machine, {first['workers']} worker processes", "",
            "| server | clients held | KB/conn | RSS total / client | RSS total | descriptors, busiest process "
-           "| connect all | idle CPU | heartbeats missed (dropped + late) | broadcast to all: delivered / expected "
+           "| connect all | idle CPU | heartbeats missed (dropped before the hold + during it + late) "
+           "| broadcast to all: delivered / expected "
            "| lost / dups | emit→last (max) |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in recs:
@@ -172,7 +173,8 @@ def workers_table(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
             f(r.get("kb_per_conn")), f(r.get("kb_per_conn_total")), f(r.get("rss_total_mb"), "{:,.0f} MB"),
             f(fds[0] if fds else None, "{:,}"), f(r.get("connect_s"), "{:.1f} s"),
             f(r.get("idle_cpu_share"), "{:.1%}"),
-            f"{f(r.get('heartbeats_missed'), '{:,}')} ({f(r.get('dropped'), '{:,}')} + {f(r.get('late_pings'), '{:,}')})",
+            f"{f(r.get('heartbeats_missed'), '{:,}')} ({f(r.get('dropped_before_hold'), '{:,}')} + "
+            f"{f(r.get('dropped'), '{:,}')} + {f(r.get('late_pings'), '{:,}')})",
             f"{f(b.get('deliveries'), '{:,}')} / {f(b.get('expected'), '{:,}')}",
             f"{f(b.get('lost'), '{:,}')} / {f(b.get('duplicates'), '{:,}')}",
             f(b.get("emit_to_last_ms_max"), "{:,.0f} ms")]) + " |")
