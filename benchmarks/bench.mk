@@ -4,7 +4,8 @@
 #
 #   make bench-setup   the benchmark-only environment: benchmarks/.venv-peers
 #                      (python-socketio, gevent, gevent-websocket, matplotlib) and
-#                      benchmarks/node/node_modules (socket.io 4.8, ws), never the
+#                      benchmarks/node/node_modules (socket.io 4.8, ws, and for Node's
+#                      cluster @socket.io/sticky + @socket.io/cluster-adapter), never the
 #                      project's own dependencies
 #   make bench         bench-setup if needed, then the harness (about 6-10 minutes);
 #                      results in benchmarks/results/<stamp>/ (table.md, results.json,
@@ -24,7 +25,9 @@ BENCH_ARGS  ?=
 #   make bench-scale   the scale benchmark (benchmarks/scale.py, issue 19): one process
 #                      at its descriptor limit (ours and Node), cost curves at 10 ...
 #                      10,000 clients (ours, Node, python-socketio, the bare-gevent
-#                      floor), ours / floor; results in benchmarks/results/<stamp>-scale/.
+#                      floor), ours / floor; with --parts ...,workers 100,000 clients on
+#                      socketio-echo --workers 6 beside Node's cluster (node/sio_cluster.js)
+#                      at the same 6; results in benchmarks/results/<stamp>-scale/.
 #                      SCALE_ARGS passes options, e.g. SCALE_ARGS='--parts limit,curves,workers'
 
 SCALE_ARGS ?=

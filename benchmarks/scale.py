@@ -17,9 +17,13 @@ Parts (``--parts``, default all but ``workers``):
   pysio, floor), a fresh process per size.
 - ``floor`` is not a part: the curves' ``floor`` server (peers/floor_server.py) is
   the denominator of the "ours / floor" table.
-- ``workers``: ``socketio-echo --workers W`` holding ``--workers-clients`` clients
-  (100,000), each worker under the limit: memory per connection, heartbeats
-  over the hold, one broadcast to all of them delivered exactly once.
+- ``workers`` (``--workers-servers``, default ours and Node): ``socketio-echo
+  --workers W`` and Node's cluster (``node/sio_cluster.js``: W socket.io workers
+  behind @socket.io/sticky, joined by @socket.io/cluster-adapter), each holding
+  ``workers_clients`` clients (100,000), each process under the limit: memory per
+  connection over the process tree, heartbeats over the hold, a broadcast to one
+  room of ``workers_room`` (50,000) members across the workers (the others must
+  get nothing) and one to all of them, each delivered exactly once.
 
 The load client is ``scale_client.py`` (several processes, raw frames, spread
 over loopback source addresses 127.0.0.2, 127.0.0.3, ...). Server CPU comes
@@ -55,14 +59,14 @@ FULL: dict[str, Any] = {
     "echo_sizes": [10, 100, 1000, 10000], "bcast_sizes": [100, 1000, 10000],
     "poll_sizes": [10, 100, 1000, 2000], "warmup_s": 2.0, "duration_s": 5.0,
     "limit_clients": 19900, "probe": 100, "hold_s": 60.0, "ping_ms": None,
-    "workers_clients": 100_000, "workers": 6, "client_procs": 4, "per_proc_max": 19_000,
+    "workers_clients": 100_000, "workers_room": 50_000, "workers_room_messages": None, "workers": 6, "client_procs": 4, "per_proc_max": 19_000,
     "server_nofile": None,
 }
 QUICK: dict[str, Any] = {
     "echo_sizes": [10, 30], "bcast_sizes": [20], "poll_sizes": [5], "warmup_s": 0.2,
     "duration_s": 0.5, "limit_clients": 60, "probe": 60, "hold_s": 1.2, "ping_ms": 500,
     "server_nofile": 120,
-    "workers_clients": 200, "workers": 2, "client_procs": 2, "per_proc_max": 19_000,
+    "workers_clients": 200, "workers_room": 100, "workers_room_messages": 20, "workers": 2, "client_procs": 2, "per_proc_max": 19_000,
 }
 
 
@@ -308,36 +312,65 @@ def brief(r: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------- workers
 
-def run_workers(opts: argparse.Namespace, logdir: Path) -> dict[str, Any]:
+WORKERS_LABELS = {"ours": "ours --workers {w}", "node": "Node cluster ×{w} (sticky + cluster-adapter)"}
+WORKERS_SERVERS = {"ours": "ours-w", "node": "node-w"}
+
+
+def run_workers(name: str, opts: argparse.Namespace, logdir: Path) -> dict[str, Any]:
+    """One server over W worker processes (ours: ``--workers W``; Node: ``node/sio_cluster.js``).
+
+    Holds ``workers_clients`` clients; memory over the whole process tree, descriptors of
+    each process (each under the limit), heartbeats over the hold, then a broadcast to one
+    room of ``workers_room`` members (the rest must get nothing) and one to everybody,
+    each delivered exactly once. The room goes first: a broadcast to all makes every
+    client a member in the load client's eyes.
+    """
     sz = opts.sizes
     n, w = int(sz["workers_clients"]), int(sz["workers"])
-    rec: dict[str, Any] = {"server": f"ours --workers {w}", "target": n, "workers": w}
+    rec: dict[str, Any] = {"server": name, "label": WORKERS_LABELS[name].format(w=w), "target": n, "workers": w}
     port = free_port()
     try:
-        server = Server("ours-w", port, opts, logdir / "workers.server.log", ping_ms=sz["ping_ms"], workers=w)
+        server = Server(WORKERS_SERVERS[name], port, opts, logdir / f"workers-{name}.server.log",
+                        ping_ms=sz["ping_ms"], workers=w)
     except RuntimeError as exc:
         rec["error"] = str(exc)[:500]
         return rec
-    pool = Pool(max(sz["client_procs"], math.ceil(n / sz["per_proc_max"])), opts.client_python, logdir, "workers")
+    pool = Pool(max(sz["client_procs"], math.ceil(n / sz["per_proc_max"])), opts.client_python, logdir,
+                f"workers-{name}")
     try:
         time.sleep(1.0)
         rss0 = server.rss_kb()
+        rec["rss_base_mb"] = rss0 / 1024
         conn = connect_all(pool, n, port, opts, timeout=180)
-        rec.update(connected=conn["ready"], connect_s=conn["wall_s"], connect_outcomes=conn["outcomes"])
+        rec.update(connected=conn["ready"], connect_s=conn["wall_s"], connect_outcomes=conn["outcomes"],
+                   connect_errors=conn["errors"])
         time.sleep(2.0)
         rss1 = server.rss_kb()
         rec["kb_per_conn"] = (rss1 - rss0) / conn["ready"] if conn["ready"] else None
+        rec["kb_per_conn_total"] = rss1 / conn["ready"] if conn["ready"] else None
         rec["rss_total_mb"] = rss1 / 1024
+        rec["fds_by_process"] = server.fds_by_process()
         interval = (sz["ping_ms"] or 25000) / 1000
         hold = float(sz["hold_s"])
         c0, t0 = server.cpu(), time.monotonic()
         got = [a for a in pool.all([{"cmd": "hold", "until": t0 + hold}] * len(pool), timeout=hold + 180) if a]
         rec["idle_cpu_share"] = (server.cpu() - c0) / (time.monotonic() - t0)
         expect = int(hold // interval)
+        rec["hold_s"], rec["ping_interval_s"] = hold, interval
         rec["dropped"] = sum(a["dropped"] for a in got)
         rec["late_pings"] = sum(a["below"].get(str(expect), 0) for a in got) if 1 <= expect <= 3 else 0
-        rec["heartbeats_missed"] = rec["dropped"] + rec["late_pings"]
         rec["alive_after_hold"] = sum(a["alive"] for a in got)
+        # clients that connected but were gone before the hold began (a ping timeout while
+        # the rest were still connecting): the hold's own count starts after them
+        rec["dropped_before_hold"] = conn["ready"] - rec["alive_after_hold"] - rec["dropped"]
+        rec["heartbeats_missed"] = rec["dropped_before_hold"] + rec["dropped"] + rec["late_pings"]
+        members = min(int(sz["workers_room"]), rec["alive_after_hold"])
+        try:
+            rec["room"] = run_bcast(server, pool, members, len(pool), "big", messages=sz["workers_room_messages"],
+                                    timeout=180, opts=opts,
+                                    tag=f"workers-room-{members}")
+        except Exception as exc:  # noqa: BLE001 - the broadcast to all still runs
+            rec["room"] = {"members": members, "error": repr(exc)[:300]}
         rec["bcast"] = run_bcast(server, pool, rec["alive_after_hold"], len(pool), "", messages=3, timeout=180)
     except Exception as exc:  # noqa: BLE001
         rec["error"] = repr(exc)[:500]
@@ -346,7 +379,20 @@ def run_workers(opts: argparse.Namespace, logdir: Path) -> dict[str, Any]:
         pool.close()
         server.stop()
         rec["log_tracebacks"] = server.log_lines("Traceback")
+        rec["log_errors"] = server.log_lines("ERROR", "Error:")
     return rec
+
+
+def workers_brief(r: dict[str, Any]) -> str:
+    if r.get("error") and r.get("connected") is None:
+        return "FAILED: " + str(r["error"]).splitlines()[0][:200]
+    b, room = r.get("bcast") or {}, r.get("room") or {}
+    return (f"connected {r.get('connected')}/{r['target']} in {fmt(r.get('connect_s'), '{:.1f}')} s, "
+            f"{fmt(r.get('kb_per_conn'), '{:.1f}')} KB/conn, idle CPU {fmt(r.get('idle_cpu_share'), '{:.1%}')}, "
+            f"heartbeats missed {r.get('heartbeats_missed')}, fds/process {r.get('fds_by_process')}, "
+            f"room {room.get('deliveries')}/{room.get('expected')} ({fmt(room.get('cpu_us_per_op'), '{:.1f}')} "
+            f"µs/delivery), all {b.get('deliveries')}/{b.get('expected')}"
+            + (f", ERROR {r['error'][:200]}" if r.get("error") else ""))
 
 
 # ---------------------------------------------------------------- main
@@ -356,6 +402,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--parts", default="limit,curves", help="comma-separated: limit, curves, workers")
     p.add_argument("--servers", default="ours,node,pysio,floor", help="curves: ours, node, pysio, floor, base")
     p.add_argument("--limit-servers", default="ours,node", help="limit: ours, node, pysio")
+    p.add_argument("--workers-servers", default="ours,node",
+                   help="workers: ours (socketio-echo --workers W), node (Node's cluster as socket.io documents "
+                        "it, node/sio_cluster.js)")
     p.add_argument("--pysio-max", type=int, default=2000,
                    help="python-socketio only up to this many clients (53 KB each, slow to connect)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
@@ -383,6 +432,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     opts.part_list = [s for s in opts.parts.split(",") if s]
     opts.server_list = [s for s in opts.servers.split(",") if s]
     opts.limit_list = [s for s in opts.limit_servers.split(",") if s]
+    opts.workers_list = [s for s in opts.workers_servers.split(",") if s]
     opts.sizes = dict(QUICK if opts.quick else FULL)
     for item in opts.set:
         key, _, value = item.partition("=")
@@ -405,13 +455,14 @@ def main(argv: list[str] | None = None) -> int:
     opts.outdir = outdir
     started = time.monotonic()
     meta: dict[str, Any] = {"stamp": stamp, "parts": opts.part_list, "servers": opts.server_list,
-                            "limit_servers": opts.limit_list, "sizes": opts.sizes, "quick": opts.quick,
+                            "limit_servers": opts.limit_list, "workers_servers": opts.workers_list,
+                            "sizes": opts.sizes, "quick": opts.quick,
                             "machine": f"{os.cpu_count()} CPUs, {os.uname().release}",
                             "nofile": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
                             "loadavg_start": loadavg()}
     print(f"scale benchmark: parts {opts.part_list}; load average at start {meta['loadavg_start']}; "
           f"results in {outdir}", flush=True)
-    doc: dict[str, Any] = {"meta": meta, "limit": [], "curves": [], "workers": None}
+    doc: dict[str, Any] = {"meta": meta, "limit": [], "curves": [], "workers": []}
     if "limit" in opts.part_list:
         for name in opts.limit_list:
             t = time.monotonic()
@@ -424,8 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     if "curves" in opts.part_list:
         doc["curves"] = run_curves(opts, logdir)
     if "workers" in opts.part_list:
-        doc["workers"] = run_workers(opts, logdir)
-        print(f"  workers  {json.dumps({k: v for k, v in doc['workers'].items() if k != 'bcast'})[:300]}")
+        for name in opts.workers_list:
+            t = time.monotonic()
+            rec = run_workers(name, opts, logdir)
+            print(f"  workers  {name:<6} ({time.monotonic() - t:4.1f} s) {workers_brief(rec)}", flush=True)
+            doc["workers"].append(rec)
     meta["loadavg_end"] = loadavg()
     meta["elapsed_s"] = round(time.monotonic() - started)
     table = render(doc)

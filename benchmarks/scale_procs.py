@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from proc_sample import end_process, tree_cpu_s, tree_rss_kb
+from proc_sample import descendants, end_process, tree_cpu_s, tree_rss_kb
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -47,6 +47,11 @@ def server_argv(name: str, port: int, opts: Any, ping_ms: int | None = None,
         return [opts.peers_python, str(BENCH / "peers" / "pysio_server.py"), "--port", str(port), *ping], BENCH
     if name == "node":
         return [opts.node, str(BENCH / "node" / "sio_server.js"), "--port", str(port), *ping], BENCH / "node"
+    if name == "node-w":
+        # Node's cluster: a primary handing connections to `workers` socket.io workers
+        # (@socket.io/sticky), joined by @socket.io/cluster-adapter
+        return [opts.node, str(BENCH / "node" / "sio_cluster.js"), "--port", str(port),
+                "--workers", str(workers or 2), *ping], BENCH / "node"
     raise ValueError(name)
 
 
@@ -87,6 +92,16 @@ class Server:
 
     def rss_kb(self) -> int:
         return tree_rss_kb(self.pid) or 0
+
+    def fds_by_process(self) -> list[int]:
+        """Open descriptors of each process of the tree, most first (each must stay under the limit)."""
+        out = []
+        for p in descendants(self.pid):
+            try:
+                out.append(len(os.listdir(f"/proc/{p}/fd")))
+            except OSError:
+                pass
+        return sorted(out, reverse=True)
 
     def tail(self, n: int = 3000) -> str:
         if not self.log.closed:

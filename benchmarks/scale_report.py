@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,9 @@ def render(doc: dict[str, Any]) -> str:
     if doc["curves"]:
         out += curve_tables(doc["curves"], goals)
     if doc.get("workers"):
-        out += workers_table(doc["workers"], goals)
+        # results of before Node's cluster joined the part: one record, not a list
+        recs = doc["workers"] if isinstance(doc["workers"], list) else [dict(doc["workers"], server="ours")]
+        out += workers_table(recs, goals)
     out += ["## Goals", ""] + [f"- {g}" for g in goals]
     return "\n".join(out)
 
@@ -155,23 +156,95 @@ def curve_tables(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
     return out
 
 
-def workers_table(r: dict[str, Any], goals: list[str]) -> list[str]:
-    b = r.get("bcast") or {}
-    out = [f"## {r['server']}: {r['target']:,} clients on one machine", "",
-           "| clients held | KB/conn | RSS total | connect all | idle CPU | heartbeats missed | broadcast to all: "
-           "delivered / expected | lost / dups | emit→last (max) |", "|---|---|---|---|---|---|---|---|---|",
-           "| " + " | ".join([f"{f(r.get('connected'), '{:,}')}", f(r.get("kb_per_conn")),
-                             f(r.get("rss_total_mb"), "{:,.0f} MB"), f(r.get("connect_s"), "{:.1f} s"),
-                             f(r.get("idle_cpu_share"), "{:.1%}"), f(r.get("heartbeats_missed"), "{:,}"),
-                             f"{f(b.get('deliveries'), '{:,}')} / {f(b.get('expected'), '{:,}')}",
-                             f"{f(b.get('lost'), '{:,}')} / {f(b.get('duplicates'), '{:,}')}",
-                             f(b.get("emit_to_last_ms_max"), "{:,.0f} ms")]) + " |", ""]
-    if r.get("error"):
-        out += [f"**error**: {r['error']}", ""]
-    ok = (r.get("connected") == r["target"] and r.get("heartbeats_missed") == 0 and b.get("lost") == 0
-          and b.get("duplicates") == 0 and b.get("deliveries") == b.get("expected"))
-    goals.append(f"workers: {r['target']:,} clients held, heartbeats on time, a broadcast to all delivered "
-                 f"exactly once: {met(ok if not r.get('error') else False)}")
+def workers_table(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
+    """Ours --workers W beside Node's cluster at the same W and client count: one row each."""
+    first = recs[0]
+    out = [f"## {first['target']:,} clients on one machine, {first['workers']} worker processes", "",
+           "| server | clients held | KB/conn | RSS total / client | RSS total | descriptors, busiest process "
+           "| connect all | idle CPU | heartbeats missed (dropped before the hold + during it + late) "
+           "| broadcast to all: delivered / expected "
+           "| lost / dups | emit→last (max) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        b = r.get("bcast") or {}
+        fds = r.get("fds_by_process") or []
+        out.append("| " + " | ".join([
+            r.get("label", r["server"]), f"{f(r.get('connected'), '{:,}')}/{r['target']:,}",
+            f(r.get("kb_per_conn")), f(r.get("kb_per_conn_total")), f(r.get("rss_total_mb"), "{:,.0f} MB"),
+            f(fds[0] if fds else None, "{:,}"), f(r.get("connect_s"), "{:.1f} s"),
+            f(r.get("idle_cpu_share"), "{:.1%}"),
+            f"{f(r.get('heartbeats_missed'), '{:,}')} ({f(r.get('dropped_before_hold'), '{:,}')} + "
+            f"{f(r.get('dropped'), '{:,}')} + {f(r.get('late_pings'), '{:,}')})",
+            f"{f(b.get('deliveries'), '{:,}')} / {f(b.get('expected'), '{:,}')}",
+            f"{f(b.get('lost'), '{:,}')} / {f(b.get('duplicates'), '{:,}')}",
+            f(b.get("emit_to_last_ms_max"), "{:,.0f} ms")]) + " |")
+    out.append("")
+    for r in recs:
+        lost = {k: v for k, v in (r.get("connect_outcomes") or {}).items() if v and k != "ready"}
+        if lost:
+            out += [f"{r.get('label', r['server'])}: not connected: "
+                    + ", ".join(f"{k} {v:,}" for k, v in lost.items()) + ".", ""]
+        if r.get("error"):
+            out += [f"{r.get('label', r['server'])}: **error** {r['error'][:300]}", ""]
+    out += ["KB/conn: the tree's RSS growth from before the clients to after, per client; RSS total / client: "
+            "all of it (primary, workers, their runtimes) per client. Idle CPU over the %s s hold at the %s s "
+            "ping interval, summed over the tree (1.0 = one core)." % (first.get("hold_s"), first.get("ping_interval_s")),
+            ""]
+    out += room_table(recs, goals)
+    by = {r["server"]: r for r in recs}
+    ours, node = by.get("ours"), by.get("node")
+    if ours is not None:
+        b = ours.get("bcast") or {}
+        ok = (ours.get("connected") == ours["target"] and ours.get("heartbeats_missed") == 0 and b.get("lost") == 0
+              and b.get("duplicates") == 0 and b.get("deliveries") == b.get("expected"))
+        goals.append(f"workers: {ours['target']:,} clients held, heartbeats on time, a broadcast to all delivered "
+                     f"exactly once: {met(ok if not ours.get('error') else False)}")
+    if ours is not None and node is not None:
+        a, c = ours.get("kb_per_conn"), node.get("kb_per_conn")
+        goals.append(f"workers: memory per connection below Node's cluster: "
+                     f"{met(None if a is None or c is None else a < c)} ({f(a)} KB; Node {f(c)} KB)")
+        a, c = ours.get("idle_cpu_share"), node.get("idle_cpu_share")
+        goals.append(f"workers: idle CPU below Node's cluster: {met(None if a is None or c is None else a < c)} "
+                     f"({f(a, '{:.1%}')}; Node {f(c, '{:.1%}')})")
+    return out
+
+
+def room_table(recs: list[dict[str, Any]], goals: list[str]) -> list[str]:
+    """The curves' broadcast row at 50,000 members, across the workers (ours and Node's cluster)."""
+    rows = [r for r in recs if r.get("room")]
+    if not rows:
+        return []
+    members = max(r["room"].get("members") or 0 for r in rows)
+    out = [f"## Broadcast to one room of {members:,} members across {rows[0]['workers']} workers", "",
+           "| server | members / clients | messages | delivered / expected | lost / dups / reorders / strays "
+           "| deliveries/s | µs/delivery | emit→last p50 | emit→last max |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r["room"]
+        if m.get("error"):
+            out.append(f"| {r.get('label', r['server'])} | {f(m.get('members'), '{:,}')} | failed: "
+                       f"{m['error'][:120]} | | | | | | |")
+            continue
+        out.append("| " + " | ".join([
+            r.get("label", r["server"]), f"{m['members']:,} / {f(r.get('alive_after_hold'), '{:,}')}",
+            str(m["messages"]), f"{m['deliveries']:,} / {m['expected']:,}",
+            f"{m['lost']:,} / {m['duplicates']:,} / {m['reorders']:,} / {m['strays']:,}",
+            f(m.get("rate"), "{:,.0f}"), f(m.get("cpu_us_per_op")), f(m.get("emit_to_last_ms_p50"), "{:,.0f} ms"),
+            f(m.get("emit_to_last_ms_max"), "{:,.0f} ms")]) + " |")
+    out += ["", "One message in flight (the sender sends the next when its own copy arrives); the clients who "
+            "are not members must get nothing (strays). CPU per delivery: the server tree's CPU from the first "
+            "emit to the last delivery, divided by the deliveries.", ""]
+    by = {r["server"]: r["room"] for r in rows}
+    ours, node = by.get("ours"), by.get("node")
+    if ours is not None:
+        exact = not ours.get("error") and ours.get("deliveries") == ours.get("expected") and not any(
+            ours.get(k) for k in ("lost", "duplicates", "reorders", "strays"))
+        goals.append(f"workers: a broadcast to one room of {members:,} members across the workers delivered exactly "
+                     f"once, to members only: {met(exact)}")
+    if ours and node and ours.get("cpu_us_per_op") and node.get("cpu_us_per_op"):
+        goals.append(f"workers: room broadcast across workers below Node's cluster in CPU per delivery: "
+                     f"{met(ours['cpu_us_per_op'] < node['cpu_us_per_op'])} ({ours['cpu_us_per_op']:.1f} µs; "
+                     f"Node {node['cpu_us_per_op']:.1f} µs)")
     return out
 
 
@@ -189,7 +262,10 @@ def plot(doc: dict[str, Any], path: Path) -> bool:
               ("echo", "rate", "WebSocket echo: round trips / s"),
               ("bcast", "cpu_us_per_op", "broadcast: server CPU per delivery (µs)"),
               ("bcast", "emit_to_last_ms_p50", "broadcast: emit → last delivery, p50 (ms)")]
-    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "floor": "#777777"}
+    colors = {"ours": "#2a7ab9", "pysio": "#e8a33d", "node": "#5aa150", "floor": "#777777",
+              "ours-w": "#164a75", "node-w": "#2f6b2a"}
+    workers = doc.get("workers") or []
+    workers = workers if isinstance(workers, list) else []
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     for ax, (scen, key, title) in zip(axes.flat, panels):
         for srv in dict.fromkeys(r["server"] for r in recs):
@@ -198,12 +274,18 @@ def plot(doc: dict[str, Any], path: Path) -> bool:
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=LABELS.get(srv, srv),
                         color=colors.get(srv), linestyle="--" if srv == "floor" else "-")
+        if scen == "bcast":  # the room of 50,000 across the workers: one point per server
+            for w in workers:
+                room = w.get("room") or {}
+                if room.get(key) and not room.get("error"):
+                    ax.plot([room["members"]], [room[key]], marker="s", linestyle="none",
+                            label=w.get("label", w["server"]), color=colors.get(w["server"] + "-w"))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("room members" if scen == "bcast" else "clients", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-        if not math.isnan(0.0):
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.suptitle(f"scale benchmark {doc['meta']['stamp']} (load {doc['meta']['loadavg_start']})", fontsize=11)
     fig.tight_layout()

@@ -4,17 +4,13 @@
 // uses: on connect emit `auth` with the CONNECT payload; `echo` emits `echo`
 // back to the sender; `echo_ack` acks with the same args; `join` (room, ack) joins
 // the room and acks its name; `bcast` emits `bcast` to every client of the
-// namespace (or of a room when the first arg has `room`).
+// namespace (or of a room when the first arg has `room`): echo_handlers.js.
 //
 //   node sio_server.js --port N [--ping-interval MS] [--ping-timeout MS]
 'use strict';
 
 const { Server } = require('socket.io');
-
-function arg(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
+const { attach, arg } = require('./echo_handlers');
 
 const host = arg('--host', '127.0.0.1');
 const port = Number(arg('--port', '0'));
@@ -30,26 +26,7 @@ const io = new Server(httpServer, {
   serveClient: false,
 });
 
-io.on('connection', (socket) => {
-  socket.emit('auth', socket.handshake.auth || {});
-  socket.on('echo', (...args) => {
-    socket.emit('echo', ...args);
-  });
-  socket.on('echo_ack', (...args) => {
-    const ack = args.pop();
-    if (typeof ack === 'function') ack(...args);
-  });
-  socket.on('join', (room, ack) => {
-    socket.join(room);
-    if (typeof ack === 'function') ack(room);
-  });
-  socket.on('bcast', (...args) => {
-    const first = args[0];
-    const room = first && typeof first === 'object' && !Array.isArray(first) ? first.room : undefined;
-    if (room !== undefined && room !== null) io.to(room).emit('bcast', ...args);
-    else io.emit('bcast', ...args);
-  });
-});
+attach(io);
 
 httpServer.listen(port, host, 2048, () => {
   console.log(`listening on http://${host}:${httpServer.address().port}`);
