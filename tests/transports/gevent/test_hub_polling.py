@@ -15,18 +15,17 @@ a run in which the hub never answered would prove nothing.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import gevent
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engineio import Config
-from transports import EngineServer, EngineSocket, Server
+from transports import EngineServer, Server
 
 from .._memsock import MemorySocket, request
+from ._hub_harness import Echo, server_op, serving, settle
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,15 +33,6 @@ SID = "hub-test-sid"
 PATH = "/engine.io/"
 POLL = f"{PATH}?EIO=4&transport=polling&sid={SID}"
 EXAMPLES = 150
-
-
-class _Echo:
-    def engineio_session_opened(self, socket: EngineSocket) -> None: ...
-
-    def engineio_message(self, socket: EngineSocket, data: str | bytes) -> None:
-        socket.send(data)
-
-    def engineio_session_closed(self, socket: EngineSocket, reason: str) -> None: ...
 
 
 CONNS = st.sampled_from(["a", "b"])
@@ -76,36 +66,13 @@ def _wire(op: tuple[Any, ...]) -> tuple[str, bytes] | None:
     return None
 
 
-class _Errors(logging.Handler):
-    """Collects what the server logs at ERROR: an exception caught in the hub (an illegal
-    ownership move, say) is logged there, not raised into the test."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-def _settle(socks: dict[str, MemorySocket]) -> None:
-    """Let the hub run until nothing moves: every greenlet waits, every callback ran."""
-    last: tuple[tuple[int, int], ...] | None = None
-    while True:
-        gevent.idle()
-        now = tuple((len(s.sent), s.bytes_read) for s in socks.values())
-        if now == last:
-            return
-        last = now
-
-
 def _run(
     ops: list[tuple[Any, ...]], *, hub: bool, send_limit: int | None
 ) -> tuple[dict[str, bytes], int, int]:
     """Bytes written on each connection, the answers the hub wrote, and the connections still open
     once the client has closed both."""
     engine = EngineServer(
-        _Echo(), Config(ping_interval=600, ping_timeout=600, max_payload=100_000), path=PATH,
+        Echo(), Config(ping_interval=600, ping_timeout=600, max_payload=100_000), path=PATH,
         sid_factory=lambda: SID,
     )
     server = Server(engine)
@@ -113,40 +80,23 @@ def _run(
         name: MemorySocket(eof=False, hub=hub, watcher=not hub, send_limit=send_limit if hub else None)
         for name in ("a", "b")
     }
-    workers = [gevent.spawn(server._handle, sock, ("127.0.0.1", n)) for n, sock in enumerate(socks.values())]
-    errors = _Errors()
-    logging.getLogger("transports").addHandler(errors)
-    try:
+    with serving(engine, server, socks) as served:
         socks["a"].feed(request("GET", f"{PATH}?EIO=4&transport=polling"))  # the handshake
-        _settle(socks)
+        settle(socks)
         for op in ops:
             wire = _wire(op)
             if wire is not None:
                 socks[wire[0]].feed(wire[1])
             else:
-                esock = engine.sessions.get(SID)
-                if esock is not None:
-                    if op[0] == "push":
-                        esock.send("x" * op[1])
-                    else:
-                        esock.close()
-            _settle(socks)
+                server_op(engine, SID, op)
+            settle(socks)
         written = {name: bytes(sock.sent) for name, sock in socks.items()}
         hub_answers = sum(sock.hub_answers for sock in socks.values())
-        # The client leaves. (What is written after that is not compared: a
-        # poll waiting when its client half-closes is answered "Session ID
-        # unknown" by the greenlet loop and abandoned silently by the hub.)
-        for sock in socks.values():
-            sock.end()
-        _settle(socks)
-        assert not errors.records, [r.getMessage() for r in errors.records]
-        assert not [w.exception for w in workers if w.dead and w.exception is not None]
-        return written, hub_answers, server.connections
-    finally:
-        logging.getLogger("transports").removeHandler(errors)
-        engine.close_all()
-        engine.scheduler.stop()
-        gevent.killall(workers)
+        # The client leaves when serving() ends. (What is written after that
+        # is not compared: a poll waiting when its client half-closes is
+        # answered "Session ID unknown" by the greenlet loop and abandoned
+        # silently by the hub.)
+    return written, hub_answers, served.open_connections
 
 
 def test_hub_paths_answer_as_the_greenlet_loop_does() -> None:
@@ -205,5 +155,5 @@ def test_the_engine_tells_the_server_what_it_answers_in_the_hub(
     path, _, query = target.partition("?")
     req = HttpRequest(method, target, path, query, None, ("127.0.0.1", 1),
                       header_map={"host": "t"}, fields=[("Host", "t")])
-    engine = EngineServer(_Echo(), Config(), path=PATH)
+    engine = EngineServer(Echo(), Config(), path=PATH)
     assert engine.answers_in_hub(req) is in_hub

@@ -21,19 +21,18 @@ declined would prove nothing.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import gevent
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engineio import Config
-from transports import EngineServer, EngineSocket, HttpLimits, Server
+from transports import EngineServer, HttpLimits, Server
 from transports.gevent._http import HttpConnection
 
 from .._memsock import MemorySocket, request
+from ._hub_harness import Echo, server_op, serving, settle
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -42,15 +41,6 @@ PATH = "/engine.io/"
 POLL = f"{PATH}?EIO=4&transport=polling&sid={SID}"
 EXAMPLES = 150
 MAX_PAYLOAD = 2000
-
-
-class _Echo:
-    def engineio_session_opened(self, socket: EngineSocket) -> None: ...
-
-    def engineio_message(self, socket: EngineSocket, data: str | bytes) -> None:
-        socket.send(data)
-
-    def engineio_session_closed(self, socket: EngineSocket, reason: str) -> None: ...
 
 
 class _Counting(EngineServer):
@@ -165,44 +155,21 @@ def _wire(op: tuple[Any, ...]) -> list[tuple[str, bytes]]:
     return []
 
 
-class _Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-def _settle(socks: dict[str, MemorySocket]) -> None:
-    """Let the hub run until nothing moves: every greenlet waits, every callback ran."""
-    last: tuple[tuple[int, int], ...] | None = None
-    while True:
-        gevent.idle()
-        now = tuple((len(s.sent), s.bytes_read) for s in socks.values())
-        if now == last:
-            return
-        last = now
-
-
 def _run(
     engine_class: type[EngineServer], ops: list[tuple[Any, ...]], cuts: list[int]
 ) -> tuple[dict[str, bytes], int, int]:
     """Bytes written on each connection, the requests the fast path took, the connections left open."""
     engine = engine_class(
-        _Echo(), Config(ping_interval=600, ping_timeout=600, max_payload=MAX_PAYLOAD), path=PATH,
+        Echo(), Config(ping_interval=600, ping_timeout=600, max_payload=MAX_PAYLOAD), path=PATH,
         sid_factory=lambda: SID, cors_allowed_origins=["http://ok.example"],
     )
     server = Server(engine, limits=HttpLimits(max_header_bytes=4096))
     socks = {name: MemorySocket(eof=False, hub=True) for name in ("a", "b")}
-    workers = [gevent.spawn(server._handle, sock, ("127.0.0.1", n)) for n, sock in enumerate(socks.values())]
-    errors = _Errors()
-    logging.getLogger("transports").addHandler(errors)
-    try:
+    with serving(engine, server, socks) as served:
         socks["a"].feed(request("GET", f"{PATH}?EIO=4&transport=polling"))  # the handshake
-        _settle(socks)
+        settle(socks)
         socks["a"].feed(request("GET", POLL))  # the first poll waits
-        _settle(socks)
+        settle(socks)
         for i, op in enumerate(ops):
             wire = _wire(op)
             for name, data in wire:
@@ -210,27 +177,12 @@ def _run(
                 for piece in (data[:cut], data[cut:]):  # the bytes arrive in two reads
                     if piece:
                         socks[name].feed(piece)
-                        _settle(socks)
+                        settle(socks)
             if not wire:
-                esock = engine.sessions.get(SID)
-                if esock is not None:
-                    if op[0] == "push":
-                        esock.send("x" * op[1])
-                    else:
-                        esock.close()
-                _settle(socks)
+                server_op(engine, SID, op)
+                settle(socks)
         written = {name: bytes(sock.sent) for name, sock in socks.items()}
-        for sock in socks.values():
-            sock.end()
-        _settle(socks)
-        assert not errors.records, [r.getMessage() for r in errors.records]
-        assert not [w.exception for w in workers if w.dead and w.exception is not None]
-        return written, getattr(engine, "taken", 0), server.connections
-    finally:
-        logging.getLogger("transports").removeHandler(errors)
-        engine.close_all()
-        engine.scheduler.stop()
-        gevent.killall(workers)
+    return written, getattr(engine, "taken", 0), served.open_connections
 
 
 def test_repeated_heads_are_answered_as_the_general_path_answers_them() -> None:
