@@ -33,13 +33,9 @@ __all__ = ["WorkersAdapter", "WorkersRecoveryLog"]
 class WorkersRecoveryLog(RedisRecoveryLog):
     """Connection state recovery shared by the workers, kept by the supervisor's hub.
 
-    Its commands are called with a :class:`~._link.HubClient`.
+    Its commands are called with a :class:`~._link.HubClient`; its ``window_ms``
+    (the Redis log's) is also how long the hub keeps its copies of live sessions.
     """
-
-    @property
-    def window_ms(self) -> int:
-        """How long a saved session is kept (ms): also for the hub's copies of live ones."""
-        return self._window_ms
 
     def _record_command(self, message: bytes) -> Any:
         channel, window = self.adapter.channel, self._window_ms

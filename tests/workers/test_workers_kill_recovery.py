@@ -54,27 +54,17 @@ import pytest
 from tests.cluster.conftest import node, peer_python, redis_server  # noqa: F401
 from tests.conftest import ServerProcess, free_port
 
-from .conftest import slot_of_socket, unknown_sid_answers, worker_pids
+from .conftest import START_TIMEOUT, echo_workers, slot_of_socket, unknown_sid_answers, worker_pids
 
 KILLED = 0
 SERVER = Path(__file__).resolve().parent / "_recovery_workers_server.py"
 WAITED = r"a client reconnected before its session left worker=0"
 
 
-#: Two workers (and Redis clients) starting on a loaded 2-core machine: seen over 15 s at a load of 22.
-START_TIMEOUT = 60.0
-
-
 def recovery_workers(redis_url: str | None) -> ServerProcess:
     port = free_port()
     return ServerProcess([sys.executable, str(SERVER), str(port), redis_url or "-"], port,
                          start_timeout=START_TIMEOUT)
-
-
-def echo_workers(*flags: str) -> ServerProcess:
-    port = free_port()
-    return ServerProcess([sys.executable, "-m", "socketio_core.echo", "--port", str(port), "--workers", "2",
-                          *flags], port, start_timeout=START_TIMEOUT)
 
 
 def _refusals(log: str) -> list[str]:
