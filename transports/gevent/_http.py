@@ -95,13 +95,13 @@ class HttpConnection(BodyReading):
     """
 
     #: The head the fast parser's last request arrived as, and that request (:meth:`allow_repeat`).
-    _taken: tuple[bytes, HttpRequest] | None = None
+    _taken: tuple[bytes, HttpRequest] | None
     #: A head routed before (:meth:`repeated_request`): the bytes up to its
     #: Content-Length value and after it (b"" without one), the request, its query.
-    _repeat: tuple[bytes, bytes, HttpRequest, dict[str, str]] | None = None
+    _repeat: tuple[bytes, bytes, HttpRequest, dict[str, str]] | None
     #: When a hub-served connection's last request was served (``time.monotonic``):
     #: its keep-alive timer, not re-armed per request, checks it when it fires.
-    last_active = 0.0
+    last_active: float
 
     def __init__(
         self,
@@ -151,6 +151,9 @@ class HttpConnection(BodyReading):
         self._last_head: tuple[bytes, _ParsedHead, dict[str, str] | None] | None = None
         #: What a write from the hub left unwritten; a greenlet finishes it.
         self.unsent = b""
+        # Set here in one order: the instance keeps its shared-key dict (else 832 B more each).
+        self._taken = self._repeat = None
+        self.last_active = 0.0
 
     def _new_parser(self) -> h11.Connection:
         return h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
