@@ -35,4 +35,16 @@ function arg(name, dflt) {
   return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
-module.exports = { attach, arg };
+// The socket.io Server options both peers use: its defaults, but for the ping
+// timings the command line gives (--ping-interval/--ping-timeout, ms), any origin,
+// and no client bundle served.
+function serverOptions() {
+  return {
+    pingInterval: Number(arg('--ping-interval', '25000')),
+    pingTimeout: Number(arg('--ping-timeout', '20000')),
+    cors: { origin: '*' },
+    serveClient: false,
+  };
+}
+
+module.exports = { attach, arg, serverOptions };

@@ -35,8 +35,6 @@ const host = arg('--host', '127.0.0.1');
 const port = Number(arg('--port', '0'));
 const workers = Number(arg('--workers', '2'));
 const balance = arg('--balance', 'round-robin');
-const pingInterval = Number(arg('--ping-interval', '25000'));
-const pingTimeout = Number(arg('--ping-timeout', '20000'));
 
 function primary() {
   const { setupPrimary: setupSticky } = require('@socket.io/sticky');
@@ -77,15 +75,10 @@ function worker() {
   const { Server } = require('socket.io');
   const { setupWorker } = require('@socket.io/sticky');
   const { createAdapter } = require('@socket.io/cluster-adapter');
-  const { attach } = require('./echo_handlers');
+  const { attach, serverOptions } = require('./echo_handlers');
   // never listens: the primary injects every connection it hands over
   const httpServer = http.createServer();
-  const io = new Server(httpServer, {
-    pingInterval,
-    pingTimeout,
-    cors: { origin: '*' },
-    serveClient: false,
-  });
+  const io = new Server(httpServer, serverOptions());
   io.adapter(createAdapter());
   setupWorker(io);
   attach(io);

@@ -10,21 +10,14 @@
 'use strict';
 
 const { Server } = require('socket.io');
-const { attach, arg } = require('./echo_handlers');
+const { attach, arg, serverOptions } = require('./echo_handlers');
 
 const host = arg('--host', '127.0.0.1');
 const port = Number(arg('--port', '0'));
-const pingInterval = Number(arg('--ping-interval', '25000'));
-const pingTimeout = Number(arg('--ping-timeout', '20000'));
 
 const http = require('http');
 const httpServer = http.createServer();
-const io = new Server(httpServer, {
-  pingInterval,
-  pingTimeout,
-  cors: { origin: '*' },
-  serveClient: false,
-});
+const io = new Server(httpServer, serverOptions());
 
 attach(io);
 
