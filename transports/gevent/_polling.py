@@ -62,7 +62,7 @@ def poll(server: "EngineServer", http: HttpConnection, request: HttpRequest, eso
     if grace:  # never in the hub: EngineServer.answers_in_hub declines such a GET
         _let_the_probe_speak(esock, grace)
     if type(http) is HttpConnection and http.can_park:
-        return _park_poll(server, http, request, esock)
+        return park_poll(server, http, request, esock)
     try:
         body = serve_poll(esock, http)
     except RemoteProtocolError as exc:
@@ -92,7 +92,7 @@ def _let_the_probe_speak(esock: EngineSocket, grace: float) -> None:
         esock.poll_waiter = None
 
 
-def _park_poll(
+def park_poll(
     server: "EngineServer", http: HttpConnection, request: HttpRequest, esock: EngineSocket
 ) -> bool:
     """A GET answered now if output is ready, else parked (see :class:`_ParkedPoll`).
@@ -117,9 +117,6 @@ def _park_poll(
     esock.pump()
     http.write_raw(poll_response(server, http, request, esock, body))
     return True
-
-
-park_poll = _park_poll
 
 
 def poll_response(
