@@ -39,7 +39,7 @@ pytestmark = pytest.mark.timeout(180)
 SID = "repeat-test-sid"
 PATH = "/engine.io/"
 POLL = f"{PATH}?EIO=4&transport=polling&sid={SID}"
-EXAMPLES = 150
+EXAMPLES = 400
 MAX_PAYLOAD = 2000
 
 
