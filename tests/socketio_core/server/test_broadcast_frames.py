@@ -197,9 +197,9 @@ def test_fast_broadcast_sends_what_the_general_path_sends(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(EngineSocket, "send_frame", counting)
 
-    @settings(max_examples=50, deadline=None)
+    @settings(max_examples=80, deadline=None)
     @given(
-        ops=st.lists(operation, min_size=2, max_size=8),
+        ops=st.lists(operation, min_size=4, max_size=10),
         rooms=st.dictionaries(socket_index, st.lists(st.sampled_from(ROOMS), max_size=2), max_size=len(SOCKETS)),
         recovery=st.integers(0, 3).map(lambda n: n == 0),
         hooks=st.integers(0, 5).map(lambda n: n == 0),
