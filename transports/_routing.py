@@ -146,6 +146,15 @@ class EngineCore(Generic[S]):
         """
         return False
 
+    def queue_frames_this_turn(self) -> None:
+        """Several broadcasts follow in this loop turn: none of them writes at once.
+
+        A caller that knows a burst is coming (an adapter draining messages
+        from the other servers) says so first, so that each recipient gets
+        one write for the whole burst instead of one for its first broadcast
+        and one for the rest. A driver that never writes at once ignores it.
+        """
+
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]
 

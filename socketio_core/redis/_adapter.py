@@ -329,6 +329,10 @@ class RedisAdapter(MemoryAdapter):
         """In one worker at a time: handle queued messages in arrival order."""
         try:
             inbox = self._inbox
+            if len(inbox) > 1:
+                # A burst (one read of the bus or of Redis): each local recipient
+                # gets one write for all of its broadcasts, not two.
+                self.server.broadcasts_follow()
             while inbox:
                 message = inbox.popleft()
                 try:

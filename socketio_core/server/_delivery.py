@@ -116,6 +116,11 @@ class LocalDelivery(Protocol):
         those in ``skip``; ``volatile`` leaves out sockets that cannot take it at once.
         Returns how many sockets were addressed."""
 
+    def broadcasts_follow(self) -> None:
+        """Several ``deliver_local`` calls follow in this turn of the loop (a burst of
+        messages from the other servers): they queue, so that each local recipient
+        gets one write for all of them (see ``queue_frames_this_turn``)."""
+
     def deliver_local_with_ack(
         self, namespace: str, data: list[Any], rooms: list[str] | None, skip: list[str],
         callback: Callable[[dict[str, Any]], None], timeout: float | None, volatile: bool = False,
@@ -316,6 +321,10 @@ class Delivery(EngineGlue):
                 log.exception("outgoing hook failed")
 
     # ------------------------------------------- local delivery, for adapters
+
+    def broadcasts_follow(self) -> None:
+        """See :meth:`LocalDelivery.broadcasts_follow`."""
+        self.engine.queue_frames_this_turn()
 
     def deliver_local(
         self,

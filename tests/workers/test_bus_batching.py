@@ -173,3 +173,32 @@ def test_the_supervisor_writes_a_batch_of_frames_once_per_worker() -> None:
         ours.close()
         theirs.close()
         supervisor._close_all()
+
+
+class _RecordingServer:
+    """What the adapter's drain calls on its server, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[Any] = []
+
+    def broadcasts_follow(self) -> None:
+        self.calls.append("burst")
+
+    def deliver_local(self, namespace: str, data: list[Any], rooms: Any, skip: Any, volatile: bool = False) -> int:
+        self.calls.append(data[1])
+        return 1
+
+
+def test_a_burst_of_messages_from_the_bus_is_announced_before_it_is_delivered() -> None:
+    """Several broadcasts drained together queue (one write per recipient for all);
+    a single one may still take the broadcast fast path."""
+    adapter = WorkersAdapter(_FakeConnection())  # type: ignore[arg-type]
+    server = _RecordingServer()
+    adapter.server = server  # type: ignore[assignment]
+    for count in (1, 3):
+        server.calls.clear()
+        for n in range(count):
+            adapter._inbox.append({"type": "broadcast", "uid": "other", "nsp": "/", "data": ["e", n],
+                                   "rooms": None, "skip": [], "volatile": False})
+        adapter._drain()
+        assert server.calls == (["burst"] if count > 1 else []) + list(range(count))

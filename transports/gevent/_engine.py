@@ -78,12 +78,18 @@ class EngineServer(EngineCore[EngineSocket]):
         """
         if self._frames_written:
             return False
+        self.queue_frames_this_turn()
+        return True
+
+    def queue_frames_this_turn(self) -> None:
+        """No broadcast of this loop turn writes at once from now on (see the base class)."""
+        if self._frames_written:
+            return
         self._frames_written = True
         loop = self._loop
         if loop is None:
             loop = self._loop = gevent.get_hub().loop
         loop.run_callback(self._turn_ended)
-        return True
 
     def _turn_ended(self) -> None:
         self._frames_written = False

@@ -45,6 +45,8 @@ class FakeEngine:
     def claim_frame_turn(self) -> bool:
         return False
 
+    def queue_frames_this_turn(self) -> None: ...
+
 
 class _Runtime(AsyncioRuntime):
     engine_server = FakeEngine  # type: ignore[assignment]

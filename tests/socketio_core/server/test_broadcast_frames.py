@@ -12,7 +12,8 @@ same random sequence of operations runs on both: broadcasts of every kind
 volatile, with an ack, skipping sids or rooms, to everyone), emits to one
 socket just before (so its output is queued), a message large enough that
 the socket takes only part of it (so a writer greenlet owns the rest), turn
-boundaries, outgoing hooks and connection state recovery. Each client must
+boundaries, announced bursts (``broadcasts_follow``), outgoing hooks and
+connection state recovery. Each client must
 receive the same bytes in the same order from both servers, both recovery
 logs must hold the same packets, and the first server's frame writes are
 counted: a good share of all deliveries must have been fast.
@@ -116,6 +117,8 @@ operation = st.one_of(
     st.fixed_dictionaries({"op": st.just("emit"), "to": socket_index, "args": payload}),
     st.fixed_dictionaries({"op": st.just("big"), "to": ws_socket_index}),
     st.just({"op": "turn"}),
+    # A burst announced (an adapter draining several messages): the broadcasts that follow queue.
+    st.just({"op": "burst"}),
 )
 
 
@@ -140,6 +143,8 @@ def run(twin: Twin, ops: list[dict[str, Any]]) -> None:
             )
         elif kind == "emit":
             server.emit("one", *op["args"], to=sids[op["to"]], namespace=SOCKETS[op["to"]][1])
+        elif kind == "burst":
+            server.broadcasts_follow()
         elif kind == "big":
             server.emit("big", BIG, to=sids[op["to"]], namespace=SOCKETS[op["to"]][1])
         else:
@@ -336,6 +341,36 @@ def test_recovery_logs_a_broadcast_that_took_the_fast_path(monkeypatch: pytest.M
         assert (first.namespace, first.data, first.rooms) == ("/", ["b", "x", "07070707-1"], ["r"])
         for messages in got:
             assert messages[0] == '42["b","x","07070707-1"]'
+    finally:
+        for c in clients:
+            c.close()
+        server.stop()
+
+
+def test_an_announced_burst_queues_every_broadcast_of_the_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``broadcasts_follow``: no broadcast of this turn writes at once, each client gets
+    the burst in one write; the next turn's first broadcast writes at once again."""
+    server, port = _server()
+    clients = [WsClient(port) for _ in range(2)]
+    try:
+        sids = [c.connect("/") for c in clients]
+        for c in clients:
+            c.mark()
+        gevent.sleep(0)  # a new turn
+        answers = _fast_answers(monkeypatch)
+        server.broadcasts_follow()
+        for n in range(3):
+            server.emit("b", n)
+        assert answers == []  # none was offered the fast path
+        for c in clients:  # written by the end-of-turn flush, in order
+            data = c.sock.recv(1 << 16)
+            assert [p for _, p in frames_of(data)[0]] == [b'42["b",%d]' % n for n in range(3)]
+        server.emit("b", 3)  # the burst's turn is over: the fast path again
+        assert [answered for _, answered in answers] == [True, True]
+        for sid in sids:
+            server.emit("end", to=sid)
+        for c in clients:
+            assert _messages(c) == ['42["b",3]', '42["end"]']
     finally:
         for c in clients:
             c.close()
