@@ -32,7 +32,18 @@ BENCH_ARGS  ?=
 
 SCALE_ARGS ?=
 
-.PHONY: bench-setup bench bench-scale
+#   make bench-workers workers=1 against workers=2 (benchmarks/workers_bench.py, issue 18):
+#                      server CPU per operation summed over the process tree, each ratio
+#                      against workers=1 run the same way: unpinned (1, 2: the scheduler
+#                      places the server's processes) and pinned (1@0, 2@0: the server tree
+#                      on CPU 0 either way, which leaves what the workers add, not the
+#                      contention of two workers and the generator for two cores); the
+#                      generator on CPU 1. WORKERS_ARGS replaces the options.
+
+WORKERS_ARGS ?= --variants 1 2 1@0 2@0 --loadgen-cpus 1 --rounds 3 --duration 4 \
+	--scenarios handshake echo ack polling broadcast
+
+.PHONY: bench-setup bench bench-scale bench-workers
 
 bench-setup: $(BENCH_VENV)/.installed $(BENCH_NODE)/node_modules/.installed
 
@@ -55,3 +66,6 @@ bench: install bench-setup
 
 bench-scale: install bench-setup
 	$(BENCH_VENV)/bin/python $(BENCH_DIR)/scale.py --ours-python $(PY) $(SCALE_ARGS)
+
+bench-workers: install bench-setup
+	$(PY) $(BENCH_DIR)/workers_bench.py $(WORKERS_ARGS)

@@ -17,7 +17,8 @@ drifts of the shared machine cancel out. Between the generator's ``start``
 and ``end`` marks the script reads utime+stime from /proc of every process
 of the server (supervisor included) and reports the medians:
 
-- server CPU per operation, summed over all processes, and its ratio 2/1;
+- server CPU per operation, summed over all processes, and its ratio to ``1`` run the same
+  way (``2@0`` to ``1@0``, ``b2`` to ``b1``; else to the first variant);
 - the supervisor's and the workers' CPU per operation apart: on the handshake scenario, where
   every operation is a new TCP connection, that is the routing cost per new
   connection (accept, read the head, pass the descriptor);
@@ -343,6 +344,14 @@ def print_function_diffs(raw: dict[str, dict[str, list[dict[str, Any]]]], varian
                 print(f"  {d:+8.2f}  {base.get(fn, 0.0):8.2f} -> {other.get(fn, 0.0):8.2f}  {fn}")
 
 
+def ratio_base(variant: str, variants: list[str]) -> str:
+    """The variant ``variant``'s ratio is taken against: ``1`` with the same tree, pinning and
+    sizes when it was run (``2@0`` against ``1@0``, ``b2`` against ``b1``), else the first."""
+    head = variant.partition(",")[0].partition("@")[0]  # "b2" of "b2@0,clients=100"
+    candidate = ("b" if head.startswith("b") else "") + "1" + variant[len(head):]
+    return candidate if candidate in variants else variants[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
@@ -407,8 +416,8 @@ def main() -> None:
           f"{'superv. µs/op':>14} {'workers µs/op':>14} {'CPU share':>9} {'ctxsw/op':>9} "
           f"{'syscalls/op':>11} {'migr./kop':>9}" + (f" {'Py calls/op':>11} {'superv.':>8}" if _PROFILE_DIR else ""))
     for scenario in sizes:
-        base = med(raw[scenario][variants[0]], "cpu_us_per_op")
         for variant in variants:
+            base = med(raw[scenario][ratio_base(variant, variants)], "cpu_us_per_op")
             rows = raw[scenario][variant]
             cpu = med(rows, "cpu_us_per_op")
             print(f"{scenario:<10} {variant:>6} {med(rows, 'rate'):>10,.0f} {cpu:>10.1f} "

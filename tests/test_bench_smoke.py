@@ -81,3 +81,31 @@ def test_harness_quick_run_against_our_server(tmp_path: Path) -> None:
     rows = {(row["scenario"], row["key"]) for row in doc["summary"]["rows"]}
     assert ("echo", "rate") in rows and ("broadcast", "cpu_us_per_op") in rows
     assert "| WS echo (5 clients) |" in proc.stdout
+
+
+WORKERS_BENCH = ROOT / "benchmarks" / "workers_bench.py"
+
+
+@pytest.mark.timeout(150)
+def test_workers_bench_compares_each_variant_with_one_run_alike(tmp_path: Path) -> None:
+    """workers_bench.py (issue 18's numbers): every variant measured, and each ratio taken
+    against ``1`` run the same way (pinned against pinned), as its table says. (Full
+    sizes for one second: the quick ones are too short for /proc's CPU clock.)"""
+    out = tmp_path / "workers.json"
+    variants = ["1", "2", "1@0", "2@0"]
+    proc = subprocess.run(
+        [sys.executable, str(WORKERS_BENCH), "--duration", "1", "--rounds", "1", "--variants", *variants,
+         "--scenarios", "echo", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=140,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    raw = json.loads(out.read_text())["raw"]["echo"]
+    cpu = {}
+    for variant in variants:
+        (row,) = raw[variant]
+        assert row["ops"] > 0 and row["rate"] > 0 and row["cpu_us_per_op"] > 0, (variant, row)
+        assert row["supervisor_us_per_op"] == 0 or variant.startswith("2"), (variant, row)
+        cpu[variant] = row["cpu_us_per_op"]
+    table = {line.split()[1]: line.split() for line in proc.stdout.splitlines() if line.startswith("echo ")}
+    for variant, base in (("1", "1"), ("2", "1"), ("1@0", "1@0"), ("2@0", "1@0")):
+        assert float(table[variant][4]) == pytest.approx(cpu[variant] / cpu[base], abs=0.006), (variant, table)
