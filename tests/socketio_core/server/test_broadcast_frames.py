@@ -21,6 +21,7 @@ counted: a good share of all deliveries must have been fast.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -258,20 +259,27 @@ def _messages(client: WsClient) -> list[str]:
     return [payload.decode("utf-8") for _, payload in frames]
 
 
-def _server(recovery: bool = False) -> tuple[Server, int]:
+@contextmanager
+def _serving(count: int, recovery: bool = False) -> Iterator[tuple[Server, list[WsClient], list[str]]]:
+    """A server with ``count`` WebSocket clients connected to "/" and marked: (server, clients, sids)."""
     server = Server(adapter=FixedRandomAdapter(), connection_state_recovery=recovery)
     server.on("connect", lambda sid: None)
-    return server, server.start("127.0.0.1", 0)[1]
-
-
-def test_a_broadcast_keeps_its_place_after_emits_to_the_same_socket(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An emit queued for the end of the turn, or a large one still being written, goes first."""
-    server, port = _server()
-    clients = [WsClient(port) for _ in range(4)]
+    port = server.start("127.0.0.1", 0)[1]
+    clients = [WsClient(port) for _ in range(count)]
     try:
         sids = [c.connect("/") for c in clients]
         for c in clients:
             c.mark()
+        yield server, clients, sids
+    finally:
+        for c in clients:
+            c.close()
+        server.stop()
+
+
+def test_a_broadcast_keeps_its_place_after_emits_to_the_same_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An emit queued for the end of the turn, or a large one still being written, goes first."""
+    with _serving(4) as (server, clients, sids):
         answers = _fast_answers(monkeypatch)
         server.emit("big", BIG, to=sids[1])
         gevent.sleep(0)  # one loop turn: written in part, a writer greenlet has the rest
@@ -289,20 +297,11 @@ def test_a_broadcast_keeps_its_place_after_emits_to_the_same_socket(monkeypatch:
         assert got[3] == ['42["b",1]', '42["end"]']
         by_session = dict(answers)
         assert [by_session[e.sid] for e in esocks] == [False, False, True, True]
-    finally:
-        for c in clients:
-            c.close()
-        server.stop()
 
 
 def test_only_the_first_broadcast_of_a_turn_writes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Later broadcasts of the same loop turn queue: each client gets them in one write."""
-    server, port = _server()
-    clients = [WsClient(port) for _ in range(2)]
-    try:
-        sids = [c.connect("/") for c in clients]
-        for c in clients:
-            c.mark()
+    with _serving(2) as (server, clients, sids):
         gevent.sleep(0)  # a new turn
         answers = _fast_answers(monkeypatch)
         for n in range(3):
@@ -315,19 +314,10 @@ def test_only_the_first_broadcast_of_a_turn_writes_at_once(monkeypatch: pytest.M
             server.emit("end", to=sid)
         for c in clients:
             assert _messages(c) == [f'42["b",{n}]' for n in range(4)] + ['42["end"]']
-    finally:
-        for c in clients:
-            c.close()
-        server.stop()
 
 
 def test_recovery_logs_a_broadcast_that_took_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    server, port = _server(recovery=True)
-    clients = [WsClient(port) for _ in range(2)]
-    try:
-        sids = [c.connect("/") for c in clients]
-        for c in clients:
-            c.mark()
+    with _serving(2, recovery=True) as (server, clients, sids):
         for sid in sids:
             server.enter_room(sid, "r")
         answers = _fast_answers(monkeypatch)
@@ -341,21 +331,12 @@ def test_recovery_logs_a_broadcast_that_took_the_fast_path(monkeypatch: pytest.M
         assert (first.namespace, first.data, first.rooms) == ("/", ["b", "x", "07070707-1"], ["r"])
         for messages in got:
             assert messages[0] == '42["b","x","07070707-1"]'
-    finally:
-        for c in clients:
-            c.close()
-        server.stop()
 
 
 def test_an_announced_burst_queues_every_broadcast_of_the_turn(monkeypatch: pytest.MonkeyPatch) -> None:
     """``broadcasts_follow``: no broadcast of this turn writes at once, each client gets
     the burst in one write; the next turn's first broadcast writes at once again."""
-    server, port = _server()
-    clients = [WsClient(port) for _ in range(2)]
-    try:
-        sids = [c.connect("/") for c in clients]
-        for c in clients:
-            c.mark()
+    with _serving(2) as (server, clients, sids):
         gevent.sleep(0)  # a new turn
         answers = _fast_answers(monkeypatch)
         server.broadcasts_follow()
@@ -371,7 +352,3 @@ def test_an_announced_burst_queues_every_broadcast_of_the_turn(monkeypatch: pyte
             server.emit("end", to=sid)
         for c in clients:
             assert _messages(c) == ['42["b",3]', '42["end"]']
-    finally:
-        for c in clients:
-            c.close()
-        server.stop()
