@@ -52,7 +52,8 @@ from ._packets import (
     iter_payload,
 )
 from ._jsonp import JSONP_CONTENT_TYPE, decode_jsonp, encode_jsonp, jsonp_index
-from ._session import UPGRADE_NOOP_DELAY, Session
+from ._session import Session
+from ._upgrade import UPGRADE_NOOP_DELAY
 from ._state import State
 from ._v3 import (
     BINARY_CONTENT_TYPE,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 __all__ = ["Config", "TRANSPORTS"]
 
 TRANSPORTS = ("polling", "websocket")
+#: The name the session compares its transport with on its hot paths.
+_WEBSOCKET = "websocket"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,7 +23,7 @@ from ._errors import (
     UNSUPPORTED_PROTOCOL_VERSION,
     reject,
 )
-from ._state import State
+from ._state import _CLOSED
 from ._util import trusted_builder
 
 if TYPE_CHECKING:
@@ -128,9 +128,6 @@ class SessionCarrier(Protocol):
     @property
     def session(self) -> "Session": ...
 
-
-# A State member read through its class costs a descriptor call (see _session.py).
-_CLOSED = State.CLOSED
 
 _Carrier = TypeVar("_Carrier", bound=SessionCarrier)
 

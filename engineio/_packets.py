@@ -47,6 +47,14 @@ class PacketType(IntEnum):
 
 _TYPE_BY_CHAR = {str(int(t)): t for t in PacketType}
 
+# The type digits as text, what the session builds and recognises packets with
+# (a string, not a PacketType member to look up and format per packet).
+_CLOSE = "1"
+_PING = "2"
+_PONG = "3"
+_MESSAGE = "4"
+_NOOP = "6"
+
 # What the wire carries in one slot: a text packet including its type digit, or
 # the raw bytes of a binary message.
 Wire = Union[str, bytes]

@@ -20,38 +20,40 @@ pong carrying the same data, and the one deadline is the client's next ping,
 ``ping_interval + ping_timeout`` after the previous one (or the handshake).
 
 State changes only through :func:`engineio._state.next_state`.
+
+One class, its jobs in one module each: this one holds the state and takes
+input (payloads, messages, polls and posts) and closes; what the session
+writes, queued and drained, is :class:`._outbox.Outbox`'s; the WebSocket
+upgrade :class:`._upgrade.Upgrading`'s; the deadlines :class:`._deadlines.Deadlines`'.
+Those are bases of :class:`Session` with no slots of their own, not objects
+it calls, so the split adds no call to any path.
 """
 
 from __future__ import annotations
 
 from typing import Final, Iterator
 
-from ._config import Config
+from ._config import _WEBSOCKET, Config
+from ._deadlines import Deadlines
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import (
     CloseReason,
     Event,
     MessageReceived,
     SessionClosed,
-    UpgradeAborted,
-    Upgraded,
 )
 from ._handshake import open_packet
-from ._packets import Packet, PacketType, Wire, decode_packet, encoded_size, encode_payload, iter_payload
-from ._state import Input, State, next_state
+from ._outbox import Outbox
+from ._packets import _CLOSE, _MESSAGE, _NOOP, _PONG, Packet, PacketType, Wire, decode_packet, iter_payload
+from ._state import _CLOSED, _CLOSING, _OPENING, _UPGRADING, Input, next_state
+from ._upgrade import Upgrading
 from ._util import trusted_builder
-from ._v3 import decode_frame_v3, encode_frame_v3, encode_payload_v3, iter_payload_v3
+from ._v3 import decode_frame_v3, iter_payload_v3
 
 __all__ = ["Session"]
 
-# A member read through its Enum class costs ~90 ns on CPython 3.11 (a
-# descriptor call), about as much as the whole message fast path; the session
-# compares its state (and a received packet's type) with these module constants instead.
-_OPENING: Final = State.OPENING
-_OPEN: Final = State.OPEN
-_UPGRADING: Final = State.UPGRADING
-_CLOSING: Final = State.CLOSING
-_CLOSED: Final = State.CLOSED
+# A received packet's type is compared with these module constants, not read
+# through its Enum class (a descriptor call each; see _state's state constants).
 _PT_MESSAGE: Final = PacketType.MESSAGE
 _PT_PONG: Final = PacketType.PONG
 _PT_CLOSE: Final = PacketType.CLOSE
@@ -61,33 +63,7 @@ _PT_PING: Final = PacketType.PING
 _message_event = trusted_builder(MessageReceived)
 
 
-def _utf8_safe(text: str) -> str:
-    """``text`` with lone surrogates replaced by U+FFFD (it is returned as is if encodable)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
-
-
-
-_MESSAGE = "4"
-_PING = "2"
-_PONG = "3"
-_CLOSE = "1"
-_NOOP = "6"
-_PROBE = "probe"
-_WEBSOCKET = "websocket"
-_SEPARATOR_BYTES = 1
-
-#: How long a poll may wait after the probe before it is ended with a noop.
-#: Node's server checks every 100 ms during an upgrade and writes a noop to a
-#: poll still waiting then; until that, messages keep going out on the poll.
-#: The official client's tests count packets with that timing.
-UPGRADE_NOOP_DELAY: Final = 0.1
-
-
-class Session:
+class Session(Upgrading, Outbox, Deadlines):
     """One Engine.IO session, whichever transport carries it.
 
     ``transport`` is the transport of the handshake (``"polling"`` or
@@ -372,64 +348,6 @@ class Session:
         # open, upgrade, noop from a client on the live transport carry no meaning: ignored.
         return True
 
-    def begin_upgrade(self, now: float, *, supports_binary: bool = True) -> None:
-        """A WebSocket with this session's sid arrived: start probing it.
-
-        ``supports_binary`` is False when that WebSocket request said
-        ``b64=1`` (v3: binary messages then travel as base64 text frames).
-
-        Raises RemoteProtocolError when the session cannot upgrade (not on
-        polling, upgrading already, upgrades disabled); the I/O layer then
-        closes that WebSocket and the session carries on.
-        """
-        if (
-            self.state is not _OPEN
-            or self.transport != "polling"
-            or "websocket" not in self.config.upgrades_for("polling")
-        ):
-            raise RemoteProtocolError(
-                f"cannot upgrade a {self.transport} session in state {self.state.value}"
-            )
-        self._move(Input.PROBE_ATTACHED)
-        self._upgrade_due = now + self.config.upgrade_timeout
-        self._probe_binary = supports_binary
-
-    def receive_probe(self, wire: str | bytes, now: float) -> None:
-        """Take one message from the probing WebSocket during an upgrade.
-
-        ``2probe`` is answered with ``3probe`` (see :meth:`drain_probe`);
-        from ``UPGRADE_NOOP_DELAY`` later on, a poll with nothing to carry
-        ends with a noop, as Node's server does; ``5`` completes the upgrade.
-        Anything else aborts the upgrade (the session stays on polling).
-        """
-        if self.state is not _UPGRADING:
-            return
-        if wire == "2" + _PROBE:
-            if self._probe_out is None:
-                self._probe_out = []
-            self._probe_out.append("3" + _PROBE)
-            if self._noop_due is None and not self._noop_owed:
-                self._noop_due = now + UPGRADE_NOOP_DELAY
-        elif wire == "5":
-            self._move(Input.UPGRADE_DONE)
-            self.transport = "websocket"
-            self.supports_binary = self._probe_binary
-            self._upgrade_due = self._noop_due = None
-            self._noop_owed = False
-            self._events.append(Upgraded())
-        else:
-            self.abort_upgrade("unexpected packet during upgrade")
-
-    def abort_upgrade(self, description: str) -> None:
-        """The probe failed (its WebSocket closed, or it misbehaved): stay on polling."""
-        if self.state is not _UPGRADING:
-            return
-        self._move(Input.UPGRADE_FAILED)
-        self._upgrade_due = self._noop_due = None
-        self._noop_owed = False
-        self._probe_out = None
-        self._events.append(UpgradeAborted(description=description))
-
     def poll_started(self) -> None:
         """A polling GET arrived. A second concurrent GET closes the session.
 
@@ -474,53 +392,7 @@ class Session:
                 f"{transport} request on a {self.transport} session", close_reason=None
             )
 
-    # ----------------------------------------------------------------- output
-
-    def send_message(self, data: str | bytes) -> None:
-        """Queue a ``message`` packet (text or binary).
-
-        Raises LocalProtocolError once the session is closing or closed.
-        """
-        self.send_encoded(_MESSAGE + data if type(data) is str else data)
-
-    def send_encoded(self, wire: Wire) -> None:
-        """Queue a packet already encoded for the wire (``"42[...]"`` or raw bytes).
-
-        Lets a broadcast encode once and hand the same object to every session.
-        The buffer is counted in wire items' lengths, the same measure a
-        partial drain recounts. Text that UTF-8 cannot carry (lone surrogates)
-        has them replaced by U+FFFD here, as a browser would, so no writer
-        ever fails on it.
-
-        Raises LocalProtocolError once the session is closing or closed.
-        """
-        if self.state is _CLOSING or self.state is _CLOSED:
-            raise LocalProtocolError(f"cannot send on a {self.state.value} session")
-        if isinstance(wire, str) and not wire.isascii():
-            wire = _utf8_safe(wire)
-        self._buffer.append(wire)
-        self._buffered_bytes += len(wire)
-        if self._buffered_bytes > self.config.max_buffer_bytes:
-            self._slow_consumer()
-
-    def may_write_through(self) -> bool:
-        """Whether a text message may skip the buffer: the caller writes its frame itself, now.
-
-        Only an open WebSocket session with nothing buffered: written at once,
-        the message still follows everything sent before it, and the session
-        has nothing to learn of it (a message changes no state and no
-        deadline; the buffer only counts what waits). A broadcast asks it of
-        each recipient before writing a frame built once for all of them;
-        anything else (polling, an upgrade, the OPEN packet or a ping not yet
-        written, closing) goes through :meth:`send_encoded`. The caller must
-        not write when its own writer is busy either: what it owns then is
-        output the session no longer holds.
-        """
-        return self.state is _OPEN and not self._buffer and self.transport == _WEBSOCKET
-
-    def _slow_consumer(self) -> None:
-        """The client's outgoing buffer overflowed: drop the client, not the server's memory."""
-        self._abort(CloseReason.SLOW_CONSUMER, "outgoing buffer full")
+    # ---------------------------------------------------------------- closing
 
     def close(self, now: float, reason: CloseReason = CloseReason.FORCED_CLOSE) -> None:
         """Close from our side: flush what is buffered, then a close packet.
@@ -559,136 +431,3 @@ class Session:
         self._noop_due = None
         self._noop_owed = False
         self._events.append(SessionClosed(reason=reason, description=description))
-
-    def drain_polling(self) -> bytes | None:
-        """The body for the pending polling GET, or None to keep it waiting.
-
-        One payload per GET, at most ``max_payload`` bytes unless a single
-        packet is larger (a packet is never split). During an upgrade
-        messages keep going out on the poll, as Node's server sends them; a
-        poll with nothing to carry ends with a noop once ``UPGRADE_NOOP_DELAY``
-        has passed since the probe (see :meth:`handle_timeout`).
-        """
-        state = self.state
-        if state is _CLOSED:
-            final, self._final = self._final, None
-            return self._encode([final]) if final is not None else None
-        if self.transport != "polling":
-            return self._encode([_NOOP])  # a poll that outlived the upgrade
-        buffer = self._buffer
-        if not buffer:
-            # Once the noop is due, every poll is owed one at once, not just
-            # the one pending then: the client may have polled again before
-            # it saw 3probe, and it sends the upgrade packet only after that
-            # poll ends, so holding it would stall the upgrade.
-            if state is _UPGRADING and self._noop_owed:
-                return self._encode([_NOOP])
-            return None
-        if state is _OPENING:
-            # The handshake response carries the OPEN packet alone.
-            self._move(Input.OPEN_SENT)
-            return self._encode([buffer.pop(0)])
-        limit = self.config.max_payload
-        max_count = self.config.max_packets_per_poll
-        size = 0
-        count = 0
-        for item in buffer:
-            size += encoded_size(item) + (_SEPARATOR_BYTES if count else 0)
-            if count and (size > limit or count >= max_count):
-                break
-            count += 1
-        if count == len(buffer):
-            items, self._buffer = buffer, []
-            self._buffered_bytes = 0
-        else:
-            items, self._buffer = buffer[:count], buffer[count:]
-            self._buffered_bytes = sum(len(w) for w in self._buffer)
-        body = self._encode(items)
-        if state is _CLOSING and not self._buffer:
-            self._delivered_close()
-        return body
-
-    def _encode(self, items: list[Wire]) -> bytes:
-        """One polling body in this session's protocol.
-
-        v3 bodies may be in the binary format (application/octet-stream):
-        tell them apart with :func:`engineio.is_binary_payload`.
-        """
-        if self.protocol == 3:
-            return encode_payload_v3(items, supports_binary=self.supports_binary)
-        return encode_payload(items)
-
-    def drain_frames(self) -> list[Wire]:
-        """Every buffered packet, one per WebSocket message, on a WebSocket session.
-
-        Text packets are ``str`` (type digit included), binary messages raw
-        ``bytes`` (v3: with their type byte, or ``b4<base64>`` text for a
-        client that asked for ``b64=1``).
-        """
-        if self.transport != "websocket" or not self._buffer:
-            return []
-        items, self._buffer = self._buffer, []
-        self._buffered_bytes = 0
-        if self.state is _OPENING:
-            self._move(Input.OPEN_SENT)
-        elif self.state is _CLOSING:
-            self._delivered_close()
-        if self.protocol == 3:
-            binary = self.supports_binary
-            items = [i if isinstance(i, str) else encode_frame_v3(i, supports_binary=binary) for i in items]
-        return items
-
-    def drain_probe(self) -> list[str]:
-        """Packets for the probing WebSocket (``3probe``) during an upgrade."""
-        items, self._probe_out = self._probe_out, None
-        return items or []
-
-    def _delivered_close(self) -> None:
-        self._move(Input.CLOSE_DELIVERED)
-        self._closed(self._close_reason, "closed by the server", None)
-
-    # ------------------------------------------------------------------- time
-
-    def next_deadline(self) -> float | None:
-        """When :meth:`handle_timeout` must next be called, or None."""
-        best = self._ping_due
-        # Asked several times per long-polling round trip; usually only the
-        # ping is due, and four tests cost less than building the tuple below.
-        if self._pong_due is None and self._upgrade_due is None and self._close_due is None \
-                and self._noop_due is None:
-            return best
-        for due in (self._pong_due, self._upgrade_due, self._close_due, self._noop_due):
-            if due is not None and (best is None or due < best):
-                best = due
-        return best
-
-    def handle_timeout(self, now: float) -> None:
-        """Act on every deadline that has passed at ``now``."""
-        if self.state is _CLOSED:
-            return
-        if self._pong_due is not None and now >= self._pong_due:
-            if self.protocol == 3:
-                self._abort(CloseReason.PING_TIMEOUT, "no ping within ping interval + ping timeout")
-            else:
-                self._abort(CloseReason.PING_TIMEOUT, "no pong within ping timeout")
-            return
-        if self._close_due is not None and now >= self._close_due:
-            self._move(Input.ABORT)
-            self._closed(self._close_reason, "close packet never collected", None)
-            return
-        if self._upgrade_due is not None and now >= self._upgrade_due:
-            self.abort_upgrade("upgrade timeout")
-        if self._noop_due is not None and now >= self._noop_due:
-            self._noop_due = None
-            self._noop_owed = True
-        if self._ping_due is not None and now >= self._ping_due:
-            # The pong is due ping_timeout after the ping was *due*, not after a
-            # late timer sent it: a silent client is gone at exactly
-            # ping_interval + ping_timeout, whatever the scheduler's latency.
-            # But after a stall of the whole server (a long GC, a CPU-bound
-            # handler) a ping sent late still leaves the client half a timeout
-            # to answer, rather than closing every healthy client at once.
-            timeout = self.config.ping_timeout
-            self._pong_due = max(self._ping_due + timeout, now + timeout / 2)
-            self._ping_due = None
-            self._buffer.append(_PING)

@@ -14,6 +14,7 @@ CLOSED    final; nothing is accepted or produced any more.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Final
 
 from ._errors import LocalProtocolError
 
@@ -26,6 +27,16 @@ class State(Enum):
     UPGRADING = "upgrading"
     CLOSING = "closing"
     CLOSED = "closed"
+
+
+# A member read through its Enum class costs ~90 ns on CPython 3.11 (a
+# descriptor call), about as much as the whole message fast path; the session's
+# modules compare a state with these module constants instead.
+_OPENING: Final = State.OPENING
+_OPEN: Final = State.OPEN
+_UPGRADING: Final = State.UPGRADING
+_CLOSING: Final = State.CLOSING
+_CLOSED: Final = State.CLOSED
 
 
 class Input(Enum):
