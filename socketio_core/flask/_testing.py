@@ -309,7 +309,7 @@ class SocketIOTestClient:
         test client's cookies), not the WebSocket upgrade's own headers and
         ``EIO``/``transport`` parameters.
         """
-        from . import TEST_CLIENT_KEY
+        from ._dispatch import TEST_CLIENT_KEY
 
         url = self.socketio._server().engine.path + (f"?{query}" if query else "")
         environ = EnvironBuilder(url, headers=list((headers or {}).items())).get_environ()
