@@ -25,7 +25,10 @@ def _frame(first: int, payload: bytes, mask: bytes | None, length_form: str) -> 
 def test_single_text_agrees_with_the_general_reader() -> None:
     seen = answered = 0
 
-    @settings(max_examples=600, deadline=None)
+    # 1000 examples: the fast path answers 15-18% of them, and the floor below
+    # (10%) then holds with room; at 600 hypothesis's exploration brought it
+    # within a few dozen.
+    @settings(max_examples=1000, deadline=None)
     @given(
         first=st.sampled_from([0x81] * 14 + [0x82, 0x01, 0x80, 0x89, 0x88, 0xC1, 0x91, -1]).flatmap(
             lambda b: st.integers(0, 255) if b < 0 else st.just(b)
