@@ -45,6 +45,8 @@ from engineio import (
     decode_payload,
 )
 
+from .._weighted import weighted
+
 T0 = 1_000.0
 
 # ------------------------------------------------------------------ inputs
@@ -56,20 +58,18 @@ garbage_text = st.one_of(
     _text,  # anything, including unknown packet types
 )
 valid_text = st.one_of(_text.map(lambda d: "4" + d), st.just("3"))
-packet_text = st.one_of(valid_text, valid_text, garbage_text)
+packet_text = weighted((2, valid_text), (1, garbage_text))
 valid_record = st.one_of(
     valid_text, st.binary(max_size=12).map(lambda b: "b" + base64.b64encode(b).decode())
 )
-record = st.one_of(valid_record, valid_record, valid_record, garbage_text,
-                   st.sampled_from(["b", "b!!", "bA", "b===="]))
+record = weighted((3, valid_record), (1, garbage_text), (1, st.sampled_from(["b", "b!!", "bA", "b===="])))
 valid_payload = st.lists(valid_record, min_size=1, max_size=6).map(
     lambda rs: "\x1e".join(rs).encode()
 )
-payload = st.one_of(
-    valid_payload,
-    valid_payload,
-    st.lists(record, min_size=1, max_size=6).map(lambda rs: "\x1e".join(rs).encode()),
-    st.binary(max_size=30),  # arbitrary bytes, invalid UTF-8 included
+payload = weighted(
+    (2, valid_payload),
+    (1, st.lists(record, min_size=1, max_size=6).map(lambda rs: "\x1e".join(rs).encode())),
+    (1, st.binary(max_size=30)),  # arbitrary bytes, invalid UTF-8 included
 )
 ws_message = st.one_of(packet_text, st.binary(max_size=12))
 # What the layer above sends. Never "\x1e": polling payloads are joined with

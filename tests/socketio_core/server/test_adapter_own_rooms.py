@@ -127,6 +127,9 @@ def test_implicit_own_rooms_answer_as_the_general_path(
 
 
 def test_the_implicit_form_answered_a_good_share_of_the_queries() -> None:
+    """Counted over a run of its own, so the floor holds whatever order the tests run in."""
+    COUNTS.update(queries=0, implicit=0, lookups=0, implicit_lookups=0)
+    test_implicit_own_rooms_answer_as_the_general_path()
     assert COUNTS["queries"] > 500 and COUNTS["implicit"] > COUNTS["queries"] // 4, COUNTS
     assert COUNTS["implicit_lookups"] > COUNTS["lookups"] // 6, COUNTS
 
