@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 
-
 def weighted(*choices: tuple[int, SearchStrategy[Any]]) -> SearchStrategy[Any]:
     """Draw from one of ``choices``, each ``(weight, strategy)`` taken in proportion to its weight.
 
